@@ -77,6 +77,7 @@ class CheckRequest(TypedDict, total=False):
     sample: dict[str, Any] | None  # the sample-sheet row; None for once-stages
     samples: list[dict[str, Any]]  # every row, for once-stages that gather per-sample paths
     params: dict[str, Any]  # run-level parameters from the execution input
+    param_defaults: dict[str, str]  # declared defaults; params from the input override them
     job: JobSpec
     error: dict[str, str]  # for "explain": the caught {"Error", "Cause"}
     block: str  # for "summarize": the Map block's name

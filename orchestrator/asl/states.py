@@ -1,0 +1,215 @@
+"""One class per ASL state type; Retry and Catch are values. Everything renders to plain dicts.
+
+States are frozen: the compiler builds sequences back to front, so every state knows its
+``next`` when it is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Retry:
+    errors: tuple[str, ...]
+    interval_seconds: int = 2
+    max_attempts: int = 3
+    backoff_rate: float = 2.0
+    max_delay_seconds: int | None = None
+    jitter: bool = False
+
+    def render(self) -> Json:
+        out: Json = {
+            "ErrorEquals": list(self.errors),
+            "IntervalSeconds": self.interval_seconds,
+            "MaxAttempts": self.max_attempts,
+            "BackoffRate": self.backoff_rate,
+        }
+        if self.max_delay_seconds is not None:
+            out["MaxDelaySeconds"] = self.max_delay_seconds
+        if self.jitter:
+            out["JitterStrategy"] = "FULL"
+        return out
+
+
+@dataclass(frozen=True)
+class Catch:
+    next: str
+    errors: tuple[str, ...] = ("States.ALL",)
+    result_path: str | None = "$.error"
+
+    def render(self) -> Json:
+        return {"ErrorEquals": list(self.errors), "ResultPath": self.result_path,
+                "Next": self.next}
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+
+    def render(self) -> Json:
+        raise NotImplementedError
+
+
+def _flow(next_: str | None) -> Json:
+    return {"Next": next_} if next_ else {"End": True}
+
+
+@dataclass(frozen=True)
+class Task(State):
+    resource: str
+    parameters: Json
+    next: str | None = None
+    result_selector: Json | None = None
+    result_path: str | None = "$"
+    retry: tuple[Retry, ...] = ()
+    catch: tuple[Catch, ...] = ()
+    comment: str = ""
+
+    def render(self) -> Json:
+        out: Json = {"Type": "Task"}
+        if self.comment:
+            out["Comment"] = self.comment
+        out["Resource"] = self.resource
+        out["Parameters"] = self.parameters
+        if self.result_selector is not None:
+            out["ResultSelector"] = self.result_selector
+        if self.result_path != "$":
+            out["ResultPath"] = self.result_path
+        if self.retry:
+            out["Retry"] = [r.render() for r in self.retry]
+        if self.catch:
+            out["Catch"] = [c.render() for c in self.catch]
+        return out | _flow(self.next)
+
+
+@dataclass(frozen=True)
+class Pass(State):
+    next: str | None = None
+    parameters: Json | None = None
+    result_path: str | None = "$"
+    output_path: str | None = None
+    comment: str = ""
+
+    def render(self) -> Json:
+        out: Json = {"Type": "Pass"}
+        if self.comment:
+            out["Comment"] = self.comment
+        if self.parameters is not None:
+            out["Parameters"] = self.parameters
+        if self.result_path != "$":
+            out["ResultPath"] = self.result_path
+        if self.output_path is not None:
+            out["OutputPath"] = self.output_path
+        return out | _flow(self.next)
+
+
+@dataclass(frozen=True)
+class ChoiceRule:
+    variable: str
+    test: str  # comparison operator, e.g. "BooleanEquals"
+    value: Any
+    next: str
+
+    def render(self) -> Json:
+        return {"Variable": self.variable, self.test: self.value, "Next": self.next}
+
+
+@dataclass(frozen=True)
+class Choice(State):
+    rules: tuple[ChoiceRule, ...]
+    default: str
+    comment: str = ""
+
+    def render(self) -> Json:
+        out: Json = {"Type": "Choice"}
+        if self.comment:
+            out["Comment"] = self.comment
+        return out | {"Choices": [r.render() for r in self.rules], "Default": self.default}
+
+
+@dataclass(frozen=True)
+class Succeed(State):
+    def render(self) -> Json:
+        return {"Type": "Succeed"}
+
+
+@dataclass(frozen=True)
+class Fail(State):
+    error: str
+    cause: str = ""
+    cause_path: str = ""
+
+    def render(self) -> Json:
+        out: Json = {"Type": "Fail", "Error": self.error}
+        if self.cause_path:
+            out["CausePath"] = self.cause_path
+        elif self.cause:
+            out["Cause"] = self.cause
+        return out
+
+
+@dataclass(frozen=True)
+class Parallel(State):
+    branches: tuple[Machine, ...]
+    next: str | None = None
+    result_path: str | None = None
+    catch: tuple[Catch, ...] = ()
+    comment: str = ""
+
+    def render(self) -> Json:
+        out: Json = {"Type": "Parallel"}
+        if self.comment:
+            out["Comment"] = self.comment
+        out["Branches"] = [b.render() for b in self.branches]
+        out["ResultPath"] = self.result_path
+        if self.catch:
+            out["Catch"] = [c.render() for c in self.catch]
+        return out | _flow(self.next)
+
+
+@dataclass(frozen=True)
+class Map(State):
+    items_path: str
+    item_selector: Json
+    processor: Machine
+    max_concurrency: int
+    next: str | None = None
+    result_path: str | None = "$"
+    comment: str = ""
+
+    def render(self) -> Json:
+        out: Json = {"Type": "Map"}
+        if self.comment:
+            out["Comment"] = self.comment
+        processor = {"ProcessorConfig": {"Mode": "INLINE"}} | self.processor.render()
+        out |= {
+            "ItemsPath": self.items_path,
+            "ItemSelector": self.item_selector,
+            "MaxConcurrency": self.max_concurrency,
+            "ItemProcessor": processor,
+        }
+        if self.result_path != "$":
+            out["ResultPath"] = self.result_path
+        return out | _flow(self.next)
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A scope of states: the whole state machine, a Parallel branch or a Map processor."""
+
+    start_at: str
+    states: tuple[State, ...]
+    comment: str = ""
+    extra: Json = field(default_factory=dict)  # top-level only, e.g. TimeoutSeconds
+
+    def render(self) -> Json:
+        out: Json = {}
+        if self.comment:
+            out["Comment"] = self.comment
+        out["StartAt"] = self.start_at
+        out["States"] = {s.name: s.render() for s in self.states}
+        return out | self.extra

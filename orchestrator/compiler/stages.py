@@ -1,0 +1,181 @@
+"""The states of one stage: check outputs, skip or run the Batch job, verify, explain failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator import model
+from orchestrator.asl.states import Catch, Choice, ChoiceRule, Fail, Json, Retry, State, Task
+from orchestrator.compiler import names
+from orchestrator_runtime import contracts as c
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+BATCH_SUBMIT_SYNC = "arn:aws:states:::batch:submitJob.sync"
+
+# Transient service errors only: container failures are retried by Batch, not by ASL (each
+# ASL retry is a billed transition and would resubmit the whole job).
+LAMBDA_RETRY = Retry(
+    errors=("Lambda.ServiceException", "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException", "Lambda.TooManyRequestsException"),
+    interval_seconds=1, max_attempts=6, backoff_rate=2.0, max_delay_seconds=30, jitter=True,
+)
+BATCH_RETRY = Retry(
+    errors=("Batch.AWSBatchException", "Batch.TooManyRequestsException",
+            "Batch.ServerException"),
+    interval_seconds=5, max_attempts=8, backoff_rate=2.0, max_delay_seconds=120, jitter=True,
+)
+
+# AWS Batch retries: Spot reclaim and image pulls always; listed exit codes; nothing else.
+INFRA_RETRIES: tuple[Json, ...] = (
+    {"OnStatusReason": "Host EC2*", "Action": "RETRY"},
+    {"OnReason": "CannotPullContainerError:*", "Action": "RETRY"},
+)
+EXIT_OTHERWISE: Json = {"OnReason": "*", "Action": "EXIT"}
+
+
+def retry_strategy(job: model.Job) -> Json:
+    """The Batch RetryStrategy for a job (also used for its job definition)."""
+    rules = [*INFRA_RETRIES, *({"OnExitCode": code, "Action": "RETRY"}
+                               for code in job.retry_exit_codes), EXIT_OTHERWISE]
+    return {"Attempts": job.attempts, "EvaluateOnExit": rules}
+
+
+def resource_requirements(job: model.Job) -> list[Json]:
+    cpus = job.cpus
+    reqs = [{"Type": "VCPU", "Value": str(int(cpus)) if float(cpus).is_integer() else str(cpus)},
+            {"Type": "MEMORY", "Value": str(job.memory_mib)}]
+    if job.gpus:
+        reqs.append({"Type": "GPU", "Value": str(job.gpus)})
+    return reqs
+
+
+def job_spec(wf: model.Workflow, job: model.Job) -> c.JobSpec:
+    return {
+        "image": job.image,
+        "command": list(job.command),
+        "environment": dict(sorted(job.environment.items())),
+        "inputs": dict(job.inputs),
+        "outputs": dict(job.outputs),
+        "bucket": wf.bucket.rstrip("/"),
+        "allow_empty": job.allow_empty,
+        "shell": job.shell,
+        "stdout": job.stdout,
+    }
+
+
+def _check_payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json:
+    payload: dict[str, Any] = {
+        "action": action,
+        "workflow": wf.name,
+        "stage": job.name,
+        "execution.$": "$$.Execution.Id",
+    }
+    if job.per_sample:
+        payload["sample.$"] = "$.sample"
+    else:
+        payload["sample"] = None
+        payload["samples.$"] = "$.samples"
+    payload["params.$"] = "$.params"
+    payload["param_defaults"] = {p.name: p.default for p in wf.params if p.default is not None}
+    payload["job"] = job_spec(wf, job)
+    return payload
+
+
+def _invoke(payload: Json) -> Json:
+    return {"FunctionName": "${" + c.SUB_CHECK_FUNCTION + "}", "Payload": payload}
+
+
+def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
+    """States of ``job`` in order; the stage continues to ``next_`` when done or skipped."""
+    explain = names.explain(job.name)
+    to_explain = (Catch(next=explain, result_path="$.error"),)
+    check = Task(
+        names.check(job.name),
+        resource=LAMBDA_INVOKE,
+        parameters=_invoke(_check_payload(wf, job, "pre")),
+        result_selector={
+            "complete.$": "$.Payload.complete",
+            "reason.$": "$.Payload.reason",
+            "sample.$": "$.Payload.sample",
+            "job_name.$": "$.Payload.job_name",
+            "task_uri.$": "$.Payload.task_uri",
+        },
+        result_path="$.check",
+        retry=(LAMBDA_RETRY,),
+        catch=to_explain,
+        next=names.skip(job.name),
+        comment=f"Are the outputs of {job.name} complete and current? ({_where(job)})",
+    )
+    skip = Choice(
+        names.skip(job.name),
+        rules=(ChoiceRule("$.check.complete", "BooleanEquals", True, next_),),
+        default=names.run(job.name),
+    )
+    run = Task(
+        names.run(job.name),
+        resource=BATCH_SUBMIT_SYNC,
+        parameters=_submit_parameters(wf, job),
+        result_selector={"JobId.$": "$.JobId", "Status.$": "$.Status"},
+        result_path="$.job",
+        retry=(BATCH_RETRY,),
+        catch=to_explain,
+        next=names.verify(job.name),
+    )
+    verify = Task(
+        names.verify(job.name),
+        resource=LAMBDA_INVOKE,
+        parameters=_invoke(_check_payload(wf, job, "post")),
+        result_path=None,
+        retry=(LAMBDA_RETRY,),
+        catch=to_explain,
+        next=next_,
+        comment="Batch exit code 0 is not proof: the outputs and the marker must exist",
+    )
+    explain_payload: Json = {
+        "action": "explain",
+        "workflow": wf.name,
+        "stage": job.name,
+        "execution.$": "$$.Execution.Id",
+        **({"sample.$": "$.sample"} if job.per_sample else {"sample": None}),
+        "error.$": "$.error",
+    }
+    explain_state = Task(
+        explain,
+        resource=LAMBDA_INVOKE,
+        parameters=_invoke(explain_payload),
+        result_selector={"Error.$": "$.Payload.error", "Cause.$": "$.Payload.cause"},
+        result_path="$.failure",
+        retry=(LAMBDA_RETRY,),
+        catch=(Catch(next=names.failed(job.name), result_path="$.failure"),),
+        next=names.failed(job.name),
+    )
+    fail = Fail(names.failed(job.name), error=c.ERR_STAGE_FAILED, cause_path="$.failure.Cause")
+    return [check, skip, run, verify, explain_state, fail]
+
+
+def _where(job: model.Job) -> str:
+    return f"{job.source.file.rsplit('/', 1)[-1]}:{job.source.line}"
+
+
+def _submit_parameters(wf: model.Workflow, job: model.Job) -> Json:
+    env = [{"Name": c.TASK_ENV, "Value.$": "$.check.task_uri"}]
+    env += [{"Name": k, "Value": v} for k, v in sorted(job.environment.items())]
+    return {
+        "JobName.$": "$.check.job_name",
+        "JobQueue": "${" + c.SUB_JOB_QUEUE + "}",
+        "JobDefinition": "${" + c.substitution_key("JobDefinition", job.name) + "}",
+        "ContainerOverrides": {
+            "Command": ["orchestrator-runner"],
+            "Environment": env,
+            "ResourceRequirements": resource_requirements(job),
+        },
+        "RetryStrategy": retry_strategy(job),
+        "Timeout": {"AttemptDurationSeconds": job.timeout_seconds},
+        "Tags": {
+            f"{c.TAG_EXECUTION}.$": "$$.Execution.Id",
+            c.TAG_WORKFLOW: wf.name,
+            c.TAG_STAGE: job.name,
+            f"{c.TAG_SAMPLE}.$": "$.check.sample",
+        },
+        "PropagateTags": True,
+    }
