@@ -1,0 +1,130 @@
+"""The compiler: pure, deterministic, every stage checked/run/verified, nothing account-bound."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from orchestrator import Workflow
+from orchestrator.compiler import compile_workflow, group, render
+from orchestrator.loader import load_file
+from orchestrator_runtime import contracts as c
+
+
+def states(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every state at every depth, by name."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, s in doc["States"].items():
+        out[name] = s
+        for b in s.get("Branches", []):
+            out |= states(b)
+        if "ItemProcessor" in s:
+            out |= states(s["ItemProcessor"])
+    return out
+
+
+def rnaseq() -> dict[str, Any]:
+    return compile_workflow(load_file("examples/rnaseq.py")[0])
+
+
+def test_same_input_gives_byte_identical_output() -> None:
+    assert render(rnaseq()) == render(rnaseq())
+
+
+def test_no_account_region_or_partition_is_baked_in() -> None:
+    text = render(rnaseq())
+    assert not re.search(r"\d{12}", text)
+    assert "us-east-1" not in text and "arn:aws:batch" not in text and "arn:aws:lambda" not in text
+    subs = set(re.findall(r"\$\{(\w+)\}", text))
+    assert subs == {c.SUB_CHECK_FUNCTION, c.SUB_JOB_QUEUE, "JobDefinitionQc", "JobDefinitionTrim",
+                    "JobDefinitionCount", "JobDefinitionReport"}
+
+
+def test_every_stage_is_checked_skipped_run_and_verified() -> None:
+    all_states = states(rnaseq())
+    for job in ("qc", "trim", "count", "report"):
+        check, skip, run, verify = (all_states[f"Check {job}"], all_states[f"Skip {job}?"],
+                                    all_states[f"Run {job}"], all_states[f"Verify {job}"])
+        assert check["Resource"] == "arn:aws:states:::lambda:invoke"
+        assert check["Parameters"]["Payload"]["action"] == "pre"
+        assert skip["Choices"][0]["Variable"] == "$.check.complete"
+        assert skip["Default"] == f"Run {job}"
+        assert run["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+        assert run["Next"] == f"Verify {job}"
+        assert verify["Parameters"]["Payload"]["action"] == "post"
+        assert skip["Choices"][0]["Next"] == verify["Next"]  # skipping goes where running goes
+
+
+def test_batch_task_carries_retry_timeout_tags_and_resources() -> None:
+    run = states(rnaseq())["Run count"]
+    p = run["Parameters"]
+    assert p["JobName.$"] == "$.check.job_name"
+    assert p["JobDefinition"] == "${JobDefinitionCount}"
+    assert p["RetryStrategy"] == {"Attempts": 3, "EvaluateOnExit": [
+        {"OnStatusReason": "Host EC2*", "Action": "RETRY"},
+        {"OnReason": "CannotPullContainerError:*", "Action": "RETRY"},
+        {"OnReason": "*", "Action": "EXIT"}]}
+    assert p["Timeout"] == {"AttemptDurationSeconds": 600}
+    assert p["ContainerOverrides"]["ResourceRequirements"] == [
+        {"Type": "VCPU", "Value": "1"}, {"Type": "MEMORY", "Value": "2048"}]
+    assert {"Name": c.TASK_ENV, "Value.$": "$.check.task_uri"} in p["ContainerOverrides"]["Environment"]
+    assert p["Tags"] == {f"{c.TAG_EXECUTION}.$": "$$.Execution.Id", c.TAG_WORKFLOW: "rnaseq",
+                         c.TAG_STAGE: "count", f"{c.TAG_SAMPLE}.$": "$.check.sample"}
+    assert p["PropagateTags"] is True
+    # ASL retries transient API errors only; container failures are Batch's business
+    assert [e for r in run["Retry"] for e in r["ErrorEquals"]] == [
+        "Batch.AWSBatchException", "Batch.TooManyRequestsException", "Batch.ServerException"]
+    assert all(r["JitterStrategy"] == "FULL" for r in run["Retry"])
+
+
+def test_failures_are_explained_then_fail_with_a_readable_cause() -> None:
+    all_states = states(rnaseq())
+    for name in ("Check report", "Run report", "Verify report"):
+        assert all_states[name]["Catch"][0]["Next"] == "Explain report failure"
+    assert all_states["report failed"] == {"Type": "Fail", "Error": c.ERR_STAGE_FAILED,
+                                           "CausePath": "$.failure.Cause"}
+
+
+def test_per_sample_jobs_run_inside_one_map_and_the_merge_waits_for_all() -> None:
+    doc = rnaseq()
+    top = doc["States"]
+    fan_out = top["For each sample_id"]
+    assert fan_out["Type"] == "Map" and fan_out["MaxConcurrency"] == 8
+    body = fan_out["ItemProcessor"]["States"]["Sample"]
+    assert body["Type"] == "Parallel" and len(body["Branches"]) == 2  # qc || trim -> count
+    assert body["Catch"][0]["Next"] == "Sample failed"  # one sample fails, the rest go on
+    assert top["Any sample failed?"]["Default"] == "Check report"
+
+
+def test_independent_jobs_run_in_parallel() -> None:
+    doc = compile_workflow(load_file("examples/diamond.py")[0])
+    par = doc["States"]["Parallel words + letters"]
+    assert [b["StartAt"] for b in par["Branches"]] == ["Check words", "Check letters"]
+    assert par["Next"] == "Check combine"
+
+
+def make(jobs: list[tuple[str, bool, list[str]]]) -> Any:
+    wf = Workflow("w", bucket="s3://b/p")
+    samples = wf.foreach("sample_id")
+    for name, per, after in jobs:
+        wf.job(name, image="img", command=["true"], outputs={"o": f"{name}/{{sample_id}}" if per else name},
+               per=samples if per else None, after=after)
+    return wf.build()
+
+
+def test_per_sample_job_after_a_once_job_gets_its_own_map() -> None:
+    nodes, preds, blocks = group(make([("a", True, []), ("merge", False, ["a"]),
+                                       ("b", True, ["merge"])]))
+    assert nodes == ["For each sample_id (1)", "merge", "For each sample_id (2)"]
+    assert preds["merge"] == {"For each sample_id (1)"}
+    assert preds["For each sample_id (2)"] == {"merge"}
+    assert [b.jobs for b in blocks.values()] == [("a",), ("b",)]
+
+
+@pytest.mark.parametrize("example", ["rnaseq", "diamond"])
+def test_definition_is_valid_json_under_the_size_limit(example: str) -> None:
+    text = render(compile_workflow(load_file(f"examples/{example}.py")[0]))
+    assert json.loads(text) and len(text.encode()) < 1024 * 1024
