@@ -105,7 +105,7 @@ class _Emitter:
         column = self.wf.foreach.column
         tag = b.name[len(f"For each {column}"):]  # "" or " (2)" when there are several blocks
         n = _BlockNames(tag)
-        inner = dag.plan(list(b.jobs), b.preds)
+        inner = dag.plan(list(b.jobs), b.preds, weights(self.wf, {}))
         body = Parallel(
             n.body,
             branches=tuple(self.branch(x) for x in
@@ -180,9 +180,19 @@ class _BlockNames:
         return f"Samples{self.tag} failed"
 
 
+def weights(wf: model.Workflow, blocks: dict[str, Block]) -> dict[str, float]:
+    """Planning weights: a job's timeout stands in for its duration (users size timeouts to
+    expected run time); a Map block weighs its inner critical path."""
+    w: dict[str, float] = {j.name: float(j.timeout_seconds) for j in wf.jobs}
+    for b in blocks.values():
+        w[b.name] = dag.critical_path(list(b.jobs), b.preds, w)
+    return w
+
+
 def build_machine(wf: model.Workflow) -> Machine:
     nodes, preds, blocks = group(wf)
-    plan = dag.plan(nodes, preds)
+    w = weights(wf, blocks)
+    plan = dag.plan(nodes, preds, w)
     done = Pass("Done", parameters={"workflow": wf.name,
                                     "samples.$": f"States.ArrayLength($.{c.SAMPLES_KEY})"})
     start, sts = _Emitter(wf, blocks).emit(plan, done.name)
