@@ -153,19 +153,22 @@ class _Emitter:
 
 @dataclass(frozen=True)
 class _BlockNames:
+    """Fixed state names of a Map block. Job names have no spaces, so names of three or more
+    words (or ending in '?') can never equal a job's "Run x" / "x failed" states."""
+
     tag: str
 
     @property
     def body(self) -> str:
-        return f"Sample{self.tag}"
+        return f"Sample pipeline{self.tag}"
 
     @property
     def ok(self) -> str:
-        return f"Sample{self.tag} succeeded"
+        return f"Sample pipeline{self.tag} succeeded"
 
     @property
     def failed(self) -> str:
-        return f"Sample{self.tag} failed"
+        return f"Sample pipeline{self.tag} failed"
 
     @property
     def summarize(self) -> str:
@@ -177,7 +180,7 @@ class _BlockNames:
 
     @property
     def fail(self) -> str:
-        return f"Samples{self.tag} failed"
+        return f"Some samples failed{self.tag}"
 
 
 def weights(wf: model.Workflow, blocks: dict[str, Block]) -> dict[str, float]:

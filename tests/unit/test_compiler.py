@@ -93,9 +93,9 @@ def test_per_sample_jobs_run_inside_one_map_and_the_merge_waits_for_all() -> Non
     top = doc["States"]
     fan_out = top["For each sample_id"]
     assert fan_out["Type"] == "Map" and fan_out["MaxConcurrency"] == 8
-    body = fan_out["ItemProcessor"]["States"]["Sample"]
+    body = fan_out["ItemProcessor"]["States"]["Sample pipeline"]
     assert body["Type"] == "Parallel" and len(body["Branches"]) == 2  # qc || trim -> count
-    assert body["Catch"][0]["Next"] == "Sample failed"  # one sample fails, the rest go on
+    assert body["Catch"][0]["Next"] == "Sample pipeline failed"  # one sample fails, the rest go on
     assert top["Any sample failed?"]["Default"] == "Check report"
 
 
@@ -128,3 +128,12 @@ def test_per_sample_job_after_a_once_job_gets_its_own_map() -> None:
 def test_definition_is_valid_json_under_the_size_limit(example: str) -> None:
     text = render(compile_workflow(load_file(f"examples/{example}.py")[0]))
     assert json.loads(text) and len(text.encode()) < 1024 * 1024
+
+
+@pytest.mark.parametrize("name", ["Sample", "Samples", "Done", "Parallel", "Summarize", "Any"])
+def test_job_names_never_clash_with_the_compilers_own_states(name: str) -> None:
+    wf = Workflow("w", bucket="s3://b/p")
+    samples = wf.foreach("sample_id")
+    wf.job(name, image="img", command=["true"], outputs={"o": "o/{sample_id}"}, per=samples)
+    wf.job("merge", image="img", command=["true"], outputs={"m": "m"}, after=[name])
+    compile_workflow(wf.build())  # raises DefinitionError on a duplicate state name

@@ -1,0 +1,21 @@
+"""The registry of workflow checks. Each check is a small function of the workflow that
+yields diagnostics pointing at the line to fix; :mod:`orchestrator.validate` runs them all.
+
+To add a check, write it next to its kin and list it in that module's ``CHECKS``.
+"""
+
+from __future__ import annotations
+
+from orchestrator.checks import commands, dependencies, names, paths, placeholders, resources
+from orchestrator.checks.common import Check
+
+REGISTRY: tuple[Check, ...] = (
+    *names.CHECKS,
+    *dependencies.CHECKS,
+    *resources.CHECKS,
+    *placeholders.CHECKS,
+    *paths.CHECKS,
+    *commands.CHECKS,
+)
+
+__all__ = ["REGISTRY", "Check"]

@@ -1,0 +1,107 @@
+"""What the container gets: an image, a command, an environment that fits in the override."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+from orchestrator import model
+from orchestrator.checks.common import Check, error, warning
+from orchestrator.errors import Diagnostic
+from orchestrator_runtime import contracts
+
+OVERRIDES_LIMIT = 8192  # "Container Overrides length must be at most 8192" (ECS RunTask)
+# The compiler sends ["orchestrator-runner"] as the command (the job's own command travels in
+# the task document) plus ORCH_TASK_URI and the static environment. Batch adds its own
+# AWS_BATCH_* variables to the same override; the task URI holds the bucket prefix, an
+# execution name (<= 80), the job name and a sample label.
+RUNNER_COMMAND = ("orchestrator-runner",)
+BATCH_OWN_VARIABLES = 600
+TASK_URI_EXTRA = 80 + 60 + len("/_orchestrator/tasks///.json")
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def image(wf: model.Workflow) -> Iterator[Diagnostic]:
+    for job in wf.jobs:
+        if not isinstance(job.image, str) or not job.image.strip():
+            yield error("missing-image", job.source, f"job {job.name!r} has no container image",
+                        "pass image='public.ecr.aws/docker/library/python:3.12-slim', say")
+
+
+def command(wf: model.Workflow) -> Iterator[Diagnostic]:
+    for job in wf.jobs:
+        bad = [a for a in job.command if not isinstance(a, str)]
+        if not job.command:
+            yield error("bad-command", job.source, f"job {job.name!r} has an empty command",
+                        "pass command=['tool', '--flag', '{inputs.x}']")
+        elif bad:
+            yield error(
+                "bad-command", job.source,
+                f"job {job.name!r}: command item {bad[0]!r} is not a string",
+                f"quote it: {str(bad[0])!r}",
+            )
+        elif job.shell and len(job.command) != 1:
+            yield error(
+                "bad-command", job.source,
+                f"job {job.name!r}: shell=True needs exactly one command string, got "
+                f"{len(job.command)}",
+                "join the parts into one string, e.g. command=['sort {inputs.x} | uniq -c']",
+            )
+
+
+def _env_problem(key: object, value: object) -> tuple[str, str]:
+    if not isinstance(key, str) or not ENV_NAME_RE.fullmatch(key):
+        return (f"name {key!r} is not a valid variable name",
+                "use letters, digits and '_', not starting with a digit")
+    if key.startswith("AWS_BATCH"):
+        return (f"{key} starts with AWS_BATCH, which AWS Batch reserves for its own variables",
+                "rename the variable")
+    if key == contracts.TASK_ENV:
+        return f"{key} is set by the orchestrator", "rename the variable"
+    if not isinstance(value, str):
+        return f"{key}={value!r} is not a string", f"write it as a string: {str(value)!r}"
+    return "", ""
+
+
+def environment(wf: model.Workflow) -> Iterator[Diagnostic]:
+    for job in wf.jobs:
+        for key, value in job.environment.items():
+            problem, hint = _env_problem(key, value)
+            if problem:
+                yield error("bad-env", job.source, f"job {job.name!r}: env {problem}", hint)
+
+
+def _overrides_size(wf: model.Workflow, job: model.Job) -> int:
+    """Characters of the override JSON as ECS measures it, with the task URI estimated."""
+    task_uri = "x" * (len(str(wf.bucket)) + len(str(job.name)) + TASK_URI_EXTRA)
+    env = [{"name": contracts.TASK_ENV, "value": task_uri}]
+    env += [{"name": str(k), "value": str(v)} for k, v in job.environment.items()]
+    doc = {"command": list(RUNNER_COMMAND), "environment": env}
+    return len(json.dumps(doc, separators=(",", ":"))) + BATCH_OWN_VARIABLES
+
+
+def overrides_size(wf: model.Workflow) -> Iterator[Diagnostic]:
+    for job in wf.jobs:
+        size = _overrides_size(wf, job)
+        if size > OVERRIDES_LIMIT:
+            yield error(
+                "overrides-too-large", job.source,
+                f"job {job.name!r}: its environment makes the Batch container overrides about "
+                f"{size:,} characters; AWS Batch allows {OVERRIDES_LIMIT:,}",
+                "move long values into a file the job reads as an input",
+            )
+
+
+def has_outputs(wf: model.Workflow) -> Iterator[Diagnostic]:
+    for job in wf.jobs:
+        if not job.outputs:
+            yield warning(
+                "no-outputs", job.source,
+                f"job {job.name!r} declares no outputs, so it runs on every execution "
+                "(it can never be skipped)",
+                "declare what it writes in outputs=, e.g. outputs={'log': 'logs/x.txt'}",
+            )
+
+
+CHECKS: tuple[Check, ...] = (image, command, environment, overrides_size, has_outputs)

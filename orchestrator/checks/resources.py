@@ -1,0 +1,135 @@
+"""What AWS Batch accepts for vCPUs, memory, GPUs, timeout and the retry strategy."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from orchestrator import model, units
+from orchestrator.checks.common import Check, error
+from orchestrator.errors import Diagnostic
+
+FARGATE_FRACTIONS = (0.25, 0.5)
+MAX_VCPUS = 256
+MIN_MEMORY_MIB = 4  # documented Batch minimum for a container
+MAX_MEMORY_MIB = 24 * 1024 * 1024  # 24 TiB, the largest EC2 instance memory
+MAX_GPUS = 16
+MIN_TIMEOUT_SECONDS = 60  # documented Batch minimum for attemptDurationSeconds
+MAX_ATTEMPTS = 10
+# Batch allows 5 evaluateOnExit rules; the compiler spends 3 (Spot reclaim, image pull, the
+# final catch-all EXIT), which leaves 2 for the user's exit codes.
+MAX_RETRY_EXIT_CODES = 2
+EXIT_CODE_GLOB = re.compile(r"[0-9]*\*?")
+MAX_EXIT_CODE_GLOB = 512
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def cpus(wf: model.Workflow) -> Iterator[Diagnostic]:
+    for job in wf.jobs:
+        value = job.cpus
+        if not _is_number(value) or value <= 0:
+            problem = "must be a number above 0"
+        elif float(value).is_integer():
+            problem = f"is above {MAX_VCPUS}" if value > MAX_VCPUS else ""
+        elif value not in FARGATE_FRACTIONS:
+            problem = "is fractional; only 0.25 and 0.5 exist (Fargate)"
+        else:
+            problem = ""
+        if problem:
+            yield error(
+                "bad-cpus", job.source, f"job {job.name!r}: cpus={value!r} {problem}",
+                f"use cpus=0.25, 0.5 or a whole number from 1 to {MAX_VCPUS}",
+            )
+
+
+def memory(wf: model.Workflow) -> Iterator[Diagnostic]:
+    for job in wf.jobs:
+        try:
+            mib = units.memory_mib(job.memory)
+        except (ValueError, TypeError):
+            yield error(
+                "bad-memory", job.source,
+                f"job {job.name!r}: memory={job.memory!r} is not a size",
+                "write memory as '512 MiB', '4 GiB' or a whole number of MiB",
+            )
+            continue
+        if not MIN_MEMORY_MIB <= mib <= MAX_MEMORY_MIB:
+            yield error(
+                "bad-memory", job.source,
+                f"job {job.name!r}: memory={job.memory!r} is {mib} MiB; AWS Batch needs "
+                f"{MIN_MEMORY_MIB} MiB to {MAX_MEMORY_MIB // (1024 * 1024)} TiB",
+                "give the container between 4 MiB and 24 TiB, e.g. memory='4 GiB'",
+            )
+
+
+def gpus(wf: model.Workflow) -> Iterator[Diagnostic]:
+    for job in wf.jobs:
+        value = job.gpus
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_GPUS:
+            yield error(
+                "bad-gpus", job.source,
+                f"job {job.name!r}: gpus={value!r} is not a whole number from 0 to {MAX_GPUS}",
+                f"use gpus=1 (or up to {MAX_GPUS}); leave it out for a job without GPUs",
+            )
+
+
+def timeout(wf: model.Workflow) -> Iterator[Diagnostic]:
+    for job in wf.jobs:
+        try:
+            seconds = units.duration_seconds(job.timeout)
+        except (ValueError, TypeError):
+            yield error(
+                "bad-timeout", job.source,
+                f"job {job.name!r}: timeout={job.timeout!r} is not a duration",
+                "write the timeout as '90s', '30m', '2h30m' or a whole number of seconds",
+            )
+            continue
+        if seconds < MIN_TIMEOUT_SECONDS:
+            yield error(
+                "bad-timeout", job.source,
+                f"job {job.name!r}: timeout={job.timeout!r} is {seconds} s; AWS Batch needs at "
+                f"least {MIN_TIMEOUT_SECONDS} s",
+                "use timeout='1m' or more",
+            )
+
+
+def retries(wf: model.Workflow) -> Iterator[Diagnostic]:
+    for job in wf.jobs:
+        value = job.retries
+        if isinstance(value, bool) or not isinstance(value, int) \
+                or not 0 <= value <= MAX_ATTEMPTS - 1:
+            attempts = f" ({value + 1} attempts)" if _is_number(value) else ""
+            yield error(
+                "bad-retries", job.source,
+                f"job {job.name!r}: retries={value!r}{attempts} is out of range; AWS Batch "
+                f"makes 1 to {MAX_ATTEMPTS} attempts and attempts = retries + 1",
+                f"use retries from 0 to {MAX_ATTEMPTS - 1}",
+            )
+
+
+def retry_exit_codes(wf: model.Workflow) -> Iterator[Diagnostic]:
+    for job in wf.jobs:
+        codes = job.retry_exit_codes
+        if len(codes) > MAX_RETRY_EXIT_CODES:
+            yield error(
+                "bad-retry-exit-codes", job.source,
+                f"job {job.name!r}: {len(codes)} retry_exit_codes given; at most "
+                f"{MAX_RETRY_EXIT_CODES} fit next to the rules the orchestrator adds "
+                "(AWS Batch allows 5)",
+                "combine codes with a glob, e.g. '13*' retries 13, 130, 137...",
+            )
+        for code in codes:
+            if not isinstance(code, str) or not code or len(code) > MAX_EXIT_CODE_GLOB \
+                    or not EXIT_CODE_GLOB.fullmatch(code):
+                yield error(
+                    "bad-retry-exit-codes", job.source,
+                    f"job {job.name!r}: retry exit code {code!r} is not digits with an "
+                    "optional trailing '*'",
+                    "write exit codes like 137 or '13*'",
+                )
+
+
+CHECKS: tuple[Check, ...] = (cpus, memory, gpus, timeout, retries, retry_exit_codes)
