@@ -70,15 +70,20 @@ def _check_payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json
         "stage": job.name,
         "execution.$": "$$.Execution.Id",
     }
-    if job.per_sample:
-        payload["sample.$"] = "$.sample"
-    else:
-        payload["sample"] = None
+    payload |= _sample_fields(wf, job)
+    if not job.per_sample:
         payload["samples.$"] = "$.samples"
     payload["params.$"] = "$.params"
     payload["param_defaults"] = {p.name: p.default for p in wf.params if p.default is not None}
     payload["job"] = job_spec(wf, job)
     return payload
+
+
+def _sample_fields(wf: model.Workflow, job: model.Job) -> Json:
+    fields: Json = {"sample.$": "$.sample"} if job.per_sample else {"sample": None}
+    if wf.foreach is not None:
+        fields["sample_column"] = wf.foreach.column
+    return fields
 
 
 def _invoke(payload: Json) -> Json:
@@ -136,7 +141,7 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
         "workflow": wf.name,
         "stage": job.name,
         "execution.$": "$$.Execution.Id",
-        **({"sample.$": "$.sample"} if job.per_sample else {"sample": None}),
+        **_sample_fields(wf, job),
         "error.$": "$.error",
     }
     explain_state = Task(

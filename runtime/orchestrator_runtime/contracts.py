@@ -75,6 +75,7 @@ class CheckRequest(TypedDict, total=False):
     stage: str
     execution: str  # $$.Execution.Id
     sample: dict[str, Any] | None  # the sample-sheet row; None for once-stages
+    sample_column: str  # the foreach column: sample[sample_column] is the sample id
     samples: list[dict[str, Any]]  # every row, for once-stages that gather per-sample paths
     params: dict[str, Any]  # run-level parameters from the execution input
     param_defaults: dict[str, str]  # declared defaults; params from the input override them
@@ -165,9 +166,9 @@ class Trigger(TypedDict, total=False):
     workflow: str
     state_machine_arn: str
     kind: Literal["key", "sheet"]
-    bucket: str
+    bucket: str  # s3://bucket/prefix of the workflow; pattern and prefix are relative to it
     pattern: str  # kind "key": key template under the prefix, e.g. "raw/{sample_id}.fastq.gz"
-    prefix: str  # kind "sheet": key prefix where sample sheets land
+    prefix: str  # kind "sheet": key prefix (under the workflow prefix) where sheets land
     suffix: str  # kind "sheet": usually ".csv"
     sample_column: str  # the foreach column
 
@@ -311,7 +312,8 @@ def fingerprint(basis: dict[str, Any], input_etags: dict[str, list[str]]) -> str
     """What produced a stage's outputs: image, command, environment, values, input ETags.
 
     ``basis`` is the Task's ``fingerprint_basis``; ``input_etags`` maps each input name to
-    the ETags of its objects in the order of ``Task.inputs``.
+    the ETags of its objects in the order of ``Task.inputs``, each passed through
+    :func:`normalize_etag`.
     """
     doc = {"basis": basis, "inputs": input_etags, "v": CONTRACT_VERSION}
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()

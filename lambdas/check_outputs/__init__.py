@@ -1,0 +1,1 @@
+"""check_outputs: answers the state machine's pre, post, explain and summarize requests."""

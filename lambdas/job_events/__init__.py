@@ -1,0 +1,1 @@
+"""job_events: Batch and Step Functions status changes into the job-state table."""

@@ -1,0 +1,99 @@
+"""The job-events function: Batch job and Step Functions execution status into DynamoDB.
+
+Batch events come through SQS (a batch of EventBridge events; a record that fails is
+reported in batchItemFailures and retried, then dead-lettered); execution events and
+unwrapped Batch events come straight from EventBridge.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from orchestrator_runtime import jobstate
+from orchestrator_runtime.events import MalformedEvent
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+NAMESPACE = "Orchestrator"
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace=NAMESPACE)
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@functools.cache
+def _table() -> Table:
+    return boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+
+def _metrics(outcome: jobstate.Outcome) -> None:
+    if outcome.kind != "job" or not outcome.applied:
+        return
+    dims = {"workflow": outcome.workflow, "stage": outcome.stage}
+    with single_metric(name="JobStatusChanges", unit=MetricUnit.Count, value=1,
+                       namespace=NAMESPACE) as metric:
+        for name, value in {**dims, "status": outcome.status}.items():
+            metric.add_dimension(name, value)
+    if outcome.duration_seconds is not None:
+        with single_metric(name="JobDuration", unit=MetricUnit.Seconds,
+                           value=outcome.duration_seconds, namespace=NAMESPACE) as metric:
+            for name, value in dims.items():
+                metric.add_dimension(name, value)
+
+
+def apply(event: Any) -> jobstate.Outcome:
+    """One EventBridge event; MalformedEvent is logged and counted, then re-raised."""
+    try:
+        outcome = jobstate.handle_event(_table(), event)
+    except MalformedEvent as exc:
+        logger.error("malformed event", extra={"reason": str(exc)})
+        metrics.add_metric("MalformedEvents", MetricUnit.Count, 1)
+        raise
+    logger.info(outcome.message, extra={"kind": outcome.kind, "applied": outcome.applied,
+                                        "workflow": outcome.workflow, "stage": outcome.stage})
+    if outcome.kind == "ignored":
+        metrics.add_metric("IgnoredEvents", MetricUnit.Count, 1)
+    else:  # duplicates and late events are normal; a high share hints at a redelivery storm
+        metrics.add_metric("EventsApplied" if outcome.applied else "EventsSuperseded",
+                           MetricUnit.Count, 1)
+    _metrics(outcome)
+    return outcome
+
+
+def record_handler(record: SQSRecord) -> None:
+    try:
+        event = json.loads(record.body)
+    except (TypeError, ValueError):
+        logger.error("SQS body is not JSON", extra={"message_id": record.message_id})
+        metrics.add_metric("MalformedEvents", MetricUnit.Count, 1)
+        raise MalformedEvent(f"SQS message {record.message_id}: body is not JSON") from None
+    apply(event)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+        return dict(process_partial_response(event=event, record_handler=record_handler,
+                                             processor=processor, context=context))
+    try:
+        outcome = apply(event)
+    except MalformedEvent as exc:  # retrying a malformed event cannot help
+        return {"applied": False, "reason": str(exc)}
+    return {"applied": outcome.applied, "reason": outcome.message}

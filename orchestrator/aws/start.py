@@ -1,0 +1,162 @@
+"""Start a run on AWS, idempotently, and follow it.
+
+The execution name is derived from the workflow and the canonical input
+(:func:`orchestrator_runtime.contracts.execution_name`), so starting the same input twice
+while a run is going returns that run instead of starting a second one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from orchestrator import model
+from orchestrator.aws.errors import AwsError, UsageError
+from orchestrator.template import machine_output_key
+from orchestrator_runtime import contracts as c
+
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
+@dataclass(frozen=True)
+class Started:
+    execution_arn: str
+    existing: bool  # the same input was started before: this is that execution
+    status: str
+    input: str  # the canonical JSON that was sent
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, str]:
+    """``["genome=GRCh38", ...]`` -> ``{"genome": "GRCh38"}``."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param {pair!r}: write it as NAME=VALUE, e.g. --param top=10")
+        out[key.strip()] = value
+    return out
+
+
+def execution_input(wf: model.Workflow | None, *, base: Mapping[str, Any] | None = None,
+                    samples: list[dict[str, str]] | None = None,
+                    params: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The execution input ``{"samples": [...], "params": {...}}``, checked against ``wf``."""
+    doc: dict[str, Any] = dict(base or {})
+    if samples is not None:
+        doc[c.SAMPLES_KEY] = samples
+    if params:
+        merged = dict(doc.get(c.PARAMS_KEY) or {})
+        merged.update(params)
+        doc[c.PARAMS_KEY] = merged
+    if wf is not None:
+        _check_against(wf, doc)
+    return doc
+
+
+def _check_against(wf: model.Workflow, doc: Mapping[str, Any]) -> None:
+    given = doc.get(c.PARAMS_KEY) or {}
+    if not isinstance(given, dict):
+        raise UsageError(f"input: {c.PARAMS_KEY!r} must be an object of name: value")
+    declared = {p.name: p for p in wf.params}
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise UsageError(f"workflow {wf.name!r} has no parameter(s) {', '.join(unknown)}; "
+                         f"its parameters are: {known}")
+    missing = [p.name for p in wf.params if p.default is None and p.name not in given]
+    if missing:
+        raise UsageError(f"workflow {wf.name!r} needs parameter(s) {', '.join(missing)}: pass "
+                         + " ".join(f"--param {m}=VALUE" for m in missing))
+    samples = doc.get(c.SAMPLES_KEY)
+    if wf.foreach is not None and not samples:
+        raise UsageError(f"workflow {wf.name!r} runs once per sample: give --samples "
+                         f"SHEET.csv (a column {wf.foreach.column!r}) or an input with "
+                         f"{c.SAMPLES_KEY!r}")
+
+
+def state_machine_arn(sfn: Any, workflow: str, *, outputs: Mapping[str, str] | None = None
+                      ) -> str:
+    """The ARN of the workflow's state machine: from stack ``outputs`` when given, else by
+    name (the template names each state machine after its workflow)."""
+    if outputs is not None:
+        key = machine_output_key(workflow)
+        if key not in outputs:
+            raise AwsError(f"the stack has no output {key}: it was not deployed with workflow "
+                           f"{workflow!r} (outputs: {', '.join(sorted(outputs)) or 'none'})")
+        return outputs[key]
+    for page in sfn.get_paginator("list_state_machines").paginate():
+        for sm in page["stateMachines"]:
+            if sm["name"] == workflow:
+                return str(sm["stateMachineArn"])
+    raise AwsError(f"no state machine named {workflow!r} in this account and region: deploy "
+                   "it (orchestrator deploy FILE.py) or pass --state-machine-arn / --stack-name")
+
+
+def execution_arn(state_machine: str, name: str) -> str:
+    return f"{state_machine.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
+def start(sfn: Any, state_machine: str, workflow: str, doc: Mapping[str, Any], *,
+          rerun: str = "") -> Started:
+    """Start (or find) the execution of ``doc``; the name depends only on workflow + input,
+    plus ``rerun`` (any new string) to run the same input again after an earlier run ended."""
+    text = c.canonical_json(doc)
+    name = c.execution_name(workflow, text, *([rerun] if rerun else []))
+    arn = execution_arn(state_machine, name)
+    found = _status(sfn, arn)
+    if found:
+        return Started(arn, True, found, text)
+    try:
+        response = sfn.start_execution(stateMachineArn=state_machine, name=name, input=text)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":  # started meanwhile
+            raise AwsError(f"cannot start {workflow!r}: "
+                           f"{exc.response['Error'].get('Message') or exc}") from None
+        return Started(arn, True, _status(sfn, arn) or "RUNNING", text)
+    return Started(str(response["executionArn"]), False, "RUNNING", text)
+
+
+def _status(sfn: Any, arn: str) -> str:
+    """The execution's status, or "" when there is none by that ARN."""
+    try:
+        return str(sfn.describe_execution(executionArn=arn)["status"])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ExecutionDoesNotExist":
+            return ""
+        raise
+
+
+def console_url(arn: str) -> str:
+    region = arn.split(":")[3]
+    return (f"https://{region}.console.aws.amazon.com/states/home?region={region}"
+            f"#/v2/executions/details/{arn}")
+
+
+def latest_state(sfn: Any, arn: str) -> str:
+    """The state most recently entered, or "" before the first one."""
+    events = sfn.get_execution_history(executionArn=arn, reverseOrder=True,
+                                       maxResults=50)["events"]
+    for event in events:
+        details = event.get("stateEnteredEventDetails")
+        if details:
+            return str(details["name"])
+    return ""
+
+
+def wait(sfn: Any, arn: str, report: Callable[[str], None], *, poll_seconds: float = 10.0,
+         sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Poll until the execution ends, reporting each change of status or current state."""
+    last = ("", "")
+    while True:
+        desc: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        now = (str(desc["status"]), latest_state(sfn, arn))
+        if now != last:
+            report(f"{now[0]}: {now[1]}" if now[1] and now[0] == "RUNNING" else now[0])
+            last = now
+        if now[0] in TERMINAL:
+            return desc
+        sleep(poll_seconds)

@@ -1,0 +1,257 @@
+"""`template`, `deploy`, `start` and `executions`: the commands that meet AWS."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from orchestrator import loader, model
+from orchestrator.aws import deploy, executions, samplesheet, stack, start
+from orchestrator.aws.errors import AwsError, UsageError
+from orchestrator.cli.build import drift, load_valid, write_atomically
+from orchestrator.compiler import compile_workflow, render
+from orchestrator.template import build_template, definition_uri, render_template
+
+DEFAULT_TEMPLATE = "template.yaml"
+DEFAULT_STACK = "orchestrator"
+STAGING = Path(".orchestrator/sam")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("template", help="generate the SAM template (template.yaml)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("-o", "--out", default=DEFAULT_TEMPLATE, help="output file (%(default)s)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 with a diff when the file differs (drift check)")
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("deploy", help="generate everything, then `sam build` and `sam deploy`")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--stack-name", default=DEFAULT_STACK, help="(%(default)s)")
+    p.add_argument("--guided", action="store_true",
+                   help="let sam ask for the parameters (and remember them)")
+    p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+                   help="template parameter, repeatable: e.g. JobQueueArn=arn:aws:batch:...")
+    p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("start", help="start a run of a deployed workflow")
+    p.add_argument("workflow", metavar="WORKFLOW",
+                   help="workflow file (.py: the input is checked against it) or its name")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--input", metavar="JSON", help="execution input ('@file.json' reads one)")
+    given.add_argument("--samples", metavar="FILE.csv", help="sample sheet, one row per sample")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--wait", action="store_true", help="follow the run; exit 1 unless it succeeds")
+    p.add_argument("--rerun", action="store_true",
+                   help="start a new execution even if this input ran before")
+    _locate(p)
+    p.add_argument("--poll", type=float, default=10.0, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_start)
+
+    p = sub.add_parser("executions", help="recent runs of a deployed workflow")
+    p.add_argument("workflow", metavar="WORKFLOW", help="workflow file (.py) or its name")
+    p.add_argument("--limit", type=int, default=20, help="(%(default)s)")
+    _locate(p)
+    p.set_defaults(func=cmd_executions)
+
+
+def _locate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state-machine-arn", metavar="ARN")
+    p.add_argument("--stack-name", help="find the state machine in this stack's outputs")
+    p.add_argument("--region")
+
+
+def _generate(files: list[str]) -> tuple[list[model.Workflow], dict[str, dict[str, Any]], str]:
+    loaded = load_valid(files)
+    for _, warnings in loaded:
+        for w in warnings:
+            print(w.render(), file=sys.stderr)
+    wfs = [wf for wf, _ in loaded]
+    definitions = {wf.name: compile_workflow(wf) for wf in wfs}
+    return wfs, definitions, render_template(build_template(wfs, definitions))
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    wfs, definitions, text = _generate(args.files)
+    out = Path(args.out)
+    if args.check:
+        d = drift(out, text)
+        if d:
+            print(f"{out} is out of date:", file=sys.stderr)
+            print("\n".join(d), file=sys.stderr)
+            print(f"run: orchestrator template {' '.join(args.files)} -o {args.out}",
+                  file=sys.stderr)
+            return 1
+        print(f"{out} is up to date")
+    else:
+        write_atomically(out, text)
+        print(f"wrote {out} ({len(wfs)} workflow(s))")
+    for wf in wfs:
+        asl = out.parent / definition_uri(wf)
+        if not asl.is_file() or asl.read_text(encoding="utf-8") != render(definitions[wf.name]):
+            print(f"note: {asl} is missing or stale; the template deploys it: run orchestrator "
+                  f"compile {' '.join(args.files)} -o {asl.parent}", file=sys.stderr)
+    return 0
+
+
+def _package_dir(name: str) -> Path:
+    """Where an installed package's files are (also for namespace packages: no __file__)."""
+    return Path(next(iter(importlib.import_module(name).__path__)))
+
+
+def _stage(dest: Path, wfs: list[model.Workflow], definitions: dict[str, dict[str, Any]],
+           template: str) -> None:
+    """Everything `sam build` reads, laid out as the template's relative paths expect."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    lambdas = _package_dir("orchestrator_lambdas")
+    for fn in sorted(p.name for p in lambdas.iterdir() if (p / "app.py").is_file()):
+        shutil.copytree(lambdas / fn, dest / "lambdas" / fn, dirs_exist_ok=True, ignore=ignore)
+    runtime = _package_dir("orchestrator_runtime")
+    shutil.copytree(runtime, dest / "runtime" / runtime.name, dirs_exist_ok=True, ignore=ignore)
+    requirements = runtime.parent / "requirements.txt"
+    if not requirements.is_file():
+        raise UsageError(f"{requirements} not found: the Lambda layer needs it; deploy from a "
+                         "checkout of the orchestrator repository")
+    shutil.copyfile(requirements, dest / "runtime" / "requirements.txt")
+    for wf in wfs:
+        write_atomically(dest / definition_uri(wf), render(definitions[wf.name]))
+    write_atomically(dest / DEFAULT_TEMPLATE, template)
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    sam = deploy.require_sam()
+    with _aws("reading AWS credentials"):
+        deploy.require_credentials(boto3.Session())
+    for pair in args.parameter:
+        if "=" not in pair:
+            raise UsageError(f"--parameter {pair!r}: write it as KEY=VALUE")
+    wfs, definitions, template = _generate(args.files)
+    _stage(STAGING, wfs, definitions, template)
+    print(f"staged {len(wfs)} workflow(s) in {STAGING}/; running sam build and sam deploy")
+    deploy.run(deploy.commands(sam, args.stack_name, guided=args.guided,
+                               parameters=args.parameter), cwd=STAGING)
+    return 0
+
+
+@contextmanager
+def _aws(action: str) -> Iterator[None]:
+    """boto3's exceptions as one-line errors."""
+    try:
+        yield
+    except NoRegionError:
+        raise UsageError("no AWS region: set AWS_REGION or pass --region") from None
+    except NoCredentialsError:
+        raise UsageError("no AWS credentials found: run `aws configure` or set AWS_PROFILE"
+                         ) from None
+    except ClientError as exc:
+        raise AwsError(f"{action}: {exc.response['Error'].get('Message') or exc}") from None
+    except BotoCoreError as exc:
+        raise AwsError(f"{action}: {exc}") from None
+
+
+def _workflow(arg: str) -> tuple[str, model.Workflow | None]:
+    if arg.endswith(".py"):
+        wf = loader.load_one(arg)
+        return wf.name, wf
+    return arg, None
+
+
+def _state_machine(args: argparse.Namespace, name: str) -> str:
+    if args.state_machine_arn:
+        return str(args.state_machine_arn)
+    sfn = boto3.client("stepfunctions", region_name=args.region)
+    if args.stack_name:
+        cfn = boto3.client("cloudformation", region_name=args.region)
+        return start.state_machine_arn(sfn, name, outputs=stack.outputs(cfn, args.stack_name))
+    return start.state_machine_arn(sfn, name)
+
+
+def _region(arn: str) -> str:
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "states" or not parts[3]:
+        raise UsageError(f"{arn!r} is not a state machine ARN "
+                         "(arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)")
+    return parts[3]
+
+
+def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any]:
+    base: dict[str, Any] = {}
+    samples = None
+    if args.input:
+        text, where = args.input, "--input"
+        if text.startswith("@"):
+            where = text[1:]
+            text = _read(where)
+        try:
+            base = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                             f"{exc.colno})") from None
+        if not isinstance(base, dict):
+            raise UsageError(f"{where}: the input must be a JSON object like "
+                             '{"samples": [...], "params": {...}}')
+    if args.samples:
+        fe = wf.foreach if wf else None
+        samples = samplesheet.parse(_read(args.samples), args.samples,
+                                    fe.column if fe else None, fe.all_columns if fe else ())
+    return start.execution_input(wf, base=base, samples=samples,
+                                 params=start.parse_params(args.param))
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}") from None
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    name, wf = _workflow(args.workflow)
+    doc = _input(args, wf)
+    with _aws(f"starting {name}"):
+        sm = _state_machine(args, name)
+        sfn = boto3.client("stepfunctions", region_name=_region(sm))
+        run = start.start(sfn, sm, name, doc, rerun=uuid.uuid4().hex if args.rerun else "")
+        if run.existing:
+            print(f"this input was started before: {run.execution_arn} ({run.status})")
+            if run.status != "RUNNING":
+                print("  to run it again (complete stages are skipped), add --rerun")
+        else:
+            print(f"started {run.execution_arn}")
+        print(f"console: {start.console_url(run.execution_arn)}")
+        if not args.wait:
+            return 0
+        final = start.wait(sfn, run.execution_arn, lambda line: print(f"  {line}", flush=True),
+                           poll_seconds=args.poll)
+    if final["status"] == "SUCCEEDED":
+        return 0
+    why = " ".join(str(final.get(k, "")) for k in ("error", "cause")).strip()
+    print(f"{name}: {final['status']}" + (f": {why}" if why else ""), file=sys.stderr)
+    return 1
+
+
+def cmd_executions(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise UsageError(f"--limit {args.limit}: give a number of runs, 1 or more")
+    name, _ = _workflow(args.workflow)
+    with _aws(f"listing runs of {name}"):
+        sm = _state_machine(args, name)
+        sfn = boto3.client("stepfunctions", region_name=_region(sm))
+        runs = executions.recent(sfn, sm, args.limit)
+    if not runs:
+        print(f"no runs of {name} yet")
+        return 0
+    print(executions.table(runs, datetime.now(UTC)), end="")
+    return 0

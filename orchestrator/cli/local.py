@@ -1,0 +1,78 @@
+"""`orchestrator run FILE --local`: run a workflow on this machine, no AWS account needed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from orchestrator.local import progress
+from orchestrator.local.engine import RunOptions, RunResult, run
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("run", help="run a workflow end to end on the embedded engine")
+    p.add_argument("file", metavar="FILE", help="workflow file (.py)")
+    p.add_argument("--local", action="store_true", required=True,
+                   help="run on this machine (to run on AWS: orchestrator deploy, then start)")
+    p.add_argument("--data", type=Path, metavar="DIR",
+                   help="files uploaded under the workflow's bucket prefix "
+                        "(default: data/<workflow>/ next to FILE)")
+    p.add_argument("--samples", type=Path, metavar="FILE.csv",
+                   help="sample sheet (default: samples.csv in the data folder)")
+    p.add_argument("--out", type=Path, metavar="DIR", help="copy the produced outputs here")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--cores", type=float, help="vCPUs jobs may use at once (default: all)")
+    p.add_argument("--workdir", type=Path, default=Path(".orchestrator"),
+                   help="where runs keep the bucket, logs and state (%(default)s)")
+    p.set_defaults(func=cmd_run)
+
+
+class Screen:
+    """Progress in place on a terminal; only changes, line by line, elsewhere."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self.lines = 0
+
+    def show(self, text: str) -> None:
+        if self.tty and self.lines:
+            self.out.write(f"\x1b[{self.lines}F\x1b[J")
+        self.out.write(text + "\n")
+        self.out.flush()
+        self.lines = text.count("\n") + 1 if self.tty else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    opts = RunOptions(workflow_file=Path(args.file), data_dir=args.data, out_dir=args.out,
+                      samples=args.samples, params=tuple(args.param), cores=args.cores,
+                      workdir=args.workdir)
+    screen = Screen(sys.stdout)
+    print(f"running {args.file} on the embedded engine (moto + local processes)")
+    result = run(opts, screen.show)
+    report(result, args.out, sys.stdout)
+    return 0 if result.succeeded else 1
+
+
+def report(result: RunResult, out_dir: Path | None, out: TextIO) -> None:
+    wf = result.workflow
+    print("", file=out)
+    print(progress.render_summary(wf, result.rows, result.logs), file=out)
+    skipped = sum(t.skipped for t in result.tallies.values())
+    ran = sum(t.succeeded + t.failed for t in result.tallies.values())
+    print(f"\n{wf.name}: {result.status} in {result.seconds:.1f}s "
+          f"({ran} job(s) ran, {skipped} skipped: outputs already complete)", file=out)
+    if out_dir is not None:
+        print(f"outputs: {len(result.outputs)} file(s) copied to {out_dir}/", file=out)
+    if result.succeeded:
+        return
+    print(f"\nerror: {result.error}", file=out)
+    print(f"cause: {result.cause}", file=out)
+    for job_id, tail in result.failed_tails.items():
+        print(f"\nlast lines of job {job_id} ({result.logs.get(job_id, 'no log')}):", file=out)
+        for line in tail[-15:]:
+            print(f"  | {line}", file=out)
+    print("\nfix the problem and run the same command again: finished stages are skipped",
+          file=out)

@@ -1,0 +1,360 @@
+"""The embedded AWS of the local engine: moto in server mode, with its gaps filled.
+
+Usage::
+
+    with LocalAws(cores=2, log_dir=".orchestrator/logs", lambdas={arn: handler}) as aws:
+        aws.endpoint_url                       # http://127.0.0.1:<free port>
+        s3 = aws.client("s3")                  # boto3 client bound to the emulator
+        arn = aws.register_lambda("check-outputs", handler)   # handler(event, context)
+        aws.deliver_rule_to(queue_url, job_events_handler)    # SQS -> handler, as Lambda
+        aws.emit_execution_status(execution_arn)              # "Execution Status Change"
+        aws.batch.stderr_tail(job_id); aws.batch.wait(job_id) # Batch jobs as processes
+
+While the block runs, this process's environment points boto3 at the emulator
+(``AWS_ENDPOINT_URL``, test credentials, region), so in-process handlers and job processes
+reach it like AWS. On exit running jobs are killed, executions stopped, and the emulator's
+state, moto's configuration and the environment are restored.
+
+What :func:`install` changes in moto (each piece has a test in tests/e2e/test_moto_gaps.py
+that shows the gap on plain moto, so it can be removed when upstream fixes it):
+
+1. ``batch:submitJob(.sync)``: the interpreter passes ASL's PascalCase to the API and reads
+   ``JobId`` from the camelCase answer. Requests and responses are converted with botocore's
+   shapes (:mod:`orchestrator.local.casing`).
+2. Batch jobs never run. SubmitJob, DescribeJobs, ListJobs, TerminateJob and CancelJob are
+   routed to :class:`~orchestrator.local.batch.LocalBatch`, which runs the command as a local
+   process with vCPU limits, retry strategy, timeouts and logs, under one lock that also
+   guards moto's job table (moto's own DescribeJobs iterates it unguarded).
+3. ``lambda:invoke`` returns the request instead of running code: registered functions are
+   called in-process (:class:`~orchestrator.local.lambdas.LambdaRegistry`).
+4. EventBridge: AWS-sourced events are emitted by :mod:`orchestrator.local.events`.
+5. Failures inside Map iterations and Parallel branches keep their error name, and a
+   Distributed Map honours its failure threshold (:mod:`orchestrator.local.mapfix`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import sys
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import boto3
+from moto.batch.models import batch_backends
+from moto.batch.responses import BatchResponse
+from moto.core.config import DefaultConfig, default_user_config
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.server import ThreadedMotoServer
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+    distributed_iteration_component,
+    iteration_worker,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_batch,
+)
+from werkzeug.serving import make_server
+
+from orchestrator.local import casing, mapfix
+from orchestrator.local.batch import LocalBatch
+from orchestrator.local.events import BatchEvents, SqsHandler, SqsPoller, emit_execution_status
+from orchestrator.local.lambdas import Handler, LambdaRegistry
+
+MOTO_CONFIG: Final[DefaultConfig] = {
+    "stepfunctions": {"execute_state_machine": True},
+    "batch": {"use_docker": False},
+    "lambda": {"use_docker": False},
+}
+CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+_UNSET_ENV: Final = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+@dataclass
+class Installed:
+    """The patches :func:`install` applied; :meth:`undo` puts moto back as it was."""
+
+    originals: list[tuple[Any, str, Any]] = field(default_factory=list)
+
+    def patch(self, owner: Any, name: str, value: Any) -> None:
+        self.originals.append((owner, name, vars(owner).get(name, _INHERITED)))
+        setattr(owner, name, value)
+
+    def undo(self) -> None:
+        global _ACTIVE
+        while self.originals:
+            owner, name, original = self.originals.pop()
+            if original is _INHERITED:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+        _ACTIVE = None
+
+
+_ACTIVE: Installed | None = None
+_INHERITED: Final = object()  # marks an attribute the class did not define itself
+
+
+def install(batch: LocalBatch, lambdas: LambdaRegistry) -> Installed:
+    """Patch moto (process-wide) so Batch and Lambda integrations behave as on AWS."""
+    global _ACTIVE
+    if _ACTIVE is not None:
+        raise RuntimeError("the local AWS adapter is already installed in this process; "
+                           "use one LocalAws at a time")
+    done = Installed()
+    try:
+        _patch_batch_casing(done)
+        _patch_batch_api(done, batch)
+        _patch_lambda_invoke(done, lambdas)
+        _patch_map_failures(done)
+    except BaseException:
+        done.undo()
+        raise
+    _ACTIVE = done
+    return done
+
+
+def _patch_batch_casing(done: Installed) -> None:
+    service = state_task_service_batch.StateTaskServiceBatch
+
+    def normalise_parameters(self: Any, parameters: dict[str, Any],
+                             boto_service_name: str | None = None,
+                             service_action_name: str | None = None) -> None:
+        op = casing.operation("batch", service_action_name or self.resource.api_action)
+        casing.to_api(parameters, op.input_shape)
+
+    def normalise_response(self: Any, response: Any, boto_service_name: str | None = None,
+                           service_action_name: str | None = None) -> None:
+        op = casing.operation("batch", service_action_name or self.resource.api_action)
+        casing.to_sfn(response, op.output_shape)
+
+    done.patch(service, "_normalise_parameters", normalise_parameters)
+    done.patch(service, "_normalise_response", normalise_response)
+
+
+def _patch_batch_api(done: Installed, batch: LocalBatch) -> None:
+    original_list = BatchResponse.listjobs
+
+    def backend(response: BatchResponse) -> Any:
+        return batch_backends[response.current_account][response.region]
+
+    def submitjob(self: BatchResponse) -> str:
+        params = {name: self._get_param(name) for name in (
+            "jobName", "jobQueue", "jobDefinition", "containerOverrides", "retryStrategy",
+            "timeout", "parameters", "tags", "dependsOn", "arrayProperties", "propagateTags")}
+        job = batch.submit(backend(self), params)
+        return json.dumps({"jobId": job.job_id, "jobName": job.job_name, "jobArn": job.arn})
+
+    def describejobs(self: BatchResponse) -> str:
+        return json.dumps({"jobs": batch.describe(self._get_param("jobs") or [])})
+
+    def listjobs(self: BatchResponse) -> str:
+        with batch.lock:
+            return original_list(self)
+
+    def terminatejob(self: BatchResponse) -> str:
+        batch.terminate(self._get_param("jobId"), self._get_param("reason"))
+        return ""
+
+    def canceljob(self: BatchResponse) -> str:
+        batch.terminate(self._get_param("jobId"), self._get_param("reason"), running_too=False)
+        return ""
+
+    for name, fn in (("submitjob", submitjob), ("describejobs", describejobs),
+                     ("listjobs", listjobs), ("terminatejob", terminatejob),
+                     ("canceljob", canceljob)):
+        done.patch(BatchResponse, name, fn)
+
+
+def _patch_lambda_invoke(done: Installed, lambdas: LambdaRegistry) -> None:
+    original = lambda_eval_utils._invoke_lambda_function
+
+    def invoke(parameters: dict[str, Any], region: str, state_credentials: Any) -> Any:
+        name = str(parameters.get("FunctionName", ""))
+        if lambdas.handler(name) is None:
+            return original(parameters, region, state_credentials)
+        return lambdas.invoke(name, parameters.get("Payload"))
+
+    done.patch(lambda_eval_utils, "_invoke_lambda_function", invoke)
+
+
+def _patch_map_failures(done: Installed) -> None:
+    for module in (iteration_worker, branches_decl):
+        done.patch(module, "CustomErrorName", mapfix.error_name)
+    component = distributed_iteration_component.DistributedIterationComponent
+    done.patch(component, "_map_run", mapfix.enforce_tolerance(component._map_run))
+
+
+class _Server(ThreadedMotoServer):
+    """moto's threaded server, polling for shutdown every 50 ms instead of every 500 ms."""
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(self._ip_address, self._port, app, True,
+                                   request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever(poll_interval=0.05)
+
+
+def _quiet_werkzeug() -> int:
+    """Silence the per-request log lines of moto's HTTP server; returns the old level."""
+    logger = logging.getLogger("werkzeug")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    return level
+
+
+class LocalAws:
+    """moto's server on 127.0.0.1 with the adapter installed; see the module docstring."""
+
+    def __init__(self, *, cores: float | None = None,
+                 log_dir: str | os.PathLike[str] = ".orchestrator/logs",
+                 region: str = "us-east-1", kill_grace: float = 10.0,
+                 lambdas: Mapping[str, Handler] | None = None) -> None:
+        self.region = region
+        self._handlers = dict(lambdas or {})
+        self._cores = cores
+        self._log_dir = Path(log_dir)
+        self._kill_grace = kill_grace
+        self._server: ThreadedMotoServer | None = None
+        self._patches: Installed | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._saved_config: dict[str, Any] = {}
+        self._pollers: list[SqsPoller] = []
+        self._quiet: int | None = None
+        self.endpoint_url = ""
+        self.batch: LocalBatch
+        self.lambdas: LambdaRegistry
+
+    def __enter__(self) -> LocalAws:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What a process needs to reach the emulator as if it were AWS."""
+        return {"AWS_ENDPOINT_URL": self.endpoint_url, "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region, **CREDENTIALS}
+
+    def start(self) -> None:
+        if _ACTIVE is not None:
+            raise RuntimeError("a LocalAws is already running in this process; moto's state "
+                               "is process-wide, so use one at a time")
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        self._quiet = _quiet_werkzeug()
+        self._server = _Server(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        # The interpreter's own clients go to localhost:$MOTO_PORT.
+        self._set_env({**self.environment, "MOTO_PORT": str(port)})
+        self._saved_config = copy.deepcopy(dict(default_user_config))
+        self._moto_api("reset")
+        self._moto_api("config", MOTO_CONFIG)
+        # Jobs find the console scripts (orchestrator-runner) of this interpreter's environment.
+        path = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))
+        self.batch = LocalBatch(log_dir=self._log_dir, cores=self._cores,
+                                env={**self.environment, "PATH": path},
+                                kill_grace=self._kill_grace)
+        self.lambdas = LambdaRegistry(self.region)
+        for name, handler in self._handlers.items():
+            self.lambdas.register(name, handler)
+        self._patches = install(self.batch, self.lambdas)
+        self.batch.add_listener(BatchEvents(self.client("events")))
+
+    def stop(self) -> None:
+        for poller in self._pollers:
+            poller.stop()
+        self._pollers.clear()
+        if self._patches is not None:
+            self._stop_executions()
+            self.batch.shutdown()
+            self._patches.undo()
+            self._patches = None
+        if self._server is not None:
+            self._moto_api("reset")
+            self._moto_api("config", {k: self._saved_config.get(k, {}) for k in MOTO_CONFIG})
+            self._server.stop()
+            self._server = None
+        self._restore_env()
+        if self._quiet is not None:
+            logging.getLogger("werkzeug").setLevel(self._quiet)
+            self._quiet = None
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` bound to the emulator."""
+        return boto3.client(  # type: ignore[call-overload]
+            service, endpoint_url=self.endpoint_url, region_name=self.region,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+    def register_lambda(self, name_or_arn: str, handler: Handler) -> str:
+        """Make ``handler(event, context)`` the code of a function; returns its ARN."""
+        return self.lambdas.register(name_or_arn, handler)
+
+    def deliver_rule_to(self, queue_url: str, handler: SqsHandler,
+                        **options: Any) -> SqsPoller:
+        """Feed messages of ``queue_url`` (an EventBridge rule's target) to ``handler``."""
+        poller = SqsPoller(self.client("sqs"), queue_url, handler, region=self.region,
+                           **options).start()
+        self._pollers.append(poller)
+        return poller
+
+    def emit_execution_status(self, execution_arn: str) -> None:
+        emit_execution_status(self.client("events"), self.client("stepfunctions"),
+                              execution_arn)
+
+    def log_path(self, log_stream_name: str) -> Path:
+        """The file holding a Batch job attempt's output (its ``logStreamName``)."""
+        return self._log_dir / log_stream_name
+
+    def _stop_executions(self) -> None:
+        sfn = self.client("stepfunctions")
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            for ex in sfn.list_executions(stateMachineArn=machine["stateMachineArn"],
+                                          statusFilter="RUNNING")["executions"]:
+                sfn.stop_execution(executionArn=ex["executionArn"], error="LocalEngineStopped")
+
+    def _moto_api(self, action: str, body: Any = None) -> None:
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/moto-api/{action}", method="POST",
+            data=json.dumps(body).encode() if body is not None else b"")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key in (*values, *_UNSET_ENV):
+            self._saved_env.setdefault(key, os.environ.get(key))
+        for key in _UNSET_ENV:
+            os.environ.pop(key, None)
+        os.environ.update(values)
+
+    def _restore_env(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+

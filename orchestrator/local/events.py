@@ -1,0 +1,183 @@
+"""Events the local engine emits as AWS would, and the SQS -> handler path that consumes them.
+
+moto's EventBridge delivers rules to SQS queues but never raises AWS's own events, and it
+cannot invoke a Lambda target. So:
+
+* :class:`BatchEvents` is a :class:`~orchestrator.local.batch.LocalBatch` listener that puts a
+  "Batch Job State Change" event (source ``aws.batch``, detail = the DescribeJobs job) on the
+  default bus for every status change after submission, as AWS does;
+* :func:`emit_execution_status` puts a "Step Functions Execution Status Change" event;
+* :class:`SqsPoller` plays Lambda's SQS event source mapping: it receives from a queue, calls
+  a handler with ``{"Records": [...]}`` shaped like Lambda's SQS event, and deletes every
+  message the handler did not list in ``batchItemFailures`` (none when the handler raises).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.local.lambdas import FakeContext
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+LOG = logging.getLogger(__name__)
+
+BATCH_SOURCE = "aws.batch"
+BATCH_DETAIL_TYPE = "Batch Job State Change"
+SFN_SOURCE = "aws.states"
+SFN_DETAIL_TYPE = "Step Functions Execution Status Change"
+EMITTED = frozenset({"RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"})
+
+SqsHandler = Callable[[dict[str, Any], Any], Any]
+
+
+class BatchEvents:
+    """Listener: one EventBridge event per job status change (none for SUBMITTED)."""
+
+    def __init__(self, events: EventBridgeClient) -> None:
+        self._events = events
+
+    def __call__(self, job: Mapping[str, Any]) -> None:
+        if job.get("status") not in EMITTED:
+            return
+        _put(self._events, {
+            "Source": BATCH_SOURCE, "DetailType": BATCH_DETAIL_TYPE,
+            "Resources": [job["jobArn"]], "Detail": json.dumps(job),
+        })
+
+
+def execution_status_detail(sfn: SFNClient, execution_arn: str) -> dict[str, Any]:
+    """The ``detail`` AWS sends for an execution: ARNs, name, status, dates in epoch ms."""
+    ex = sfn.describe_execution(executionArn=execution_arn)
+    stop = ex.get("stopDate")
+    detail: dict[str, Any] = {
+        "executionArn": ex["executionArn"], "stateMachineArn": ex["stateMachineArn"],
+        "name": ex.get("name") or execution_arn.rsplit(":", 1)[-1], "status": ex["status"],
+        "startDate": _ms(ex["startDate"]), "stopDate": _ms(stop) if stop else None,
+        "input": ex.get("input"), "inputDetails": {"included": True},
+        "output": ex.get("output"),
+        "outputDetails": {"included": True} if "output" in ex else None,
+    }
+    for key in ("error", "cause"):
+        if key in ex:
+            detail[key] = ex[key]
+    return detail
+
+
+def emit_execution_status(events: EventBridgeClient, sfn: SFNClient, execution_arn: str) -> None:
+    """Put the execution's current status on the default bus, as Step Functions does."""
+    _put(events, {
+        "Source": SFN_SOURCE, "DetailType": SFN_DETAIL_TYPE, "Resources": [execution_arn],
+        "Detail": json.dumps(execution_status_detail(sfn, execution_arn)),
+    })
+
+
+def _ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def _put(events: EventBridgeClient, entry: dict[str, Any]) -> None:
+    result = events.put_events(Entries=[entry])  # type: ignore[list-item]
+    if result.get("FailedEntryCount"):
+        LOG.warning("EventBridge rejected %s event: %s", entry["DetailType"], result["Entries"])
+
+
+class SqsPoller:
+    """Lambda's SQS event source mapping for one queue, as a daemon thread."""
+
+    def __init__(self, sqs: SQSClient, queue_url: str, handler: SqsHandler, *,
+                 batch_size: int = 10, wait_seconds: int = 0, idle_seconds: float = 0.1,
+                 region: str = "us-east-1", function_name: str = "local-sqs-consumer") -> None:
+        self._sqs = sqs
+        self.queue_url = queue_url
+        self._handler = handler
+        self._batch_size = batch_size
+        self._wait = wait_seconds
+        self._idle = idle_seconds
+        self._region = region
+        self._name = function_name
+        self._arn = sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True,
+                                        name=f"sqs-poller-{queue_url.rsplit('/', 1)[-1]}")
+
+    def start(self) -> SqsPoller:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self._wait + 5)
+
+    def poll_once(self, wait_seconds: int | None = None) -> int:
+        """Receive one batch and hand it over; returns the number of messages received."""
+        messages = self._sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=self._wait if wait_seconds is None else wait_seconds,
+            AttributeNames=["All"], MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        event = {"Records": [self._record(m) for m in messages]}
+        try:
+            result = self._handler(event, FakeContext(self._name, f"arn:aws:lambda:"
+                                                      f"{self._region}:123456789012:function:"
+                                                      f"{self._name}"))
+        except Exception:
+            LOG.exception("SQS handler failed; %d message(s) stay in %s", len(messages),
+                          self.queue_url)
+            return len(messages)
+        failed = _failed_ids(result, {m["MessageId"] for m in messages})
+        done = [m for m in messages if failed is not None and m["MessageId"] not in failed]
+        for i in range(0, len(done), 10):
+            self._sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                for n, m in enumerate(done[i:i + 10])])
+        return len(messages)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                received = self.poll_once()
+            except Exception:
+                LOG.exception("polling %s failed", self.queue_url)
+                received = 0
+            if not received:
+                self._stop.wait(self._idle)
+
+    def _record(self, m: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"], "attributes": dict(m.get("Attributes", {})),
+            "messageAttributes": {
+                name: {"stringValue": a.get("StringValue"), "binaryValue": a.get("BinaryValue"),
+                       "stringListValues": [], "binaryListValues": [],
+                       "dataType": a.get("DataType", "String")}
+                for name, a in m.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
+            "eventSourceARN": self._arn, "awsRegion": self._region,
+        }
+
+
+def _failed_ids(result: Any, received: set[str]) -> set[str] | None:
+    """Message ids to keep; None (keep all) when the response is malformed, as Lambda does."""
+    if not isinstance(result, Mapping) or "batchItemFailures" not in result:
+        return set()
+    failures = result["batchItemFailures"]
+    if not isinstance(failures, list):
+        return None
+    ids = {f.get("itemIdentifier") if isinstance(f, Mapping) else None for f in failures}
+    if not ids <= received:
+        return None
+    return {i for i in ids if isinstance(i, str)}

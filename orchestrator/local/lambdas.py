@@ -1,0 +1,112 @@
+"""Lambda functions of the local engine: Python callables invoked in-process.
+
+:class:`LambdaRegistry` maps function names (or ARNs: the name is what counts) to handlers.
+:meth:`LambdaRegistry.invoke` answers like the Lambda Invoke API does for the Step Functions
+integration: ``{"StatusCode": 200, "Payload": <result>, "ExecutedVersion": "$LATEST"}``; when
+the handler raises, ``FunctionError`` is ``"Unhandled"`` and the payload is the Python
+runtime's error document ``{"errorMessage", "errorType", "requestId", "stackTrace"}``, which
+the interpreter turns into a task failure with Error = the exception's class name and Cause
+= that document, so ASL ``Retry``/``Catch`` on error names behave as on AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Handler = Callable[[Any, Any], Any]
+
+ACCOUNT = "123456789012"  # moto's default account
+
+
+def function_name(name_or_arn: str) -> str:
+    """``arn:aws:lambda:r:a:function:check[:alias]`` or ``check[:alias]`` -> ``check``."""
+    if name_or_arn.startswith("arn:"):
+        parts = name_or_arn.split(":")
+        return parts[6] if len(parts) > 6 else name_or_arn
+    return name_or_arn.split(":", 1)[0]
+
+
+@dataclass
+class FakeContext:
+    """The attributes and method of the Lambda context object handlers commonly use."""
+
+    function_name: str
+    invoked_function_arn: str
+    timeout_seconds: float = 900.0
+    memory_limit_in_mb: int = 128
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    _deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class LambdaRegistry:
+    """Function name -> handler; thread-safe, as Map iterations invoke concurrently."""
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+        self._handlers: dict[str, Handler] = {}
+        self._lock = threading.Lock()
+
+    def register(self, name_or_arn: str, handler: Handler) -> str:
+        """Returns the function ARN to put in a state machine definition."""
+        name = function_name(name_or_arn)
+        with self._lock:
+            self._handlers[name] = handler
+        return self.arn(name)
+
+    def arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{name}"
+
+    def handler(self, name_or_arn: str) -> Handler | None:
+        with self._lock:
+            return self._handlers.get(function_name(name_or_arn))
+
+    def invoke(self, name_or_arn: str, payload: bytes | str | None) -> dict[str, Any]:
+        """Call the handler as the Lambda service would; raises KeyError if unregistered."""
+        name = function_name(name_or_arn)
+        handler = self.handler(name)
+        if handler is None:
+            raise KeyError(name)
+        context = FakeContext(name, self.arn(name))
+        response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
+        try:
+            event = json.loads(payload) if payload else {}
+            result = handler(event, context)
+        except Exception as exc:
+            response["FunctionError"] = "Unhandled"
+            response["Payload"] = error_document(exc, context.aws_request_id)
+            return response
+        try:
+            response["Payload"] = json.loads(json.dumps(result))
+        except (TypeError, ValueError) as exc:
+            response["FunctionError"] = "Unhandled"
+            response["Payload"] = {"errorMessage": f"Unable to marshal response: {exc}",
+                                   "errorType": "Runtime.MarshalError",
+                                   "requestId": context.aws_request_id, "stackTrace": []}
+        return response
+
+
+def error_document(exc: BaseException, request_id: str) -> Mapping[str, Any]:
+    """What the Python runtime returns for an unhandled exception."""
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_tb(exc.__traceback__),
+    }

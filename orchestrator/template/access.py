@@ -1,0 +1,77 @@
+"""Which S3 keys each principal needs, derived from the workflows' declared paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator import model
+from orchestrator.template.cfn import escape_sub, s3_arn, statement
+from orchestrator.template.render import Commented
+from orchestrator_runtime import contracts as c
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Keys of ``bucket`` starting with ``prefix``; ``bucket`` may be a ``${Param}``."""
+
+    bucket: str
+    prefix: str
+
+    def arn(self) -> Any:
+        return s3_arn(self.bucket, escape_sub(self.prefix) + "*")
+
+    def bucket_arn(self) -> Any:
+        return s3_arn(self.bucket)
+
+
+def _prefix(prefix: str) -> str:
+    return f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+
+
+def workflow_location(wf: model.Workflow, bucket_param: str) -> Location:
+    return Location(f"${{{bucket_param}}}", _prefix(wf.bucket_prefix))
+
+
+def meta_location(wf: model.Workflow, bucket_param: str, *parts: str) -> Location:
+    base = workflow_location(wf, bucket_param)
+    return Location(base.bucket, base.prefix + "/".join((c.META_PREFIX, *parts)) + "/")
+
+
+def _absolute(paths: Iterable[str]) -> set[Location]:
+    """Locations of ``s3://`` paths: the key up to its first placeholder."""
+    out = set()
+    for path in paths:
+        if path.startswith("s3://"):
+            bucket, key = c.split_uri(path)
+            out.add(Location(bucket, key.split("{", 1)[0]))
+    return out
+
+
+def job_locations(wf: model.Workflow, bucket_param: str) -> tuple[set[Location], set[Location]]:
+    """(reads, writes) of the jobs: the workflow's prefix plus any absolute paths."""
+    base = workflow_location(wf, bucket_param)
+    reads = {base} | _absolute(p for j in wf.jobs for p in j.inputs.values())
+    writes = {base} | _absolute(p for j in wf.jobs for p in j.outputs.values())
+    return reads, writes
+
+
+def check_locations(wf: model.Workflow, bucket_param: str) -> tuple[set[Location], Location]:
+    """(reads, task documents) of the check function: it looks at inputs and outputs."""
+    reads, writes = job_locations(wf, bucket_param)
+    return reads | writes, meta_location(wf, bucket_param, "tasks")
+
+
+def sheet_locations(wf: model.Workflow, bucket_param: str) -> set[Location]:
+    base = workflow_location(wf, bucket_param)
+    return {Location(base.bucket, base.prefix + t.prefix.lstrip("/"))
+            for t in wf.triggers if t.kind == "sheet"}
+
+
+def list_buckets(locations: Iterable[Location]) -> dict[str, Any]:
+    arns = {loc.bucket: loc.bucket_arn() for loc in locations}
+    return Commented(
+        "s3:ListBucket makes a HEAD of a missing key answer 404 instead of 403, so a missing\n"
+        "output reads as missing, not as an access error. It reveals key names only.",
+        statement(["s3:ListBucket"], [arns[b] for b in sorted(arns)]))

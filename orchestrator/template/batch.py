@@ -1,0 +1,175 @@
+"""AWS Batch resources: one job definition per job, job roles, optional compute.
+
+A job definition per job (not per image) means CloudFormation makes a new revision of a
+job's definition only when that job's own properties change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from orchestrator import model
+from orchestrator.compiler import stages
+from orchestrator.template import access
+from orchestrator.template.cfn import (
+    NO_VALUE,
+    TemplateError,
+    arn,
+    get_att,
+    if_,
+    log_group,
+    log_writer,
+    policy,
+    ref,
+    role,
+    statement,
+    sub,
+)
+from orchestrator.template.ids import job_definition_id, job_role_id
+from orchestrator.template.render import Commented
+from orchestrator_runtime import contracts as c
+
+RUNNER_COMMAND = ["orchestrator-runner"]
+SPEC_TAG = "orchestrator:spec"
+JOB_LOG_GROUP = "JobLogGroup"
+EXECUTION_ROLE = "JobExecutionRole"
+COMPUTE_ENVIRONMENT = "ComputeEnvironment"
+CREATED_QUEUE = "JobQueue"
+INSTANCE_ROLE = "ComputeInstanceRole"
+INSTANCE_PROFILE = "ComputeInstanceProfile"
+
+# Condition names (defined in build.py).
+CREATE_COMPUTE = "CreateCompute"
+USE_QUEUE_PARAM = "UseExistingQueue"
+CREATE_EC2_COMPUTE = "CreateEc2Compute"
+USE_FARGATE = "UseFargate"
+USE_SPOT = "UseSpot"
+
+
+def job_definition_name(wf: model.Workflow, job: model.Job) -> str:
+    return str(c.job_name(wf.name, job.name, None))
+
+
+def job_queue() -> dict[str, Any]:
+    """The queue jobs go to: the one this stack creates, or the JobQueueArn parameter."""
+    return if_(USE_QUEUE_PARAM, ref("JobQueueArn"), ref(CREATED_QUEUE))
+
+
+def spec_digest(wf: model.Workflow, job: model.Job) -> str:
+    """Digest of what the runner executes (command, paths, environment...), which the
+    container properties do not show: a change makes a new job-definition revision, so each
+    revision names one version of the job."""
+    spec = c.canonical_json(stages.job_spec(wf, job))
+    return hashlib.sha256(spec.encode()).hexdigest()[:16]
+
+
+def job_definition(wf: model.Workflow, job: model.Job) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "Image": job.image,
+        "Command": RUNNER_COMMAND,
+        "JobRoleArn": get_att(job_role_id(wf), "Arn"),
+        "ExecutionRoleArn": if_(USE_FARGATE, get_att(EXECUTION_ROLE, "Arn"), NO_VALUE),
+        "ResourceRequirements": stages.resource_requirements(job),
+        "Environment": [{"Name": k, "Value": v} for k, v in sorted(job.environment.items())],
+        "LogConfiguration": {"LogDriver": "awslogs", "Options": {
+            "awslogs-group": ref(JOB_LOG_GROUP), "awslogs-stream-prefix": wf.name}},
+        "FargatePlatformConfiguration": if_(USE_FARGATE, {"PlatformVersion": "LATEST"},
+                                            NO_VALUE),
+        "NetworkConfiguration": if_(USE_FARGATE, {"AssignPublicIp": ref("AssignPublicIp")},
+                                    NO_VALUE),
+    }
+    return {
+        "Type": "AWS::Batch::JobDefinition",
+        "Properties": {
+            "JobDefinitionName": job_definition_name(wf, job),
+            "Type": "container",
+            "PlatformCapabilities": if_(USE_FARGATE, ["FARGATE"], ["EC2"]),
+            "ContainerProperties": container,
+            "RetryStrategy": stages.retry_strategy(job),
+            "Timeout": {"AttemptDurationSeconds": job.timeout_seconds},
+            "PropagateTags": True,
+            "Tags": {c.TAG_WORKFLOW: wf.name, c.TAG_STAGE: job.name,
+                     SPEC_TAG: spec_digest(wf, job)},
+        },
+    }
+
+
+def job_role(wf: model.Workflow, bucket_param: str) -> dict[str, Any]:
+    """What a job's container may touch: its workflow's data, nothing else."""
+    reads, writes = access.job_locations(wf, bucket_param)
+    statements = [
+        statement(["s3:GetObject"], sorted_arns(reads)),
+        statement(["s3:PutObject"], sorted_arns(writes)),
+        access.list_buckets(reads | writes),
+    ]
+    return role("ecs-tasks.amazonaws.com", [policy("workflow-data", statements)])
+
+
+def sorted_arns(locations: set[access.Location]) -> list[Any]:
+    return [loc.arn() for loc in sorted(locations)]
+
+
+def shared_resources(log_retention: Any) -> dict[str, Any]:
+    """The job log group, the Fargate execution role and the optional compute."""
+    ecr_pull = statement(
+        ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        [arn("ecr", "repository/*")])
+    ecr_token = statement(
+        ["ecr:GetAuthorizationToken"], "*",
+        why_star="ecr:GetAuthorizationToken is account-wide and accepts only '*'; pulls are"
+                 " limited to this account's repositories by the statement above.")
+    return {
+        JOB_LOG_GROUP: log_group(sub("/orchestrator/${AWS::StackName}/jobs"), log_retention),
+        EXECUTION_ROLE: role("ecs-tasks.amazonaws.com", [policy("pull-and-log", [
+            ecr_pull, ecr_token, log_writer(JOB_LOG_GROUP)])], condition=USE_FARGATE),
+        INSTANCE_ROLE: role("ec2.amazonaws.com", [], condition=CREATE_EC2_COMPUTE, managed=[
+            sub("arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                "AmazonEC2ContainerServiceforEC2Role")]),
+        INSTANCE_PROFILE: {"Type": "AWS::IAM::InstanceProfile", "Condition": CREATE_EC2_COMPUTE,
+                           "Properties": {"Roles": [ref(INSTANCE_ROLE)]}},
+        COMPUTE_ENVIRONMENT: {
+            "Type": "AWS::Batch::ComputeEnvironment",
+            "Condition": CREATE_COMPUTE,
+            "Metadata": {"cfn-lint": {"config": Commented(
+                "W1030 reads Subnets and SecurityGroups as their empty defaults; the\n"
+                "CreatedCompute rule rejects empty ones whenever this resource is created.",
+                {"ignore_checks": ["W1030"]})}},
+            "Properties": {
+                "Type": "MANAGED",
+                "State": "ENABLED",
+                "ComputeResources": {
+                    "Type": ref("ComputeType"),
+                    "MaxvCpus": ref("MaxvCpus"),
+                    "Subnets": ref("Subnets"),
+                    "SecurityGroupIds": ref("SecurityGroups"),
+                    "MinvCpus": if_(USE_FARGATE, NO_VALUE, 0),
+                    "InstanceTypes": if_(USE_FARGATE, NO_VALUE, ["optimal"]),
+                    "InstanceRole": if_(USE_FARGATE, NO_VALUE, get_att(INSTANCE_PROFILE, "Arn")),
+                    "AllocationStrategy": if_(USE_FARGATE, NO_VALUE, if_(
+                        USE_SPOT, "SPOT_PRICE_CAPACITY_OPTIMIZED", "BEST_FIT_PROGRESSIVE")),
+                },
+            },
+        },
+        CREATED_QUEUE: {
+            "Type": "AWS::Batch::JobQueue",
+            "Condition": CREATE_COMPUTE,
+            "Properties": {
+                "Priority": 1,
+                "State": "ENABLED",
+                "ComputeEnvironmentOrder": [
+                    {"Order": 1, "ComputeEnvironment": ref(COMPUTE_ENVIRONMENT)}],
+            },
+        },
+    }
+
+
+def workflow_resources(wf: model.Workflow, bucket_param: str) -> dict[str, Any]:
+    out: dict[str, Any] = {job_role_id(wf): job_role(wf, bucket_param)}
+    for job in wf.jobs:
+        rid = job_definition_id(wf, job)
+        if rid in out:
+            raise TemplateError(f"{rid}: two jobs of workflow {wf.name!r} map to this resource "
+                                "id (names that differ only in punctuation); rename one")
+        out[rid] = job_definition(wf, job)
+    return out

@@ -1,0 +1,207 @@
+"""Workflows + compiled definitions -> the SAM template (a dict). Pure: no files, no AWS."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from orchestrator import model
+from orchestrator.template import batch, functions, machines
+from orchestrator.template.cfn import TemplateError, equals, ref
+from orchestrator.template.ids import QUEUE_OUTPUT, function_id, machine_id, machine_output_key
+from orchestrator.template.render import to_yaml
+
+BUCKET_PARAM = "DataBucketName"
+LOG_RETENTION_PARAM = "LogRetentionInDays"
+RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                  2192, 2557, 2922, 3288, 3653]
+FARGATE_TYPES = ["FARGATE", "FARGATE_SPOT"]
+
+
+def _param(kind: str, description: str, default: Any = None, **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"Type": kind, "Description": description}
+    if default is not None:
+        out["Default"] = default
+    out.update(extra)
+    return out
+
+
+def parameters(bucket: str) -> dict[str, Any]:
+    return {
+        "JobQueueArn": _param(
+            "String", "ARN of an existing AWS Batch job queue; leave empty when "
+            "CreateComputeEnvironment is true", ""),
+        BUCKET_PARAM: _param(
+            "String", "Bucket of the workflows' data, as named in the workflow files (change "
+            "bucket= there and regenerate to use another)", bucket, AllowedValues=[bucket]),
+        "CreateComputeEnvironment": _param(
+            "String", "true: create a managed compute environment and job queue", "false",
+            AllowedValues=["true", "false"]),
+        "ComputeType": _param(
+            "String", "What jobs run on. EC2/SPOT job definitions also suit an existing EC2 "
+            "queue; FARGATE* needs a Fargate queue and has no GPUs", "SPOT",
+            AllowedValues=["EC2", "SPOT", *FARGATE_TYPES]),
+        "Subnets": _param("CommaDelimitedList",
+                          "Subnet ids for a created compute environment", ""),
+        "SecurityGroups": _param("CommaDelimitedList",
+                                 "Security group ids for a created compute environment", ""),
+        "MaxvCpus": _param("Number", "Upper bound of a created compute environment", 256,
+                           MinValue=1),
+        "AssignPublicIp": _param(
+            "String", "Fargate jobs: ENABLED to pull public images from a public subnet",
+            "ENABLED", AllowedValues=["ENABLED", "DISABLED"]),
+        "StateMachineLogLevel": _param(
+            "String", "Execution logging to CloudWatch Logs (ALL logs every state)", "ERROR",
+            AllowedValues=["ALL", "ERROR", "FATAL", "OFF"]),
+        LOG_RETENTION_PARAM: _param("Number", "Days to keep function, job and execution logs",
+                                    30, AllowedValues=RETENTION_DAYS),
+        "EventFunctionsReservedConcurrency": _param(
+            "Number", "Concurrency reserved for job_events and s3_trigger each, so an event "
+            "storm cannot starve other functions; 0 reserves none (needed on accounts whose "
+            "concurrency limit is 10)", 5, MinValue=0),
+    }
+
+
+def conditions() -> dict[str, Any]:
+    return {
+        batch.CREATE_COMPUTE: equals(ref("CreateComputeEnvironment"), "true"),
+        batch.USE_QUEUE_PARAM: {"Fn::Not": [equals(ref("JobQueueArn"), "")]},
+        batch.USE_FARGATE: {"Fn::Or": [equals(ref("ComputeType"), t) for t in FARGATE_TYPES]},
+        batch.USE_SPOT: equals(ref("ComputeType"), "SPOT"),
+        batch.CREATE_EC2_COMPUTE: {"Fn::And": [{"Condition": batch.CREATE_COMPUTE},
+                                               {"Fn::Not": [{"Condition": batch.USE_FARGATE}]}]},
+        functions.RESERVE_CONCURRENCY: {"Fn::Not": [
+            equals(ref("EventFunctionsReservedConcurrency"), "0")]},
+    }
+
+
+def _assert(condition: Any, description: str) -> dict[str, Any]:
+    return {"Assert": condition, "AssertDescription": description}
+
+
+def rules(workflows: Sequence[model.Workflow]) -> dict[str, Any]:
+    """Parameter combinations CloudFormation refuses before creating anything."""
+    out: dict[str, Any] = {
+        "ExistingQueue": {
+            "RuleCondition": equals(ref("CreateComputeEnvironment"), "false"),
+            "Assertions": [_assert(
+                {"Fn::Not": [equals(ref("JobQueueArn"), "")]},
+                "JobQueueArn is empty: give the ARN of an existing AWS Batch job queue, or set "
+                "CreateComputeEnvironment to true")],
+        },
+        "CreatedCompute": {
+            "RuleCondition": equals(ref("CreateComputeEnvironment"), "true"),
+            "Assertions": [
+                *(_assert({"Fn::Not": [{"Fn::EachMemberEquals": [ref(p), ""]}]},
+                          f"{p} is empty: a created compute environment needs at least one")
+                  for p in ("Subnets", "SecurityGroups")),
+                _assert(equals(ref("JobQueueArn"), ""),
+                        "JobQueueArn is set: leave it empty when CreateComputeEnvironment is "
+                        "true (the stack creates the queue)"),
+            ],
+        },
+    }
+    gpu = [f"{wf.name}/{j.name}" for wf in workflows for j in wf.jobs if j.gpus]
+    if gpu:
+        out["GpuJobsNeedEc2"] = {"Assertions": [_assert(
+            {"Fn::Not": [{"Fn::Contains": [FARGATE_TYPES, ref("ComputeType")]}]},
+            f"jobs {', '.join(gpu)} need GPUs, which Fargate does not have: use ComputeType "
+            "EC2 or SPOT")]}
+    return out
+
+
+def globals_() -> dict[str, Any]:
+    return {"Function": {
+        "Runtime": functions.RUNTIME,
+        "Handler": "app.handler",
+        "MemorySize": 256,
+        "Tracing": "Active",
+        "Layers": [ref(functions.LAYER)],
+        "Environment": {"Variables": {
+            "TABLE_NAME": ref(functions.TABLE),
+            "POWERTOOLS_METRICS_NAMESPACE": "Orchestrator",
+        }},
+    }}
+
+
+def outputs(workflows: Sequence[model.Workflow]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for wf in workflows:
+        out[machine_output_key(wf.name)] = {
+            "Description": f"State machine of workflow {wf.name}",
+            "Value": ref(machine_id(wf))}
+    out["JobStateTableName"] = {"Description": "Job-state table",
+                                "Value": ref(functions.TABLE)}
+    for fn in functions.FUNCTIONS:
+        out[function_id(fn) + "Name"] = {"Description": f"The {fn} function",
+                                         "Value": ref(function_id(fn))}
+    out[QUEUE_OUTPUT] = {"Description": "The job queue jobs are submitted to",
+                       "Value": batch.job_queue()}
+    return out
+
+
+def _check(workflows: Sequence[model.Workflow], definitions: Mapping[str, Any]) -> str:
+    """The one data bucket; raises when the workflows cannot share this template."""
+    if not workflows:
+        raise TemplateError("no workflows: give at least one workflow file")
+    counts = Counter(wf.name for wf in workflows)
+    twice = sorted(n for n, k in counts.items() if k > 1)
+    if twice:
+        raise TemplateError(f"workflow name(s) {', '.join(twice)} defined more than once; "
+                            "each workflow names its state machine, so names must differ")
+    missing = [wf.name for wf in workflows if wf.name not in definitions]
+    if missing:
+        raise TemplateError(f"no compiled definition for workflow(s) {', '.join(missing)}")
+    buckets = sorted({wf.bucket_name for wf in workflows})
+    if len(buckets) > 1:
+        which = ", ".join(f"{wf.name} ({wf.bucket_name})" for wf in workflows)
+        raise TemplateError(f"the workflows use different buckets: {which}; one stack serves "
+                            "one data bucket, so generate one template per bucket")
+    return buckets[0]
+
+
+def build_template(workflows: Sequence[model.Workflow],
+                   definitions: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """The SAM template serving ``workflows``; ``definitions`` maps name -> ASL document."""
+    bucket = _check(workflows, definitions)
+    wfs = sorted(workflows, key=lambda w: w.name)
+    retention = ref(LOG_RETENTION_PARAM)
+    resources: dict[str, Any] = {}
+    parts = [functions.table(), functions.layer(),
+             functions.check_outputs(wfs, BUCKET_PARAM, retention),
+             functions.job_events(wfs, retention),
+             functions.s3_trigger(wfs, BUCKET_PARAM, retention),
+             batch.shared_resources(retention)]
+    for wf in wfs:
+        parts.append(machines.resources(wf, definitions[wf.name], retention))
+        parts.append(batch.workflow_resources(wf, BUCKET_PARAM))
+    for part in parts:
+        clash = sorted(set(part) & set(resources))
+        if clash:
+            raise TemplateError(f"resource id(s) {', '.join(clash)} would be generated twice: "
+                                "workflow or job names differ only in punctuation; rename one")
+        resources.update(part)
+    names = ", ".join(wf.name for wf in wfs)
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Description": f"Batch orchestrator: workflows {names} on AWS Step Functions and "
+                       "AWS Batch (generated)",
+        "Parameters": parameters(bucket),
+        "Rules": rules(wfs),
+        "Conditions": conditions(),
+        "Globals": globals_(),
+        "Resources": resources,
+        "Outputs": outputs(wfs),
+    }
+
+
+HEADER = ("Generated by `orchestrator template`. Do not edit: change the workflow files and\n"
+          "regenerate (orchestrator template FILES... -o template.yaml).")
+
+
+def render_template(template: dict[str, Any]) -> str:
+    """Deterministic YAML with the generated-file header."""
+    return to_yaml(template, HEADER)
+

@@ -1,0 +1,264 @@
+"""The three Lambda functions, their layer, roles, log groups, queues and event rules.
+
+Every role is written out (no SAM policy templates), so each permission is visible in the
+template and a function gets exactly what its code does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from orchestrator import model
+from orchestrator.template import access, batch
+from orchestrator.template.cfn import (
+    NO_VALUE,
+    escape_sub,
+    get_att,
+    if_,
+    log_group,
+    log_writer,
+    logical_id,
+    policy,
+    ref,
+    role,
+    skip_checkov,
+    statement,
+    sub,
+    xray_write,
+)
+from orchestrator.template.ids import function_id, machine_id
+from orchestrator.template.render import Commented
+from orchestrator_runtime import contracts as c
+
+FUNCTIONS = ("check_outputs", "job_events", "s3_trigger")
+TABLE = "JobStateTable"
+LAYER = "RuntimeLayer"
+RUNTIME = "python3.11"
+JOB_EVENTS_QUEUE = "JobEventsQueue"
+JOB_EVENTS_DLQ = "JobEventsDeadLetterQueue"
+FUNCTION_DLQ = "FunctionDeadLetterQueue"
+BATCH_RULE = "BatchJobStateRule"
+EXECUTION_RULE = "ExecutionStatusRule"
+UPLOAD_RULE = "UploadRule"
+RESERVE_CONCURRENCY = "ReserveConcurrency"  # condition defined in build.py
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to look and redrive
+TIMEOUTS = {"check_outputs": 120, "job_events": 30, "s3_trigger": 60}
+
+
+def _ids(fn: str) -> tuple[str, str, str]:
+    return function_id(fn), logical_id(fn, "Role"), logical_id(fn, "LogGroup")
+
+
+def _queue(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    props: dict[str, Any] = {"SqsManagedSseEnabled": True}
+    props.update(extra or {})
+    return skip_checkov({"Type": "AWS::SQS::Queue", "Properties": props}, "CKV_AWS_27")
+
+
+def _function(fn: str, statements: list[dict[str, Any]], log_retention: Any, *,
+              reserve: bool, events: dict[str, Any] | None = None,
+              environment: dict[str, Any] | None = None) -> dict[str, Any]:
+    fid, rid, lid = _ids(fn)
+    props: dict[str, Any] = {
+        "CodeUri": f"lambdas/{fn}/",
+        "Role": get_att(rid, "Arn"),
+        "Timeout": TIMEOUTS[fn],
+        "LoggingConfig": {"LogGroup": ref(lid)},
+        "Environment": {"Variables": {"POWERTOOLS_SERVICE_NAME": fn, **(environment or {})}},
+    }
+    if reserve:
+        props["ReservedConcurrentExecutions"] = if_(
+            RESERVE_CONCURRENCY, ref("EventFunctionsReservedConcurrency"), NO_VALUE)
+        props["DeadLetterQueue"] = {"Type": "SQS", "TargetArn": get_att(FUNCTION_DLQ, "Arn")}
+        statements = [*statements, statement(["sqs:SendMessage"], [get_att(FUNCTION_DLQ, "Arn")])]
+    if events:
+        props["Events"] = events
+    skips = ["CKV_AWS_117", "CKV_AWS_173"] + ([] if reserve else ["CKV_AWS_115", "CKV_AWS_116"])
+    return {
+        lid: log_group(sub(f"/orchestrator/${{AWS::StackName}}/{fn}"), log_retention),
+        rid: role("lambda.amazonaws.com", [policy(fn, [
+            *statements, log_writer(lid), xray_write()])]),
+        fid: skip_checkov({"Type": "AWS::Serverless::Function", "Properties": props}, *skips),
+    }
+
+
+def _table_rows() -> dict[str, Any]:
+    """Conditional row writes (jobstate: read, then TransactWriteItems of Put + Update)."""
+    return statement(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                     [get_att(TABLE, "Arn")])
+
+
+def check_outputs(wfs: Sequence[model.Workflow], bucket_param: str,
+                  log_retention: Any) -> dict[str, Any]:
+    reads: set[access.Location] = set()
+    tasks: set[access.Location] = set()
+    for wf in wfs:
+        r, t = access.check_locations(wf, bucket_param)
+        reads |= r
+        tasks.add(t)
+    return _function("check_outputs", [
+        statement(["s3:GetObject"], batch.sorted_arns(reads)),
+        statement(["s3:PutObject"], batch.sorted_arns(tasks)),
+        access.list_buckets(reads),
+        _table_rows(),
+    ], log_retention, reserve=False)
+
+
+def job_events(wfs: Sequence[model.Workflow], log_retention: Any) -> dict[str, Any]:
+    queue = get_att(JOB_EVENTS_QUEUE, "Arn")
+    events = {"BatchJobStates": {"Type": "SQS", "Properties": {
+        "Queue": queue, "BatchSize": 10, "MaximumBatchingWindowInSeconds": 5,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"]}}}
+    out = _function("job_events", [
+        _table_rows(),
+        statement(["sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
+                   "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], [queue]),
+    ], log_retention, reserve=True, events=events)
+    visibility = 6 * TIMEOUTS["job_events"]  # AWS's advice for SQS event sources
+    out[JOB_EVENTS_DLQ] = _queue({"MessageRetentionPeriod": DLQ_RETENTION_SECONDS})
+    out[JOB_EVENTS_QUEUE] = _queue({
+        "VisibilityTimeout": visibility,
+        "RedrivePolicy": {"deadLetterTargetArn": get_att(JOB_EVENTS_DLQ, "Arn"),
+                          "maxReceiveCount": 5}})
+    out[BATCH_RULE] = _rule(
+        "Batch job state changes of this stack's queue, buffered for job_events",
+        {"source": ["aws.batch"], "detail-type": ["Batch Job State Change"],
+         "detail": {"jobQueue": [batch.job_queue()]}},
+        JOB_EVENTS_QUEUE, JOB_EVENTS_DLQ)
+    out["JobEventsQueuePolicy"] = _events_may_send(
+        [JOB_EVENTS_QUEUE, JOB_EVENTS_DLQ], [BATCH_RULE])
+    out[EXECUTION_RULE] = _rule(
+        "Status changes of this stack's state machines, for job_events",
+        {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+         "detail": {"stateMachineArn": [ref(machine_id(wf)) for wf in wfs]}},
+        function_id("job_events"), FUNCTION_DLQ)
+    out["JobEventsInvokePermission"] = _invoke_permission("job_events", EXECUTION_RULE)
+    return out
+
+
+def s3_trigger(wfs: Sequence[model.Workflow], bucket_param: str,
+               log_retention: Any) -> dict[str, Any]:
+    triggered = [wf for wf in wfs if wf.triggers]
+    sheets = {loc for wf in triggered for loc in access.sheet_locations(wf, bucket_param)}
+    statements = [statement(["states:StartExecution"],
+                            [ref(machine_id(wf)) for wf in triggered])]
+    if sheets:
+        statements.append(statement(["s3:GetObject"], batch.sorted_arns(sheets)))
+    out = _function("s3_trigger", statements if triggered else [], log_retention,
+                    reserve=True, environment={"TRIGGERS": triggers_env(triggered)})
+    if triggered:
+        out[UPLOAD_RULE] = _rule(
+            "Uploads that start a run (see each workflow's on_upload / on_sample_sheet)",
+            {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {
+                "bucket": {"name": [ref(bucket_param)]},
+                "object": {"key": [{"prefix": p} for p in upload_prefixes(triggered)]}}},
+            function_id("s3_trigger"), FUNCTION_DLQ)
+        out["S3TriggerInvokePermission"] = _invoke_permission("s3_trigger", UPLOAD_RULE)
+    rules = [EXECUTION_RULE, *([UPLOAD_RULE] if triggered else [])]
+    out["FunctionDeadLetterQueuePolicy"] = _events_may_send([FUNCTION_DLQ], rules)
+    out[FUNCTION_DLQ] = _queue({"MessageRetentionPeriod": DLQ_RETENTION_SECONDS})
+    return out
+
+
+def _trigger(wf: model.Workflow, t: model.Trigger) -> c.Trigger:
+    out: c.Trigger = {"workflow": wf.name,
+                      "state_machine_arn": f"${{{machine_id(wf)}}}",
+                      "kind": t.kind, "bucket": wf.bucket.rstrip("/")}
+    if t.kind == "key":
+        out["pattern"] = t.pattern
+    else:
+        out["prefix"] = t.prefix
+        out["suffix"] = t.suffix
+    if wf.foreach is not None:
+        out["sample_column"] = wf.foreach.column
+    return out
+
+
+def triggers_env(wfs: Sequence[model.Workflow]) -> dict[str, str]:
+    """The TRIGGERS variable: JSON whose state-machine ARNs CloudFormation fills in."""
+    found = [_trigger(wf, t) for wf in wfs for t in wf.triggers]
+    text = escape_sub(json.dumps(found, sort_keys=True, separators=(",", ":")))
+    for wf in wfs:  # un-escape only the ARN placeholders this module wrote
+        mid = machine_id(wf)
+        text = text.replace(f"${{!{mid}}}", f"${{{mid}}}")
+    return sub(text)
+
+
+def upload_prefixes(wfs: Sequence[model.Workflow]) -> list[str]:
+    """Key prefixes the upload rule matches: the fixed start of each trigger's keys."""
+    found = set()
+    for wf in wfs:
+        base = access.workflow_location(wf, "").prefix
+        for t in wf.triggers:
+            rel = t.pattern.split("{", 1)[0] if t.kind == "key" else t.prefix.lstrip("/")
+            found.add(base + rel)
+    return sorted(found)
+
+
+def _rule(description: str, pattern: dict[str, Any], target: str,
+          dead_letter: str) -> dict[str, Any]:
+    return {"Type": "AWS::Events::Rule", "Properties": {
+        "Description": description,
+        "State": "ENABLED",
+        "EventPattern": pattern,
+        "Targets": [{
+            "Id": target,
+            "Arn": get_att(target, "Arn"),
+            "DeadLetterConfig": {"Arn": get_att(dead_letter, "Arn")},
+            "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
+        }],
+    }}
+
+
+def _events_may_send(queues: list[str], rules: list[str]) -> dict[str, Any]:
+    return {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+        "Queues": [ref(q) for q in queues],
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": [get_att(q, "Arn") for q in queues],
+            "Condition": {"ArnEquals": {"aws:SourceArn": [get_att(r, "Arn") for r in rules]}},
+        }]},
+    }}
+
+
+def _invoke_permission(fn: str, rule: str) -> dict[str, Any]:
+    return {"Type": "AWS::Lambda::Permission", "Properties": {
+        "Action": "lambda:InvokeFunction",
+        "FunctionName": get_att(function_id(fn), "Arn"),
+        "Principal": "events.amazonaws.com",
+        "SourceArn": get_att(rule, "Arn"),
+        "SourceAccount": ref("AWS::AccountId"),
+    }}
+
+
+def layer() -> dict[str, Any]:
+    return {LAYER: {
+        "Type": "AWS::Serverless::LayerVersion",
+        "Properties": {"ContentUri": "runtime/", "CompatibleRuntimes": [RUNTIME],
+                       "RetentionPolicy": "Delete"},
+        "Metadata": {"BuildMethod": RUNTIME},
+    }}
+
+
+def table() -> dict[str, Any]:
+    keys = [(c.TABLE_PK, "HASH"), (c.TABLE_SK, "RANGE")]
+    return {TABLE: skip_checkov(Commented(
+        "Job state is derived from Batch events and markers in S3; deleting the stack deletes\n"
+        "it (markers, which decide what reruns, stay in the data bucket).", {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
+            "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in keys],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": c.TTL_ATTRIBUTE, "Enabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+        },
+    }), "CKV_AWS_119")}
+

@@ -1,0 +1,30 @@
+"""Logical ids of resources other modules refer to."""
+
+from __future__ import annotations
+
+from orchestrator import model
+from orchestrator.template.cfn import logical_id
+
+
+def machine_id(wf: model.Workflow) -> str:
+    return logical_id(wf.name, "StateMachine")
+
+
+def function_id(fn: str) -> str:
+    return logical_id(fn, "Function")
+
+
+def job_definition_id(wf: model.Workflow, job: model.Job) -> str:
+    return logical_id(wf.name, job.name, "JobDefinition")
+
+
+def job_role_id(wf: model.Workflow) -> str:
+    return logical_id(wf.name, "JobRole")
+
+
+def machine_output_key(workflow: str) -> str:
+    """The stack output holding a workflow's state machine ARN (read by `orchestrator start`)."""
+    return logical_id(workflow, "StateMachineArn")
+
+
+QUEUE_OUTPUT = "JobQueueInUse"  # stack output: the queue jobs are submitted to

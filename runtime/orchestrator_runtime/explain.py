@@ -1,0 +1,133 @@
+"""One readable line for a failure, and one for a Map block's failed samples.
+
+A Catch hands over ``{"Error", "Cause"}`` where Cause is whatever the failing service wrote:
+the Batch job description for a failed ``submitJob.sync`` (its keys in PascalCase as Step
+Functions returns them, or camelCase as DescribeJobs does; both are read), a Lambda error
+object, or plain text. Nothing here raises on odd input: the worst answer is the raw text,
+shortened.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from orchestrator_runtime import contracts
+from orchestrator_runtime.resolve import BadCheckRequest, sample_id_of
+
+RAW_LIMIT = 500
+SUMMARY_SHOWN = 10
+SUMMARY_CAUSE_LIMIT = 200
+
+
+def _short(text: str, limit: int = RAW_LIMIT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _get(obj: Any, key: str) -> Any:
+    """``obj[key]`` whether the service spelled the key camelCase or PascalCase."""
+    if not isinstance(obj, Mapping):
+        return None
+    if key in obj:
+        return obj[key]
+    return obj.get(key[:1].upper() + key[1:])
+
+
+def label(request: Mapping[str, Any]) -> str:
+    stage = request.get("stage")
+    text = f"stage {stage}" if isinstance(stage, str) and stage else "a stage"
+    try:
+        sample = sample_id_of(request)
+    except BadCheckRequest:
+        sample = None
+    return text if sample is None else f"{text}, sample {sample}"
+
+
+def _batch_line(where: str, job: Mapping[str, Any]) -> str:
+    attempts = _get(job, "attempts")
+    attempts = attempts if isinstance(attempts, list) else []
+    last = attempts[-1] if attempts and isinstance(attempts[-1], Mapping) else {}
+    container = _get(last, "container") or _get(job, "container") or {}
+    reasons: list[str] = []
+    for reason in (_get(container, "reason"), _get(last, "statusReason"),
+                   _get(job, "statusReason")):
+        if isinstance(reason, str) and reason and reason not in reasons:
+            reasons.append(reason)
+    n = len(attempts)
+    head = (f"{where} failed after {n} attempt{'s' if n != 1 else ''}" if n
+            else f"{where} failed before any attempt ran")
+    line = f"{head}: {'; '.join(reasons) or 'no reason given'}"
+    exit_code = _get(container, "exitCode")
+    if exit_code is not None:
+        line += f" (exit code {exit_code})"
+    if exit_code == 137 or any("OutOfMemory" in r for r in reasons):
+        line += "; the container was killed, most likely out of memory: raise the job's memory"
+    log_stream = _get(container, "logStreamName")
+    if log_stream:
+        line += f"; log stream {log_stream}"
+    job_id = _get(job, "jobId")
+    if job_id:
+        line += f"; job {job_id}"
+    return line
+
+
+def _line(where: str, error: str, cause: str) -> str:
+    try:
+        doc = json.loads(cause)
+    except ValueError:
+        doc = None
+    if isinstance(doc, Mapping) and _get(doc, "status") and (
+        _get(doc, "jobId") or _get(doc, "attempts") is not None
+    ):
+        return _batch_line(where, doc)
+    if isinstance(doc, Mapping) and isinstance(doc.get("errorMessage"), str):
+        message = _short(doc["errorMessage"])
+        if message.startswith(where):
+            return message
+        kind = doc.get("errorType") or error
+        return f"{where}: {kind}: {message}"
+    text = _short(cause)
+    return f"{where}: {error}" + (f": {text}" if text else "")
+
+
+def explain(request: Mapping[str, Any]) -> contracts.ExplainResponse:
+    """The caught error as one line: stage, sample, reason, exit code, log stream, job id."""
+    error = request.get("error")
+    name = str(_get(error, "error") or "Unknown") if isinstance(error, Mapping) else "Unknown"
+    raw = _get(error, "cause") if isinstance(error, Mapping) else error
+    cause = raw if isinstance(raw, str) else json.dumps(raw, default=str)
+    try:
+        line = _line(label(request), name, cause)
+    except Exception:  # an explanation must never be the thing that fails
+        line = _short(f"{name}: {cause}")
+    return contracts.ExplainResponse(error=name, cause=line)
+
+
+def _without_label(cause: str, stage: str, sample: str) -> str:
+    pattern = rf"^stage {re.escape(stage)}(, sample {re.escape(sample)})?[:,]?\s*"
+    return re.sub(pattern, "", cause)
+
+
+def summarize(request: Mapping[str, Any]) -> contracts.SummaryResponse:
+    """Count a Map block's failed iterations; the cause names the first few and why."""
+    results = request.get("results")
+    if not isinstance(results, list):
+        raise BadCheckRequest(
+            f"CheckRequest.results must be the Map's list of iteration outputs, got "
+            f"{type(results).__name__} (block {request.get('block')!r})"
+        )
+    failed = [r for r in results if isinstance(r, Mapping) and r.get("status") == "FAILED"]
+    parts = []
+    for item in failed[:SUMMARY_SHOWN]:
+        sample, stage = str(item.get("sample", "?")), str(item.get("stage", "?"))
+        cause = _short(_without_label(str(item.get("cause", "")), stage, sample),
+                       SUMMARY_CAUSE_LIMIT)
+        parts.append(f"{sample} ({stage}: {cause or 'no cause recorded'})")
+    if len(failed) > SUMMARY_SHOWN:
+        parts.append(f"and {len(failed) - SUMMARY_SHOWN} more")
+    noun = "sample" if len(results) == 1 else "samples"
+    cause = f"{len(failed)} of {len(results)} {noun} failed: {'; '.join(parts)}" if failed else ""
+    return contracts.SummaryResponse(total=len(results), failed=len(failed), cause=cause)

@@ -1,0 +1,266 @@
+"""The job-state table: one row per (execution, stage, sample), exact counters per execution.
+
+Batch and Step Functions events arrive at least once and in any order. Each row keeps the
+``order`` key of the event that wrote it: (terminal, event time, attempts, status rank),
+formatted so that string order is event order. An event is applied only when its key is
+greater, so a duplicate does nothing and a late RUNNING never overwrites SUCCEEDED. The row
+and the execution's ``n_<STATUS>`` counters change in one transaction conditioned on the
+row's previous key; a concurrent writer makes it fail, and it is re-read and retried.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from botocore.exceptions import ClientError
+
+from orchestrator_runtime import contracts
+from orchestrator_runtime.events import (
+    EXECUTION_RANK,
+    EXECUTION_TERMINAL,
+    ExecutionEvent,
+    JobEvent,
+    MalformedEvent,
+    parse_batch_event,
+    parse_execution_event,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
+    from mypy_boto3_dynamodb.service_resource import Table
+
+TTL = timedelta(days=30)
+MAX_TRIES = 10
+BATCH_EVENT = ("aws.batch", "Batch Job State Change")
+EXECUTION_EVENT = ("aws.states", "Step Functions Execution Status Change")
+
+__all__ = ["MalformedEvent", "Outcome", "apply_execution_event", "apply_job_event",
+           "create_table", "handle_event", "read_execution", "record_skipped"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one event did, for logs and metrics."""
+
+    kind: Literal["job", "execution", "ignored"]
+    applied: bool  # False for duplicates, late events and events of other stacks
+    message: str
+    workflow: str = ""
+    stage: str = ""
+    status: str = ""
+    duration_seconds: float | None = None  # of a job that reached a terminal status
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _order(event: JobEvent) -> str:
+    millis = int(event.time.timestamp() * 1000)
+    terminal = int(event.status in contracts.TERMINAL)
+    return f"{terminal}|{millis:015d}|{event.attempts:04d}|{contracts.STATUS_RANK[event.status]}"
+
+
+def _job_item(event: JobEvent, now: datetime) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        contracts.TABLE_PK: event.execution,
+        contracts.TABLE_SK: contracts.job_sk(event.stage, event.sample),
+        "workflow": event.workflow, "stage": event.stage, "sample": event.sample,
+        "job_id": event.job_id, "job_name": event.job_name, "status": event.status,
+        "status_reason": event.status_reason, "attempts": event.attempts,
+        "order": _order(event), "event_id": event.event_id, "updated_at": iso(now),
+        contracts.TTL_ATTRIBUTE: int((event.time + TTL).timestamp()),
+    }
+    optional = {"exit_code": event.exit_code, "log_stream": event.log_stream,
+                "created_at": event.created_at, "started_at": event.started_at,
+                "stopped_at": event.stopped_at}
+    item.update({k: v for k, v in optional.items() if v is not None})
+    return item
+
+
+def _transaction(table: Table, event: JobEvent, current: Mapping[str, Any] | None,
+                 now: datetime) -> list[dict[str, Any]]:
+    put: dict[str, Any] = {"TableName": table.name, "Item": _job_item(event, now)}
+    if current is None:
+        put["ConditionExpression"] = "attribute_not_exists(#pk)"
+        put["ExpressionAttributeNames"] = {"#pk": contracts.TABLE_PK}
+    elif "order" not in current:
+        put["ConditionExpression"] = "attribute_not_exists(#order)"
+        put["ExpressionAttributeNames"] = {"#order": "order"}
+    else:
+        put["ConditionExpression"] = "#order = :previous"
+        put["ExpressionAttributeNames"] = {"#order": "order"}
+        put["ExpressionAttributeValues"] = {":previous": current["order"]}
+    names = {"#wf": "workflow", "#new": f"n_{event.status}"}
+    values: dict[str, Any] = {":wf": event.workflow, ":now": iso(now), ":one": 1,
+                              ":exp": int((event.time + TTL).timestamp())}
+    adds = ["#new :one"]
+    old = current.get("status") if current else None
+    if old == event.status:
+        adds, names = [], {"#wf": "workflow"}
+        del values[":one"]
+    elif old is not None:
+        names["#old"] = f"n_{old}"
+        values[":minus"] = -1
+        adds.append("#old :minus")
+    update = "SET #wf = :wf, updated_at = :now, expires_at = :exp"
+    if adds:
+        update += " ADD " + ", ".join(adds)
+    counters = {
+        "TableName": table.name,
+        "Key": {contracts.TABLE_PK: event.execution, contracts.TABLE_SK: contracts.EXECUTION_SK},
+        "UpdateExpression": update, "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+    return [{"Put": put}, {"Update": counters}]
+
+
+def _retryable(exc: ClientError) -> bool:
+    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return False
+    reasons = exc.response.get("CancellationReasons", [])
+    codes = {r.get("Code") for r in reasons} - {"None", None}
+    return codes <= {"ConditionalCheckFailed", "TransactionConflict"}
+
+
+def apply_job_event(table: Table, event: JobEvent, *, now: datetime | None = None) -> Outcome:
+    """Write the event's row and move the counters, unless the row already knows better."""
+    now = now or datetime.now(UTC)
+    key = {contracts.TABLE_PK: event.execution,
+           contracts.TABLE_SK: contracts.job_sk(event.stage, event.sample)}
+    where = f"{event.stage}/{event.sample} {event.status}"
+    client: Any = table.meta.client  # the resource's client takes and returns Python values
+    for attempt in range(MAX_TRIES):
+        current = table.get_item(Key=key, ConsistentRead=True).get("Item")
+        if current is not None and str(current.get("order", "")) >= _order(event):
+            known = str(current.get("status"))
+            return Outcome("job", False, f"{where}: duplicate or older than {known}",
+                           event.workflow, event.stage, event.status)
+        try:
+            client.transact_write_items(TransactItems=_transaction(table, event, current, now))
+        except ClientError as exc:
+            if not _retryable(exc):
+                raise
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))
+            continue
+        return Outcome("job", True, f"{where}: recorded", event.workflow, event.stage,
+                       event.status, event.duration_seconds)
+    raise RuntimeError(f"{where}: gave up after {MAX_TRIES} conflicting writes")
+
+
+def record_skipped(table: Table, execution: str, workflow: str, stage: str, sample: str,
+                   *, now: datetime | None = None) -> Outcome:
+    """Mark (execution, stage, sample) SKIPPED: the check found its outputs complete."""
+    now = now or datetime.now(UTC)
+    event = JobEvent(execution=execution, workflow=workflow, stage=stage, sample=sample,
+                     job_id="", job_name="", status="SKIPPED",
+                     status_reason="outputs complete; job not submitted", attempts=0,
+                     time=now, event_id="")
+    return apply_job_event(table, event, now=now)
+
+
+def apply_execution_event(table: Table, event: ExecutionEvent, *,
+                          now: datetime | None = None) -> Outcome:
+    """Update the execution row unless it already holds a later status."""
+    now = now or datetime.now(UTC)
+    terminal = int(event.status in EXECUTION_TERMINAL)
+    millis = int(event.time.timestamp() * 1000)
+    order = f"{terminal}|{millis:015d}|{EXECUTION_RANK.get(event.status, 0)}"
+    fields: dict[str, Any] = {
+        "status": event.status, "state_machine": event.state_machine, "name": event.name,
+        "exec_order": order, "updated_at": iso(now),
+        contracts.TTL_ATTRIBUTE: int((event.time + TTL).timestamp()),
+        "start_date": event.start_date, "stop_date": event.stop_date,
+        "error": event.error, "cause": event.cause,
+    }
+    fields = {k: v for k, v in fields.items() if v is not None}
+    names = {f"#f{i}": k for i, k in enumerate(fields)}
+    values = {f":v{i}": v for i, v in enumerate(fields.values())}
+    sets = [f"{n} = {v}" for n, v in zip(names, values, strict=True)]
+    names["#wf"], values[":sm"] = "workflow", event.state_machine
+    sets.append("#wf = if_not_exists(#wf, :sm)")
+    names["#eo"] = "exec_order"
+    try:
+        table.update_item(
+            Key={contracts.TABLE_PK: event.execution, contracts.TABLE_SK: contracts.EXECUTION_SK},
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression="attribute_not_exists(#eo) OR #eo < :v_order",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={**values, ":v_order": order},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        return Outcome("execution", False, f"{event.name} {event.status}: duplicate or late",
+                       event.state_machine, status=event.status)
+    return Outcome("execution", True, f"{event.name} {event.status}: recorded",
+                   event.state_machine, status=event.status)
+
+
+def handle_event(table: Table, event: Any, *, now: datetime | None = None) -> Outcome:
+    """Apply one EventBridge event; MalformedEvent when it cannot be understood."""
+    if not isinstance(event, Mapping):
+        raise MalformedEvent(f"an event must be a JSON object, got {type(event).__name__}")
+    kind = (event.get("source"), event.get("detail-type"))
+    if kind == BATCH_EVENT:
+        job = parse_batch_event(event)
+        if job is None:
+            return Outcome("ignored", False, "Batch job without orchestrator tags (other stack)")
+        return apply_job_event(table, job, now=now)
+    if kind == EXECUTION_EVENT:
+        return apply_execution_event(table, parse_execution_event(event), now=now)
+    if not all(isinstance(k, str) for k in kind):
+        raise MalformedEvent("event has no string source and detail-type")
+    return Outcome("ignored", False, f"not a job or execution event: {kind[0]} / {kind[1]}")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def read_execution(
+    table: Table, execution_arn: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The execution row (None before any event) and its job rows, numbers as int/float."""
+    rows: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": "#pk = :pk", "ExpressionAttributeNames": {"#pk": "pk"},
+        "ExpressionAttributeValues": {":pk": execution_arn}, "ConsistentRead": True,
+    }
+    while True:
+        page = table.query(**kwargs)
+        rows.extend(_plain(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    execution = next((r for r in rows if r[contracts.TABLE_SK] == contracts.EXECUTION_SK), None)
+    return execution, [r for r in rows if r[contracts.TABLE_SK] != contracts.EXECUTION_SK]
+
+
+def create_table(dynamodb: DynamoDBServiceResource, name: str) -> Table:
+    """The job-state table as template.yaml declares it, for the local engine and tests."""
+    table = dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": contracts.TABLE_PK, "KeyType": "HASH"},
+                   {"AttributeName": contracts.TABLE_SK, "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": contracts.TABLE_PK, "AttributeType": "S"},
+                              {"AttributeName": contracts.TABLE_SK, "AttributeType": "S"}],
+    )
+    table.wait_until_exists()
+    table.meta.client.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": contracts.TTL_ATTRIBUTE},
+    )
+    return table

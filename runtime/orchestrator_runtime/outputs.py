@@ -1,0 +1,181 @@
+"""Is a stage done? The make-like check behind the "pre" and "post" actions.
+
+A stage is complete when every output exists (non-empty unless ``allow_empty``), the marker
+exists and parses, its fingerprint equals the one computed now from the task and the current
+input ETags, and every output's ETag equals the one in the marker. Anything less is
+"missing" (an output is absent or empty) or "stale" (outputs exist but nothing vouches for
+them), and the stage runs. A missing input is an error: no job can succeed without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from orchestrator_runtime import contracts, explain, jobstate, s3util
+from orchestrator_runtime.resolve import BadCheckRequest, Stage, resolve
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_s3 import S3Client
+
+SHOWN = 5  # how many URIs a message or response lists
+log = logging.getLogger(__name__)
+
+
+class StageOutputsMissing(Exception):
+    """contracts.ERR_OUTPUTS_MISSING: the job finished but its outputs or marker are not there."""
+
+
+class StageInputsMissing(Exception):
+    """contracts.ERR_INPUTS_MISSING: an input object does not exist, so the job cannot run."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    stage: Stage
+    status: Literal["complete", "missing", "stale"]
+    counts: contracts.Counts
+    missing: list[str]
+    reason: str
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    def response(self, task_uri: str = "") -> contracts.CheckResponse:
+        return contracts.CheckResponse(
+            complete=self.complete, status=self.status, reason=self.reason, counts=self.counts,
+            missing=self.missing[:SHOWN], sample=self.stage.sample,
+            job_name=self.stage.job_name, task_uri=task_uri,
+        )
+
+
+def _show(uris: list[str]) -> str:
+    more = f" and {len(uris) - SHOWN} more" if len(uris) > SHOWN else ""
+    return ", ".join(uris[:SHOWN]) + more
+
+
+def _marker_problem(
+    marker: Any, fingerprint: str, seen: Mapping[str, s3util.ObjectInfo | None], stage: Stage
+) -> tuple[str, list[str]]:
+    """("", []) when the marker vouches for the outputs, else why not and the outputs affected."""
+    present = [n for n, uri in stage.outputs.items() if seen[uri] is not None]
+    if marker is None:
+        return "marker absent", present
+    if not isinstance(marker, dict) or not isinstance(marker.get("outputs"), dict):
+        return "marker unreadable", present
+    if marker.get("fingerprint") != fingerprint:
+        return ("marker fingerprint differs (image, command, environment, values or input "
+                "contents changed since the outputs were made)"), present
+    changed = []
+    for name in present:
+        entry = marker["outputs"].get(name)
+        etag = entry.get("etag") if isinstance(entry, dict) else None
+        info = seen[stage.outputs[name]]
+        if info is None or not isinstance(etag, str) or contracts.normalize_etag(etag) != info.etag:
+            changed.append(name)
+    if changed:
+        return f"output {', '.join(changed)} changed since the marker was written", changed
+    return "", []
+
+
+def evaluate(
+    s3: S3Client, stage: Stage, *, sleep: Callable[[float], None] = time.sleep
+) -> Evaluation:
+    """Look at inputs, outputs and marker; raises StageInputsMissing when an input is absent."""
+    all_inputs = [uri for uris in stage.inputs.values() for uri in uris]
+    seen = s3util.inspect(s3, [*all_inputs, *stage.outputs.values()], sleep=sleep)
+    absent_inputs = [uri for uri in all_inputs if seen[uri] is None]
+    if absent_inputs:
+        raise StageInputsMissing(
+            f"{stage.label}: {len(absent_inputs)} input object(s) missing: "
+            f"{_show(absent_inputs)}; upload them or fix the input path"
+        )
+    etags = {n: [_etag(seen, u) for u in uris] for n, uris in stage.inputs.items()}
+    fingerprint = contracts.fingerprint(stage.fingerprint_basis(), etags)
+    try:
+        marker = s3util.get_json(s3, stage.marker_uri, sleep=sleep)
+    except ValueError:
+        marker = "unreadable"
+    absent = [u for u in stage.outputs.values() if seen[u] is None]
+    empty = [u for u in stage.outputs.values()
+             if (info := seen[u]) is not None and info.size == 0 and not stage.job["allow_empty"]]
+    problem, unvouched = _marker_problem(marker, fingerprint, seen, stage)
+    total = len(stage.outputs)
+    parts = []
+    if absent:
+        parts.append(f"{len(absent)} of {total} outputs missing: {_show(absent)}")
+    if empty:
+        parts.append(f"{len(empty)} of {total} outputs empty: {_show(empty)} (0 bytes; declare "
+                     "allow_empty=True if an empty output is valid)")
+    if problem:
+        parts.append(problem)
+    status: Literal["complete", "missing", "stale"] = (
+        "missing" if absent or empty else "stale" if problem else "complete")
+    if status == "complete":
+        parts.append(f"all {total} outputs present and vouched for by the marker")
+    counts = contracts.Counts(expected=total, present=total - len(absent) - len(empty),
+                              missing=len(absent) + len(empty), stale=len(unvouched))
+    return Evaluation(stage, status, counts, absent + empty, "; ".join(parts))
+
+
+def _etag(seen: Mapping[str, s3util.ObjectInfo | None], uri: str) -> str:
+    info = seen[uri]
+    if info is None:
+        raise AssertionError(f"{uri} vanished between checks")  # absent inputs raised earlier
+    return info.etag
+
+
+def pre_check(
+    s3: S3Client, request: Mapping[str, Any], *, table: Table | None = None,
+    now: datetime | None = None, sleep: Callable[[float], None] = time.sleep,
+) -> contracts.CheckResponse:
+    """Skip when complete (recording SKIPPED in ``table``), else write the Task document."""
+    stage = resolve(request)
+    result = evaluate(s3, stage, sleep=sleep)
+    if result.complete:
+        if table is not None:
+            try:
+                jobstate.record_skipped(table, stage.execution, stage.workflow, stage.stage,
+                                        stage.sample, now=now)
+            except (BotoCoreError, ClientError) as exc:  # progress display only: never fail a run
+                log.warning("could not record %s as SKIPPED: %s", stage.label, exc)
+        return result.response()
+    s3util.put_json(s3, stage.task_uri, stage.task(), sleep=sleep)
+    return result.response(task_uri=stage.task_uri)
+
+
+def post_check(
+    s3: S3Client, request: Mapping[str, Any], *, sleep: Callable[[float], None] = time.sleep
+) -> contracts.CheckResponse:
+    """Verify after the job: exit code 0 is not proof, the outputs and marker are."""
+    stage = resolve(request)
+    result = evaluate(s3, stage, sleep=sleep)
+    if not result.complete:
+        raise StageOutputsMissing(f"{stage.label}: {result.reason}")
+    return result.response()
+
+
+def handle(
+    request: Mapping[str, Any], *, s3: S3Client, table: Table | None = None,
+) -> contracts.CheckResponse | contracts.ExplainResponse | contracts.SummaryResponse:
+    """Dispatch a CheckRequest on its ``action``."""
+    action = request.get("action")
+    if action == "pre":
+        return pre_check(s3, request, table=table)
+    if action == "post":
+        return post_check(s3, request)
+    if action == "explain":
+        return explain.explain(request)
+    if action == "summarize":
+        return explain.summarize(request)
+    raise BadCheckRequest(
+        f"CheckRequest.action is {action!r}; expected one of pre, post, explain, summarize"
+    )

@@ -1,0 +1,280 @@
+"""The job runner: the container command of every Batch job (``orchestrator-runner``).
+
+It executes one :class:`~orchestrator_runtime.contracts.Task`: read the task document
+(``$ORCH_TASK_URI`` or ``--task``), download the inputs into a scratch directory, run the
+command there with placeholders filled (see :mod:`orchestrator_runtime.runner_template`),
+check the outputs, upload them, and write the completion marker LAST, so that a crash at
+any point leaves a stage that does not look complete.
+
+Exit codes: the command's own code when it fails (128 + N when it dies from signal N), so
+Batch's ``evaluateOnExit`` sees the real code; 3 when the command succeeded but a declared
+output is missing (or empty without ``allow_empty``); 4 when the task cannot be read or is
+invalid; 5 when S3 fails (download, upload, marker); 126/127 when the program cannot be
+executed / does not exist. Each failure ends with one line starting ``orchestrator-runner:``
+on standard error, never a traceback.
+
+Debugging by hand: ``orchestrator-runner --task task.json --keep-scratch``; inputs, outputs
+and the marker in the task may be local paths (or ``file://`` URIs) instead of ``s3://``.
+S3 is reached through boto3's default credential chain; ``AWS_ENDPOINT_URL`` points it
+elsewhere (the local engine's emulator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
+
+from orchestrator_runtime import contracts
+from orchestrator_runtime.runner_errors import (
+    EXIT_NOT_EXECUTABLE,
+    EXIT_NOT_FOUND,
+    EXIT_OUTPUT_MISSING,
+    RunnerError,
+    task_error,
+)
+from orchestrator_runtime.runner_io import Store, input_layout, output_layout
+from orchestrator_runtime.runner_task import check_task, parse_task
+from orchestrator_runtime.runner_template import TemplateError, argv, environment, values_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+SCRATCH_ENV = "ORCH_SCRATCH"  # parent of the per-run scratch directories
+EXIT_INTERNAL = 70  # a bug in the runner itself (EX_SOFTWARE)
+_PREFIX = b"orchestrator-runner: "
+_CHUNK = 64 * 1024  # longest piece of a line forwarded at once
+
+
+def execute(
+    task: str | Mapping[str, Any],
+    *,
+    scratch: str | os.PathLike[str] | None = None,
+    keep_scratch: bool = False,
+    s3: S3Client | None = None,
+    out: BinaryIO | None = None,
+    err: BinaryIO | None = None,
+) -> int:
+    """Run one task and return the exit code the process should end with.
+
+    ``task`` is a task document or its location (``s3://``, ``file://`` or a path).
+    ``scratch`` is the directory under which a fresh working directory is made (default:
+    the system temp dir); it is removed afterwards unless ``keep_scratch``. ``out``/``err``
+    receive the command's output and the runner's messages (default: this process's).
+    """
+    out = out if out is not None else sys.stdout.buffer
+    err = err if err is not None else sys.stderr.buffer
+    store = Store(s3)
+    try:
+        doc = _load(task, store)
+        with _workdir(scratch, keep_scratch, err) as work:
+            return _run(doc, work, store, out, err)
+    except RunnerError as exc:
+        _say(err, exc.message)
+        return exc.code
+
+
+def _load(task: str | Mapping[str, Any], store: Store) -> contracts.Task:
+    if not isinstance(task, str):
+        return check_task(dict(task), "document")
+    try:
+        raw = store.read(task)
+    except Exception as exc:
+        raise task_error(f"cannot read task {task}: {type(exc).__name__}: {exc}") from None
+    return parse_task(raw, task)
+
+
+def _run(task: contracts.Task, work: Path, store: Store, out: BinaryIO, err: BinaryIO) -> int:
+    where = f"{task['stage']}/{task['sample']}"
+    inputs = input_layout(work, task["inputs"])
+    outputs = output_layout(work, task["outputs"])
+    table = values_for(
+        task["values"],
+        {name: [str(p) for p in paths] for name, paths in inputs.items()},
+        {name: str(p) for name, p in outputs.items()},
+        {name: str(p.parent) for name, p in outputs.items()},
+    )
+    try:
+        command = argv(task["command"], table, shell=task["shell"])
+        env = environment(task["environment"], table)
+    except TemplateError as exc:
+        raise task_error(str(exc)) from None
+
+    count = sum(len(u) for u in task["inputs"].values())
+    _say(err, f"{where}: downloading {count} input object(s)")
+    etags: dict[str, list[str]] = {}
+    for name, uris in task["inputs"].items():
+        etags[name] = [store.fetch(uri, dest)
+                       for uri, dest in zip(uris, inputs[name], strict=True)]
+    for path in outputs.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    _say(err, f"{where}: running {command[0] if not task['shell'] else 'shell command'}")
+    stdout_file = outputs[task["stdout"]] if task["stdout"] else None
+    status = run_command(command, {**os.environ, "PYTHONUNBUFFERED": "1", **env}, work,
+                         stdout_file, out, err)
+    if status < 0:
+        _say(err, f"{where}: command killed by signal {_signame(-status)}; "
+                  f"exiting {128 - status}")
+        return 128 - status
+    if status != 0:
+        _say(err, f"{where}: command failed with exit code {status}")
+        return status
+
+    missing = [
+        f"{name} ({'absent' if not p.exists() else 'empty'}, expected at {p})"
+        for name, p in outputs.items()
+        if not p.is_file() or (p.stat().st_size == 0 and not task["allow_empty"])
+    ]
+    if missing:
+        hint = "" if task["allow_empty"] else "; set allow_empty=True if empty is valid"
+        raise RunnerError(EXIT_OUTPUT_MISSING, f"{where}: command succeeded but output(s) "
+                          f"missing: {'; '.join(missing)}{hint}")
+
+    recorded: dict[str, contracts.MarkerOutput] = {}
+    for name, path in outputs.items():
+        uri = task["outputs"][name]
+        etag = store.put(path, uri)
+        recorded[name] = {"uri": uri, "etag": etag, "size": path.stat().st_size}
+    marker: contracts.Marker = {
+        "version": contracts.CONTRACT_VERSION,
+        "fingerprint": contracts.fingerprint(task["fingerprint_basis"], etags),
+        "stage": task["stage"],
+        "sample": task["sample"],
+        "execution": task["execution"],
+        "finished_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "outputs": recorded,
+    }
+    store.put_bytes(contracts.canonical_json(marker).encode(), task["marker"])
+    _say(err, f"{where}: uploaded {len(recorded)} output(s); marker written")
+    return 0
+
+
+def run_command(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    stdout_file: Path | None,
+    out: BinaryIO,
+    err: BinaryIO,
+) -> int:
+    """Run ``command`` streaming its output line by line; returns its exit status.
+
+    The status is the exit code, or -N for a death by signal N (as subprocess reports it).
+    With ``stdout_file`` the standard output goes to that file instead of ``out``.
+    """
+    with contextlib.ExitStack() as stack:
+        target: IO[bytes] | int = (
+            stack.enter_context(stdout_file.open("wb")) if stdout_file else subprocess.PIPE
+        )
+        try:
+            proc = subprocess.Popen(list(command), cwd=cwd, env=dict(env),
+                                    stdin=subprocess.DEVNULL, stdout=target,
+                                    stderr=subprocess.PIPE)
+        except FileNotFoundError:
+            raise RunnerError(EXIT_NOT_FOUND, f"program {command[0]!r} not found "
+                              "(is it installed in the image and on PATH?)") from None
+        except PermissionError:
+            raise RunnerError(EXIT_NOT_EXECUTABLE,
+                              f"program {command[0]!r} is not executable") from None
+        pumps = [threading.Thread(target=_pump, args=(src, dst), daemon=True)
+                 for src, dst in ((proc.stdout, out), (proc.stderr, err)) if src is not None]
+        for pump in pumps:
+            pump.start()
+        with _forward_signals(proc):
+            status = proc.wait()
+        for pump in pumps:
+            pump.join()
+    return status
+
+
+def _pump(src: IO[bytes], dst: BinaryIO) -> None:
+    with src:
+        for line in iter(lambda: src.readline(_CHUNK), b""):
+            dst.write(line)
+            dst.flush()
+
+
+@contextlib.contextmanager
+def _forward_signals(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Pass SIGTERM/SIGINT (Batch stopping the container) on to the command."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@contextlib.contextmanager
+def _workdir(parent: str | os.PathLike[str] | None, keep: bool, err: BinaryIO) -> Iterator[Path]:
+    if parent is not None:
+        Path(parent).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="orch-", dir=parent)).resolve()
+    try:
+        yield work
+    finally:
+        if keep:
+            _say(err, f"scratch kept at {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _signame(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return str(signum)
+
+
+def _say(err: BinaryIO, message: str) -> None:
+    err.write(_PREFIX + message.encode("utf-8", "replace") + b"\n")
+    err.flush()
+
+
+def main(argv_: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="orchestrator-runner",
+        description="Run one orchestrator task: inputs from S3, command, outputs to S3, "
+                    "marker last.")
+    parser.add_argument("--task", help=f"task location: s3://, file:// or a path "
+                                       f"(default: ${contracts.TASK_ENV})")
+    parser.add_argument("--scratch", default=os.environ.get(SCRATCH_ENV),
+                        help=f"directory for working files (default: ${SCRATCH_ENV} or "
+                             "the system temp dir)")
+    parser.add_argument("--keep-scratch", action="store_true",
+                        help="leave the working directory in place for inspection")
+    args = parser.parse_args(argv_)
+    source = args.task or os.environ.get(contracts.TASK_ENV)
+    err = sys.stderr.buffer
+    if not source:
+        _say(err, f"no task given: set {contracts.TASK_ENV} or pass --task")
+        return task_error("").code
+    try:
+        return execute(source, scratch=args.scratch, keep_scratch=args.keep_scratch)
+    except Exception as exc:  # a bug here must still end with one readable line
+        _say(err, f"internal error: {type(exc).__name__}: {exc}")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

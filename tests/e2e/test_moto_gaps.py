@@ -1,0 +1,572 @@
+"""Each gap of moto the local engine depends on: shown on plain moto, then fixed by the adapter.
+
+A ``test_gap_*`` asserts moto's broken behaviour. When one fails after a moto upgrade, the gap
+has closed upstream: delete that test and the adapter piece named in its docstring.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.batch.responses import BatchResponse
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch import (  # noqa: E501
+    StateTaskServiceBatch,
+)
+
+from orchestrator.local.adapter import LocalAws
+from orchestrator.local.batch_job import TIMED_OUT
+from orchestrator.local.events import SqsPoller
+from orchestrator_runtime import contracts
+
+ROLE_POLICY = json.dumps({"Version": "2012-10-17", "Statement": []})
+
+@dataclass
+class Batch:
+    """A queue and a job definition to submit to."""
+
+    role: str
+    queue: str
+    definition: str
+
+
+class Clients:
+    """boto3 clients for one emulator, and small helpers every test needs."""
+
+    def __init__(self, make: Any) -> None:
+        self.make = make
+        self.sfn = make("stepfunctions")
+        self.batch = make("batch")
+        self.sqs = make("sqs")
+        self.events = make("events")
+
+    def setup_batch(self, command: list[str], *, vcpus: str = "1",
+                    definition_name: str = "job") -> Batch:
+        role = self.make("iam").create_role(
+            RoleName="role", AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
+        ce = self.batch.create_compute_environment(
+            computeEnvironmentName="local-ce", type="UNMANAGED", state="ENABLED",
+            serviceRole=role)["computeEnvironmentArn"]
+        queue = self.batch.create_job_queue(
+            jobQueueName="local-queue", state="ENABLED", priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}])["jobQueueArn"]
+        return Batch(role, queue, self.define(definition_name, command, vcpus=vcpus))
+
+    def define(self, name: str, command: list[str], *, vcpus: str = "1") -> str:
+        arn: str = self.batch.register_job_definition(
+            jobDefinitionName=name, type="container", containerProperties={
+                "image": "public.ecr.aws/docker/library/python:3.12-slim", "command": command,
+                "resourceRequirements": [{"type": "VCPU", "value": vcpus},
+                                         {"type": "MEMORY", "value": "512"}]},
+        )["jobDefinitionArn"]
+        return arn
+
+    def execute(self, definition: dict[str, Any], role: str, payload: Any = None,
+                name: str = "machine") -> dict[str, Any]:
+        """Create a state machine, run it to the end, return DescribeExecution."""
+        machine = self.sfn.create_state_machine(
+            name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+        arn = self.sfn.start_execution(stateMachineArn=machine,
+                                       input=json.dumps(payload or {}))["executionArn"]
+        return self.wait_execution(arn)
+
+    def wait_execution(self, arn: str, limit: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + limit
+        while True:
+            described: dict[str, Any] = self.sfn.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                return described
+            if time.monotonic() > deadline:
+                pytest.fail(f"execution still RUNNING after {limit} s")
+            time.sleep(0.05)
+
+    def queue(self, name: str, pattern: dict[str, Any]) -> str:
+        """An SQS queue that an EventBridge rule with ``pattern`` delivers to."""
+        url: str = self.sqs.create_queue(QueueName=name, Attributes={
+            "VisibilityTimeout": "0"})["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.events.put_rule(Name=f"to-{name}", EventPattern=json.dumps(pattern))
+        self.events.put_targets(Rule=f"to-{name}", Targets=[{"Id": "q", "Arn": arn}])
+        return url
+
+
+def wait_for(condition: Any, what: str, limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def plain(plain_moto: None) -> Clients:
+    return Clients(lambda service: boto3.client(service, region_name="us-east-1"))
+
+
+@pytest.fixture
+def adapted(local: LocalAws) -> Clients:
+    return Clients(local.client)
+
+
+SYNC = "arn:aws:states:::batch:submitJob.sync"
+INVOKE = "arn:aws:states:::lambda:invoke"
+
+
+def run_job(batch: Batch, **parameters: Any) -> dict[str, Any]:
+    return {"Type": "Task", "Resource": SYNC, "End": True, "Parameters": {
+        "JobName": "job", "JobQueue": batch.queue, "JobDefinition": batch.definition,
+        **parameters}}
+
+
+def submit(clients: Clients, batch: Batch, **options: Any) -> str:
+    job_id: str = clients.batch.submit_job(jobName="job", jobQueue=batch.queue,
+                                           jobDefinition=batch.definition, **options)["jobId"]
+    return job_id
+
+
+def describe(clients: Clients, job_id: str) -> dict[str, Any]:
+    job: dict[str, Any] = clients.batch.describe_jobs(jobs=[job_id])["jobs"][0]
+    return job
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+# 1. Batch parameter casing ----------------------------------------------------------------
+
+def test_gap_batch_sync_task_fails_on_pascal_case(plain: Clients) -> None:
+    """Adapter piece: casing (install -> _patch_batch_casing)."""
+    batch = plain.setup_batch(["true"])
+    result = plain.execute({"StartAt": "Run", "States": {"Run": run_job(batch)}}, batch.role)
+    assert result["status"] == "FAILED"
+    assert result["error"] == "States.Runtime"
+    assert "'JobName'" in result["cause"]
+
+
+def test_adapter_passes_parameters_and_returns_the_job(adapted: Clients, tmp_path: Path) -> None:
+    out = tmp_path / "greeting.txt"
+    batch = adapted.setup_batch(["sh", "-c", 'printf %s "$GREETING" > "$OUT"'])
+    task = run_job(batch, ContainerOverrides={"Environment": [
+        {"Name": "GREETING", "Value": "hello"}, {"Name": "OUT", "Value": str(out)}]},
+        Tags={"orchestrator:stage": "align"})
+    result = adapted.execute({"StartAt": "Run", "States": {"Run": task}}, batch.role)
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert out.read_text() == "hello"
+    job = json.loads(result["output"])
+    assert job["Status"] == "SUCCEEDED"
+    assert job["Tags"] == {"orchestrator:stage": "align"}  # map keys are data, not renamed
+    assert job["Attempts"][0]["Container"]["ExitCode"] == 0
+
+
+# 2. Batch jobs run --------------------------------------------------------------------------
+
+def test_gap_batch_job_succeeds_without_running(plain: Clients, tmp_path: Path) -> None:
+    """Adapter piece: LocalBatch (install -> _patch_batch_api)."""
+    marker = tmp_path / "ran"
+    batch = plain.setup_batch(["sh", "-c", f"touch {marker}; exit 1"])
+    job = describe(plain, submit(plain, batch))
+    assert job["status"] == "SUCCEEDED"
+    assert not marker.exists()
+
+
+def test_adapter_runs_the_command_and_keeps_its_output(
+    adapted: Clients, local: LocalAws
+) -> None:
+    batch = adapted.setup_batch(["sh", "-c", "echo to-out; echo to-err >&2; exit 3"])
+    job_id = submit(adapted, batch)
+    assert local.batch.wait(job_id, 30) == "FAILED"
+    job = describe(adapted, job_id)
+    [attempt] = job["attempts"]
+    assert attempt["container"]["exitCode"] == 3
+    assert job["statusReason"] == attempt["statusReason"] == "Essential container in task exited"
+    assert job["startedAt"] <= job["stoppedAt"]
+    log = local.log_path(attempt["container"]["logStreamName"]).read_text()
+    assert "to-out" in log and "to-err" in log
+    assert local.batch.stderr_tail(job_id) == ["to-err"]
+
+
+def test_adapter_job_runner_reaches_the_emulator(adapted: Clients, local: LocalAws) -> None:
+    s3 = local.client("s3")
+    s3.create_bucket(Bucket="data")
+    s3.put_object(Bucket="data", Key="raw/S1.txt", Body=b"b\na\n")
+    inputs, outputs = {"reads": ["s3://data/raw/S1.txt"]}, {"sorted": "s3://data/out/S1.txt"}
+    task = {"version": contracts.CONTRACT_VERSION, "workflow": "wf", "stage": "sort",
+            "sample": "S1", "execution": "run-1", "image": "img", "command": ["sort",
+            "{inputs.reads}"], "environment": {}, "shell": False, "stdout": "sorted",
+            "values": {}, "inputs": inputs, "outputs": outputs, "allow_empty": False,
+            "marker": "s3://data/_orchestrator/markers/wf/sort/S1.json",
+            "fingerprint_basis": contracts.fingerprint_basis(
+                "img", ["sort", "{inputs.reads}"], {}, {}, inputs, outputs)}
+    s3.put_object(Bucket="data", Key="tasks/S1.json", Body=json.dumps(task).encode())
+    batch = adapted.setup_batch(["orchestrator-runner"])
+    run = run_job(batch, ContainerOverrides={"Environment": [
+        {"Name": contracts.TASK_ENV, "Value": "s3://data/tasks/S1.json"}]})
+    result = adapted.execute({"StartAt": "Run", "States": {"Run": run}}, batch.role)
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert s3.get_object(Bucket="data", Key="out/S1.txt")["Body"].read() == b"a\nb\n"
+    marker = s3.get_object(Bucket="data", Key="_orchestrator/markers/wf/sort/S1.json")
+    assert json.loads(marker["Body"].read())["outputs"]["sorted"]["size"] == 4
+
+
+@pytest.mark.parametrize(("strategy", "code", "attempts", "status"), [
+    ({"attempts": 3, "evaluateOnExit": [{"onExitCode": "3", "action": "RETRY"},
+                                        {"onExitCode": "*", "action": "exit"}]}, 3, 3, "FAILED"),
+    ({"attempts": 3, "evaluateOnExit": [{"onExitCode": "3", "action": "RETRY"},
+                                        {"onExitCode": "*", "action": "EXIT"}]}, 4, 1, "FAILED"),
+    ({"attempts": 2}, 4, 2, "FAILED"),  # no rule matches: Batch retries
+    ({"attempts": 3, "evaluateOnExit": [{"onExitCode": "1*", "action": "EXIT"}]}, 13, 1, "FAILED"),
+    ({"attempts": 3}, 0, 1, "SUCCEEDED"),
+])
+def test_adapter_honours_the_retry_strategy(
+    adapted: Clients, local: LocalAws, strategy: dict[str, Any], code: int, attempts: int,
+    status: str,
+) -> None:
+    batch = adapted.setup_batch(["sh", "-c", "echo attempt $AWS_BATCH_JOB_ATTEMPT >&2; "
+                                             "exit $CODE"])
+    job_id = submit(adapted, batch, retryStrategy=strategy,
+                    containerOverrides={"environment": [{"name": "CODE", "value": str(code)}]})
+    assert local.batch.wait(job_id, 30) == status
+    job = describe(adapted, job_id)
+    assert [a["container"]["exitCode"] for a in job["attempts"]] == [code] * attempts
+    assert local.batch.stderr_tail(job_id) == [f"attempt {attempts}"]
+
+
+def test_adapter_timeout_kills_the_process_group_without_retry(
+    adapted: Clients, local: LocalAws, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "child.pid"
+    batch = adapted.setup_batch(["sh", "-c", f"sleep 60 & echo $! > {pid_file}; wait"])
+    job_id = submit(adapted, batch, timeout={"attemptDurationSeconds": 1},
+                    retryStrategy={"attempts": 3})
+    assert local.batch.wait(job_id, 30) == "FAILED"
+    job = describe(adapted, job_id)
+    assert job["statusReason"] == TIMED_OUT
+    assert len(job["attempts"]) == 1
+    assert not alive(int(pid_file.read_text()))
+
+
+def test_adapter_terminate_job_stops_a_running_job(adapted: Clients, local: LocalAws) -> None:
+    batch = adapted.setup_batch(["sh", "-c", "while true; do sleep 0.05; done"])
+    job_id = submit(adapted, batch, retryStrategy={"attempts": 3})
+    wait_for(lambda: describe(adapted, job_id)["status"] == "RUNNING", "job to run")
+    adapted.batch.terminate_job(jobId=job_id, reason="stopped by the user")
+    assert local.batch.wait(job_id, 30) == "FAILED"
+    job = describe(adapted, job_id)
+    assert job["statusReason"] == "stopped by the user"
+    assert len(job["attempts"]) == 1
+
+
+def test_adapter_vcpus_bound_how_many_jobs_run(
+    adapted: Clients, local: LocalAws, tmp_path: Path
+) -> None:
+    go = tmp_path / "go"
+    wait_go = ["sh", "-c", f"while [ ! -f {go} ]; do sleep 0.02; done"]
+    batch = adapted.setup_batch(wait_go, vcpus="1")
+    wide = adapted.define("wide", wait_go, vcpus="2")
+    huge = adapted.define("huge", ["true"], vcpus="64")  # more than the machine: runs alone
+    first, second = submit(adapted, batch), submit(adapted, batch)
+    wait_for(lambda: {describe(adapted, j)["status"] for j in (first, second)} == {"RUNNING"},
+             "two 1-vCPU jobs to run side by side on 2 cores")
+    blocked = adapted.batch.submit_job(jobName="w", jobQueue=batch.queue,
+                                       jobDefinition=wide)["jobId"]
+    wait_for(lambda: describe(adapted, blocked)["status"] == "RUNNABLE", "wide job queued")
+    assert local.batch.wait(blocked, 0.3) == "RUNNABLE"  # no room while the others run
+    go.touch()
+    for job_id in (first, second, blocked):
+        assert local.batch.wait(job_id, 30) == "SUCCEEDED"
+    alone = adapted.batch.submit_job(jobName="h", jobQueue=batch.queue,
+                                     jobDefinition=huge)["jobId"]
+    assert local.batch.wait(alone, 30) == "SUCCEEDED"
+
+
+# 3. Lambda handlers ------------------------------------------------------------------------
+
+def _zip(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()
+
+
+def test_gap_lambda_invoke_echoes_the_request(plain: Clients) -> None:
+    """Adapter piece: LambdaRegistry (install -> _patch_lambda_invoke)."""
+    role = plain.make("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")
+    arn = plain.make("lambda").create_function(
+        FunctionName="check", Runtime="python3.12", Role=role["Role"]["Arn"],
+        Handler="app.handler",
+        Code={"ZipFile": _zip("def handler(event, context):\n    return {'ran': True}\n")},
+    )["FunctionArn"]
+    task = {"Type": "Task", "Resource": INVOKE, "End": True,
+            "Parameters": {"FunctionName": arn, "Payload": {"n": 1}}}
+    result = plain.execute({"StartAt": "Check", "States": {"Check": task}},
+                           role["Role"]["Arn"])
+    assert result["status"] == "SUCCEEDED"
+    assert json.loads(result["output"])["Payload"] == {"n": 1}
+
+
+class StageOutputsMissing(Exception):
+    pass
+
+
+def test_adapter_runs_handlers_and_their_errors_are_catchable(
+    adapted: Clients, local: LocalAws
+) -> None:
+    def check(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"seen": event["n"], "function": context.function_name}
+
+    def verify(event: dict[str, Any], context: Any) -> None:
+        raise StageOutputsMissing("counts.tsv is missing")
+
+    check_arn = local.register_lambda("check", check)
+    verify_arn = local.register_lambda("arn:aws:lambda:us-east-1:123456789012:function:verify",
+                                       verify)
+    definition = {"StartAt": "Check", "States": {
+        "Check": {"Type": "Task", "Resource": INVOKE, "Next": "Verify",
+                  "Parameters": {"FunctionName": check_arn, "Payload": {"n": 1}},
+                  "ResultSelector": {"payload.$": "$.Payload"}, "ResultPath": "$.check"},
+        "Verify": {"Type": "Task", "Resource": INVOKE, "End": True,
+                   "Parameters": {"FunctionName": verify_arn, "Payload.$": "$"},
+                   "Catch": [{"ErrorEquals": ["StageOutputsMissing"], "Next": "Caught",
+                              "ResultPath": "$.error"}]},
+        "Caught": {"Type": "Pass", "End": True},
+    }}
+    result = adapted.execute(definition, "arn:aws:iam::123456789012:role/sfn")
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    output = json.loads(result["output"])
+    assert output["check"]["payload"] == {"seen": 1, "function": "check"}
+    assert output["error"]["Error"] == "StageOutputsMissing"
+    cause = json.loads(output["error"]["Cause"])
+    assert cause["errorType"] == "StageOutputsMissing"
+    assert cause["errorMessage"] == "counts.tsv is missing"
+    assert any("raise StageOutputsMissing" in line for line in cause["stackTrace"])
+
+
+# 4. EventBridge ----------------------------------------------------------------------------
+
+BATCH_EVENTS = {"source": ["aws.batch"], "detail-type": ["Batch Job State Change"]}
+
+
+def test_gap_no_batch_job_state_change_events(plain: Clients) -> None:
+    """Adapter piece: events.BatchEvents (LocalAws adds it as a LocalBatch listener)."""
+    batch = plain.setup_batch(["true"])
+    url = plain.queue("jobs", BATCH_EVENTS)
+    job = describe(plain, submit(plain, batch))
+    assert job["status"] == "SUCCEEDED"
+    assert plain.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages") is None
+
+
+def test_adapter_batch_events_reach_a_handler_through_rule_and_queue(
+    adapted: Clients, local: LocalAws
+) -> None:
+    batch = adapted.setup_batch(["true"])
+    url = adapted.queue("jobs", {**BATCH_EVENTS, "detail": {"jobQueue": [batch.queue]}})
+    records: list[dict[str, Any]] = []
+    local.deliver_rule_to(url, lambda event, context: records.extend(event["Records"]))
+    job_id = submit(adapted, batch, tags={"orchestrator:sample": "S1"})
+    wait_for(lambda: len(records) == 4, "four state-change events")
+    events = [json.loads(r["body"]) for r in records]
+    assert [e["detail"]["status"] for e in events] == ["RUNNABLE", "STARTING", "RUNNING",
+                                                       "SUCCEEDED"]
+    last = events[-1]
+    assert (last["source"], last["detail-type"]) == ("aws.batch", "Batch Job State Change")
+    detail = last["detail"]
+    assert (detail["jobId"], detail["jobQueue"]) == (job_id, batch.queue)
+    assert detail["tags"] == {"orchestrator:sample": "S1"}
+    assert detail["attempts"][0]["container"]["exitCode"] == 0
+    assert detail["createdAt"] <= detail["startedAt"] <= detail["stoppedAt"]
+    record = records[0]
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"].endswith(":jobs")
+    assert record["messageId"] and record["receiptHandle"]
+    wait_for(lambda: "Messages" not in adapted.sqs.receive_message(QueueUrl=url),
+             "handled messages to be deleted")
+
+
+def test_sqs_poller_redelivers_only_what_the_handler_reports(
+    adapted: Clients, local: LocalAws
+) -> None:
+    url = adapted.queue("work", {"source": ["nothing"]})
+    for body in ("a", "b", "c"):
+        adapted.sqs.send_message(QueueUrl=url, MessageBody=body)
+    seen: list[str] = []
+    raised = False
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        nonlocal raised
+        if not raised:  # a crash returns the whole batch to the queue
+            raised = True
+            raise RuntimeError("first delivery crashes")
+        seen.extend(r["body"] for r in event["Records"])
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]}
+                                      for r in event["Records"]
+                                      if r["body"] == "b" and seen.count("b") == 1]}
+
+    poller = SqsPoller(adapted.sqs, url, handler)
+    while poller.poll_once(wait_seconds=0):
+        pass
+    assert sorted(seen) == ["a", "b", "b", "c"]
+
+
+def test_adapter_emits_execution_status_change(adapted: Clients, local: LocalAws) -> None:
+    url = adapted.queue("runs", {"source": ["aws.states"],
+                                 "detail-type": ["Step Functions Execution Status Change"]})
+    result = adapted.execute({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+                             "arn:aws:iam::123456789012:role/sfn", payload={"x": 1})
+    local.emit_execution_status(result["executionArn"])
+    [message] = adapted.sqs.receive_message(QueueUrl=url)["Messages"]
+    detail = json.loads(message["Body"])["detail"]
+    assert detail["status"] == "SUCCEEDED"
+    assert detail["executionArn"] == result["executionArn"]
+    assert json.loads(detail["input"]) == {"x": 1}
+    assert detail["startDate"] <= detail["stopDate"]
+
+
+# 5. Failures inside Map and Parallel -------------------------------------------------------
+
+def _missing_path_iteration() -> dict[str, Any]:
+    """Items without ``value`` fail with States.Runtime (a JSONPath that finds nothing)."""
+    return {"StartAt": "Read", "States": {
+        "Read": {"Type": "Pass", "Parameters": {"v.$": "$.value"}, "End": True}}}
+
+
+def _failing_container(kind: str) -> dict[str, Any]:
+    if kind == "Map":
+        return {"Type": "Map", "ItemsPath": "$.items", "End": True, "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"}, **_missing_path_iteration()}}
+    branches = [{"StartAt": "Pick", "States": {
+        "Pick": {"Type": "Pass", "InputPath": f"$.items[{i}]", "Next": "Read"},
+        **_missing_path_iteration()["States"]}} for i in (0, 1)]
+    return {"Type": "Parallel", "End": True, "Branches": branches}
+
+
+@pytest.mark.parametrize("kind", ["Map", "Parallel"])
+def test_gap_states_error_inside_iteration_is_mangled(plain: Clients, kind: str) -> None:
+    """Adapter piece: mapfix.error_name (install -> _patch_map_failures)."""
+    result = plain.execute({"StartAt": "S", "States": {"S": _failing_container(kind)}},
+                           "arn:aws:iam::123456789012:role/sfn",
+                           payload={"items": [{"value": 1}, {}]})
+    assert result["status"] == "FAILED"
+    assert "Custom Error Names MUST NOT begin with the prefix 'States.'" in result["cause"]
+
+
+@pytest.mark.parametrize("kind", ["Map", "Parallel"])
+def test_adapter_keeps_the_error_of_an_iteration(adapted: Clients, kind: str) -> None:
+    result = adapted.execute({"StartAt": "S", "States": {"S": _failing_container(kind)}},
+                             "arn:aws:iam::123456789012:role/sfn",
+                             payload={"items": [{"value": 1}, {}]})
+    assert result["status"] == "FAILED"
+    assert result["error"] == "States.Runtime"
+    assert "$.value" in result["cause"] and "Custom Error Names" not in result["cause"]
+
+
+def _distributed(iteration: dict[str, Any]) -> dict[str, Any]:
+    return {"Type": "Map", "ItemsPath": "$.items", "End": True, "ItemProcessor": {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, **iteration}}
+
+
+def test_gap_distributed_map_swallows_a_failed_item(plain: Clients) -> None:
+    """Adapter piece: mapfix.enforce_tolerance (install -> _patch_map_failures)."""
+    result = plain.execute({"StartAt": "M", "States": {
+        "M": _distributed(_missing_path_iteration())}}, "arn:aws:iam::123456789012:role/sfn",
+        payload={"items": [{"value": 1}, {}, {"value": 3}]})
+    assert result["status"] == "SUCCEEDED"
+    assert json.loads(result["output"])[1] is None
+
+
+@pytest.mark.parametrize("mode", ["caught", "inline", "distributed", "parallel"])
+def test_adapter_map_of_batch_jobs_reports_the_failed_item(adapted: Clients, mode: str) -> None:
+    batch = adapted.setup_batch(["sh", "-c", "exit $CODE"])
+    run = run_job(batch, **{"JobName.$": "$.name", "ContainerOverrides": {
+        "Environment": [{"Name": "CODE", "Value.$": "$.code"}]}})
+    run["ResultSelector"] = {"status.$": "$.Status"}
+    states: dict[str, Any] = {"Run": run}
+    if mode == "caught":
+        run["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}]
+        states["Failed"] = {"Type": "Pass", "Result": {"status": "FAILED"}, "End": True}
+    iteration = {"StartAt": "Run", "States": states}
+    items = [{"name": f"item-{i}", "code": "1" if i == 2 else "0"} for i in range(6)]
+    state = _distributed(iteration) if mode == "distributed" else {
+        "Type": "Map", "ItemsPath": "$.items", "End": True, "MaxConcurrency": 0,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **iteration}}
+    if mode == "parallel":
+        state = {"Type": "Parallel", "End": True, "Branches": [
+            {"StartAt": "Pick", "States": {
+                "Pick": {"Type": "Pass", "InputPath": f"$.items[{i}]", "Next": "Run"},
+                "Run": run}} for i in range(3)]}
+    result = adapted.execute({"StartAt": "M", "States": {"M": state}}, batch.role,
+                             payload={"items": items})
+    if mode == "caught":
+        assert result["status"] == "SUCCEEDED"
+        assert [r["status"] for r in json.loads(result["output"])] == [
+            "SUCCEEDED", "SUCCEEDED", "FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]
+    elif mode in ("inline", "parallel"):
+        assert result["status"] == "FAILED"
+        assert result["error"] == "States.TaskFailed"
+        assert json.loads(result["cause"])["Attempts"][0]["Container"]["ExitCode"] == 1
+    else:
+        assert result["status"] == "FAILED"
+        assert result["error"] == "States.ExceedToleratedFailureThreshold"
+
+
+# 6. Gaps the compiler and template avoid -------------------------------------------------
+
+def test_gap_tolerated_failure_percentage_zero_is_rejected(plain: Clients) -> None:
+    """No adapter piece: the compiler never writes ToleratedFailurePercentage 0."""
+    state = _distributed({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    state["ToleratedFailurePercentage"] = 0
+    with pytest.raises(ClientError, match="ToleratedFailurePercentage"):
+        plain.sfn.create_state_machine(name="m", definition=json.dumps(
+            {"StartAt": "M", "States": {"M": state}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn")
+
+
+def test_gap_cloudformation_job_definition_needs_retry_strategy(plain: Clients) -> None:
+    """No adapter piece: the template always writes RetryStrategy."""
+    definition: dict[str, Any] = {"Type": "AWS::Batch::JobDefinition", "Properties": {
+        "Type": "container", "ContainerProperties": {
+            "Image": "busybox", "Command": ["true"],
+            "ResourceRequirements": [{"Type": "VCPU", "Value": "1"},
+                                     {"Type": "MEMORY", "Value": "512"}]}}}
+    cloudformation = plain.make("cloudformation")
+    with pytest.raises(KeyError, match="RetryStrategy"):
+        cloudformation.create_stack(StackName="without", TemplateBody=json.dumps(
+            {"Resources": {"Job": definition}}))
+    definition["Properties"]["RetryStrategy"] = {"Attempts": 1}
+    cloudformation.create_stack(StackName="with", TemplateBody=json.dumps(
+        {"Resources": {"Job": definition}}))
+    stack = cloudformation.describe_stacks(StackName="with")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_local_aws_leaves_moto_and_the_environment_as_they_were(
+    aws_env: None, tmp_path: Path
+) -> None:
+    before = os.environ.get("AWS_ENDPOINT_URL")
+    submit_job = BatchResponse.submitjob
+    with LocalAws(log_dir=tmp_path) as aws:
+        assert os.environ["AWS_ENDPOINT_URL"] == aws.endpoint_url
+        assert BatchResponse.submitjob is not submit_job
+        s3 = aws.client("s3")
+        s3.create_bucket(Bucket="still-here")
+        with pytest.raises(RuntimeError, match="already running"):
+            LocalAws(log_dir=tmp_path).start()
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["still-here"]
+        assert os.environ["AWS_ENDPOINT_URL"] == aws.endpoint_url
+    assert os.environ.get("AWS_ENDPOINT_URL") == before
+    assert BatchResponse.submitjob is submit_job
+    assert "_normalise_parameters" not in vars(StateTaskServiceBatch)

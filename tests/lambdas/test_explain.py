@@ -1,0 +1,111 @@
+"""Failures as one readable line; a Map block's failures as one summary."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from stagekit import request
+
+from orchestrator_runtime.explain import explain, summarize
+
+
+def explain_request(error: Any) -> dict[str, Any]:
+    return request("explain", sample={"sample_id": "S2"}, error=error)
+
+
+Load = Callable[[str], dict[str, Any]]
+
+
+def test_failed_batch_job_explained_from_the_sync_task_cause(load_event: Load) -> None:
+    resp = explain(explain_request(load_event("catch_batch_job_failed")))
+
+    assert resp == {
+        "error": "States.TaskFailed",
+        "cause": "stage qc, sample S2 failed after 3 attempts: Essential container in task "
+                 "exited (exit code 1); log stream rnaseq-qc/default/cccc3333; "
+                 "job 4c7599ae-0a82-49aa-ba5a-4727fcce14a8",
+    }
+
+
+def test_describe_jobs_spelling_is_read_too(load_event: Load) -> None:
+    detail = load_event("batch_job_failed")["detail"]
+    error = {"Error": "States.TaskFailed", "Cause": json.dumps(detail)}
+
+    cause = explain(explain_request(error))["cause"]
+
+    assert cause.startswith("stage qc, sample S2 failed after 3 attempts")
+    assert "exit code 1" in cause
+
+
+def test_out_of_memory_gets_a_hint() -> None:
+    job = {"Status": "FAILED", "JobId": "j-1", "StatusReason": "Essential container in task exited",
+           "Attempts": [{"Container": {"ExitCode": 137, "Reason": "OutOfMemoryError: Container "
+                                       "killed due to memory usage", "LogStreamName": "s/1"}}]}
+
+    cause = explain(explain_request({"Error": "States.TaskFailed", "Cause": json.dumps(job)}))[
+        "cause"]
+
+    assert "OutOfMemoryError" in cause
+    assert "raise the job's memory" in cause
+
+
+def test_lambda_error_keeps_its_own_message(load_event: Load) -> None:
+    resp = explain(explain_request(load_event("catch_lambda_error")))
+
+    assert resp["error"] == "StageOutputsMissing"
+    assert resp["cause"] == ("stage qc, sample S2: 1 of 1 outputs missing: "
+                             "s3://orchestrator-demo/rnaseq/qc/S2.tsv; marker absent")
+
+
+def test_once_stage_timeout_with_plain_text_cause() -> None:
+    req = request("explain", once=True, error={"Error": "States.Timeout", "Cause": ""})
+
+    assert explain(req)["cause"] == "stage qc: States.Timeout"
+
+
+@pytest.mark.parametrize("error", [
+    None, "just a string", {"Error": 5, "Cause": {"deeply": ["odd"]}},
+    {"Error": "States.TaskFailed", "Cause": '{"Status": "FAILED", "Attempts": "many"}'},
+    {"Error": "States.TaskFailed", "Cause": "x" * 5000},
+])
+def test_garbage_never_raises_and_stays_short(error: Any) -> None:
+    resp = explain(explain_request(error))
+
+    assert isinstance(resp["cause"], str) and resp["cause"]
+    assert len(resp["cause"]) <= 600
+
+
+def test_summary_names_failed_samples_with_stage_and_cause() -> None:
+    results = [
+        {"sample": "S1", "status": "SUCCEEDED"},
+        {"sample": "S2", "status": "FAILED", "stage": "align",
+         "cause": "stage align, sample S2 failed after 3 attempts: exit code 1"},
+        {"check": {"complete": True}},  # a successful iteration's ordinary output
+        {"sample": "S7", "status": "FAILED", "stage": "count", "cause": "StageOutputsMissing"},
+    ]
+
+    resp = summarize(request("summarize", results=results, block="per_sample"))
+
+    assert resp == {"total": 4, "failed": 2, "cause": (
+        "2 of 4 samples failed: S2 (align: failed after 3 attempts: exit code 1); "
+        "S7 (count: StageOutputsMissing)")}
+
+
+def test_summary_of_many_failures_stays_bounded() -> None:
+    results = [{"sample": f"S{i}", "status": "FAILED", "stage": "qc", "cause": "boom " * 100}
+               for i in range(50)]
+
+    resp = summarize(request("summarize", results=results))
+
+    assert resp["failed"] == 50
+    assert resp["cause"].endswith("and 40 more")
+    assert len(resp["cause"]) < 3000
+
+
+def test_summary_without_failures_has_no_cause() -> None:
+    resp = summarize(request("summarize", results=[{"sample": "S1", "status": "SUCCEEDED"}]))
+
+    assert resp == {"total": 1, "failed": 0, "cause": ""}

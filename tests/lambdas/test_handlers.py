@@ -1,0 +1,257 @@
+"""Each Lambda handler end to end: real event payloads in, moto behind, a fake context."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from stagekit import EXECUTION, PREFIX, put, request
+
+from orchestrator_lambdas.check_outputs import app as check_app
+from orchestrator_lambdas.job_events import app as events_app
+from orchestrator_lambdas.s3_trigger import app as trigger_app
+from orchestrator_runtime import contracts, jobstate, triggers
+from orchestrator_runtime.resolve import BadCheckRequest
+
+if TYPE_CHECKING:
+    from conftest import FakeLambdaContext
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
+
+Load = Callable[[str], dict[str, Any]]
+FIXTURE_EXECUTION = (
+    "arn:aws:states:us-east-1:123456789012:execution:rnaseq:rnaseq-5f1c2a9e0b7d4c3e8a6f1b2d")
+
+
+@pytest.fixture(autouse=True)
+def fresh_clients() -> Iterator[None]:
+    """Handlers cache their clients per container; each test gets its own moto world."""
+    caches = [check_app._s3, check_app._table, events_app._table, trigger_app._clients,
+              trigger_app._triggers]
+    for cache in caches:
+        cache.cache_clear()
+    yield
+    for cache in caches:
+        cache.cache_clear()
+
+
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dict[str, Any]]]:
+    """The JSON log lines the handlers write (their stream is bound at import time)."""
+    buffer = io.StringIO()
+    for module in (check_app, events_app, trigger_app):
+        monkeypatch.setattr(module.logger.registered_handler, "stream", buffer)
+    return lambda: emitted(buffer.getvalue())
+
+
+def emitted(out: str) -> list[dict[str, Any]]:
+    docs = []
+    for line in out.splitlines():
+        try:
+            docs.append(json.loads(line))
+        except ValueError:
+            continue
+    return docs
+
+
+def metric_names(out: str) -> set[str]:
+    return {m["Name"] for d in emitted(out) if "_aws" in d
+            for block in d["_aws"]["CloudWatchMetrics"] for m in block["Metrics"]}
+
+
+def test_check_handler_answers_pre_and_logs_the_stage(
+    s3: S3Client, bucket: str, table: Table, lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    logs: Callable[[], list[dict[str, Any]]],
+) -> None:
+    monkeypatch.setenv("TABLE_NAME", table.name)
+    put(s3, f"{PREFIX}/raw/S1.fq", b"reads")
+
+    resp = check_app.handler(request(), lambda_context)
+
+    assert resp["status"] == "missing" and resp["task_uri"].startswith(PREFIX)
+    [line] = [d for d in logs() if d.get("message") == resp["reason"]]
+    assert (line["stage"], line["sample"], line["execution"]) == ("qc", "S1", EXECUTION)
+    assert "StageMissing" in metric_names(capsys.readouterr().out)
+
+
+def test_check_handler_rejects_a_malformed_request_by_name(
+    aws: None, lambda_context: FakeLambdaContext
+) -> None:
+    bad = request()
+    bad["job"]["command"] = "count reads"
+
+    with pytest.raises(BadCheckRequest, match=r"CheckRequest\.job\.command"):
+        check_app.handler(bad, lambda_context)
+
+
+def test_check_handler_raises_the_contract_error_after_an_empty_job(
+    s3: S3Client, bucket: str, lambda_context: FakeLambdaContext
+) -> None:
+    put(s3, f"{PREFIX}/raw/S1.fq", b"reads")
+
+    with pytest.raises(Exception) as caught:
+        check_app.handler(request("post"), lambda_context)
+
+    assert type(caught.value).__name__ == contracts.ERR_OUTPUTS_MISSING  # Step Functions' name
+
+
+def test_check_handler_explains_without_aws(
+    lambda_context: FakeLambdaContext, load_event: Load
+) -> None:
+    event = request("explain", sample={"sample_id": "S2"}, error=load_event("catch_lambda_error"))
+
+    resp = check_app.handler(event, lambda_context)
+
+    assert resp["error"] == "StageOutputsMissing"
+    assert resp["cause"].startswith("stage qc, sample S2: 1 of 1 outputs missing")
+
+
+def test_check_models_keep_step_with_the_contract() -> None:
+    assert set(check_app.CheckRequestModel.model_fields) == set(
+        contracts.CheckRequest.__annotations__)
+    assert set(check_app.JobSpecModel.model_fields) == set(contracts.JobSpec.__annotations__)
+
+
+def test_sqs_batch_reports_only_the_bad_records(
+    table: Table, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+    load_event: Load, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TABLE_NAME", table.name)
+    batch = load_event("sqs_batch_job_events")
+    good = batch["Records"][0]
+    unknown_status = load_event("batch_job_running")
+    unknown_status["detail"]["status"] = "WEIRD"
+    batch["Records"] += [dict(good, messageId="bad-json", body="{not json"),
+                         dict(good, messageId="bad-status", body=json.dumps(unknown_status)),
+                         dict(good, messageId="foreign",
+                              body=json.dumps(load_event("batch_job_foreign")))]
+
+    resp = events_app.handler(batch, lambda_context)
+
+    assert resp == {"batchItemFailures": [{"itemIdentifier": "bad-json"},
+                                          {"itemIdentifier": "bad-status"}]}
+    execution, [row] = jobstate.read_execution(table, FIXTURE_EXECUTION)
+    assert row["status"] == "SUCCEEDED"
+    assert execution is not None and execution["n_SUCCEEDED"] == 1
+    names = metric_names(capsys.readouterr().out)
+    assert {"JobStatusChanges", "JobDuration", "MalformedEvents", "IgnoredEvents"} <= names
+
+
+def test_sqs_batch_of_only_malformed_records_does_not_crash(
+    table: Table, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+    load_event: Load,
+) -> None:
+    monkeypatch.setenv("TABLE_NAME", table.name)
+    record = load_event("sqs_batch_job_events")["Records"][0]
+
+    resp = events_app.handler({"Records": [dict(record, body="[]")]}, lambda_context)
+
+    assert resp == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+
+
+@pytest.mark.parametrize("name", ["sfn_execution_running", "batch_job_running"])
+def test_direct_eventbridge_events_are_applied(
+    table: Table, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+    load_event: Load, name: str,
+) -> None:
+    monkeypatch.setenv("TABLE_NAME", table.name)
+
+    resp = events_app.handler(load_event(name), lambda_context)
+
+    execution, jobs = jobstate.read_execution(table, FIXTURE_EXECUTION)
+    assert resp["applied"] is True
+    assert execution is not None
+    assert (execution.get("status"), [j["status"] for j in jobs]) in (
+        ("RUNNING", []), (None, ["RUNNING"]))
+
+
+@pytest.mark.parametrize("event", [{"detail-type": "Batch Job State Change",
+                                    "source": "aws.batch"}, {"unexpected": True}])
+def test_malformed_direct_event_is_reported_not_raised(
+    table: Table, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+    event: dict[str, Any],
+) -> None:
+    monkeypatch.setenv("TABLE_NAME", table.name)
+
+    resp = events_app.handler(event, lambda_context)
+
+    assert resp["applied"] is False and resp["reason"]
+
+
+@pytest.fixture
+def triggered(sfn: SFNClient, s3: S3Client, bucket: str,
+              monkeypatch: pytest.MonkeyPatch) -> str:
+    machine = sfn.create_state_machine(
+        name="rnaseq", roleArn="arn:aws:iam::123456789012:role/sfn",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+    )["stateMachineArn"]
+    monkeypatch.setenv("TRIGGERS", json.dumps([
+        {"workflow": "rnaseq", "state_machine_arn": machine, "kind": "key",
+         "bucket": f"s3://{bucket}/rnaseq", "pattern": "raw/{sample_id}.fastq.gz",
+         "sample_column": "sample_id"},
+        {"workflow": "rnaseq", "state_machine_arn": machine, "kind": "sheet",
+         "bucket": f"s3://{bucket}/rnaseq", "prefix": "sheets/", "suffix": ".csv",
+         "sample_column": "sample_id"}]))
+    return machine
+
+
+def object_created(load_event: Load, s3: S3Client, bucket: str, key: str,
+                   body: bytes) -> dict[str, Any]:
+    event = load_event("s3_object_created")
+    etag = s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"].strip('"')
+    event["detail"]["bucket"]["name"] = bucket
+    event["detail"]["object"].update({"key": key, "etag": etag, "size": len(body)})
+    del event["detail"]["object"]["version-id"]
+    return event
+
+
+def test_upload_handler_starts_a_run(
+    triggered: str, sfn: SFNClient, s3: S3Client, bucket: str,
+    lambda_context: FakeLambdaContext, load_event: Load,
+) -> None:
+    event = object_created(load_event, s3, bucket, "rnaseq/raw/S 7+b.fastq.gz", b"reads")
+
+    resp = trigger_app.handler(event, lambda_context)
+
+    [run] = sfn.list_executions(stateMachineArn=triggered)["executions"]
+    assert resp["started"] == [run["name"]]
+    started = json.loads(sfn.describe_execution(executionArn=run["executionArn"])["input"])
+    assert started["samples"] == [{"sample_id": "S 7+b"}]  # the key is used as sent
+
+
+def test_upload_handler_reports_a_bad_sheet(
+    triggered: str, sfn: SFNClient, s3: S3Client, bucket: str,
+    lambda_context: FakeLambdaContext, load_event: Load, capsys: pytest.CaptureFixture[str],
+) -> None:
+    event = object_created(load_event, s3, bucket, "rnaseq/sheets/run.csv", b"name\nS1\n")
+
+    resp = trigger_app.handler(event, lambda_context)
+
+    assert resp["started"] == [] and "no 'sample_id' column" in resp["errors"][0]
+    assert "InvalidSampleSheets" in metric_names(capsys.readouterr().out)
+    assert sfn.list_executions(stateMachineArn=triggered)["executions"] == []
+
+
+def test_upload_handler_fails_loudly_on_a_broken_trigger_setting(
+    s3: S3Client, bucket: str, lambda_context: FakeLambdaContext, load_event: Load,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRIGGERS", '[{"workflow": "rnaseq"}]')
+    event = object_created(load_event, s3, bucket, "rnaseq/raw/S1.fastq.gz", b"reads")
+
+    with pytest.raises(triggers.TriggerConfigError, match=r"TRIGGERS\[0\]\.state_machine_arn"):
+        trigger_app.handler(event, lambda_context)
+
+
+@pytest.mark.parametrize("event", [{}, {"detail": "nope"}, ["not", "an", "object"]])
+def test_upload_handler_survives_malformed_events(
+    triggered: str, lambda_context: FakeLambdaContext, event: Any
+) -> None:
+    resp = trigger_app.handler(event, lambda_context)
+
+    assert resp["started"] == [] and resp["ignored"] == ["malformed event"]

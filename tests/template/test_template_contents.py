@@ -1,0 +1,281 @@
+"""What the generated template gives a deployer: one resource set per workflow, wired right."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from typing import Any
+
+import pytest
+from templatekit import (
+    ROOT,
+    definitions,
+    examples,
+    generate,
+    resources,
+    statements,
+    text,
+    with_job,
+)
+
+from orchestrator import model
+from orchestrator.template import TemplateError, build_template, placeholders
+from orchestrator_runtime import contracts as c
+from orchestrator_runtime import triggers
+
+
+@pytest.fixture(scope="module")
+def doc() -> dict[str, Any]:
+    return generate(examples())
+
+
+def workflow(name: str) -> model.Workflow:
+    return next(wf for wf in examples() if wf.name == name)
+
+
+def test_one_standard_state_machine_per_workflow(doc: dict[str, Any]) -> None:
+    machines = resources(doc, "AWS::Serverless::StateMachine")
+    assert sorted(m["Properties"]["Name"] for m in machines.values()) == ["diamond", "rnaseq"]
+    for m in machines.values():
+        p = m["Properties"]
+        assert p["Type"] == "STANDARD"  # .sync integrations need it
+        assert p["DefinitionUri"] == f"state_machines/{p['Name']}.asl.json"
+        assert p["Tracing"] == {"Enabled": True}
+        assert p["Logging"]["IncludeExecutionData"] is True
+        assert "Fn::GetAtt" in p["Role"]
+
+
+def test_every_placeholder_of_a_definition_is_substituted(doc: dict[str, Any]) -> None:
+    defs = definitions(examples())
+    job_defs = resources(doc, "AWS::Batch::JobDefinition")
+    for m in resources(doc, "AWS::Serverless::StateMachine").values():
+        name, subs = m["Properties"]["Name"], m["Properties"]["DefinitionSubstitutions"]
+        assert sorted(subs) == placeholders(defs[name])
+        for job in workflow(name).jobs:
+            target = subs[c.substitution_key("JobDefinition", job.name)]["Ref"]
+            assert job_defs[target]["Properties"]["JobDefinitionName"] == f"{name}-{job.name}"
+
+
+def test_an_unknown_placeholder_is_refused_by_name() -> None:
+    wf = workflow("diamond")
+    definition = definitions((wf,))["diamond"]
+    definition["States"]["Read input"]["Parameters"]["oops"] = "${MysteryArn}"
+    with pytest.raises(TemplateError, match=r"diamond.*\$\{MysteryArn\}"):
+        build_template([wf], {"diamond": definition})
+
+
+def test_job_definition_carries_the_jobs_resources_retries_and_timeout(
+        doc: dict[str, Any]) -> None:
+    qc = doc["Resources"]["RnaseqQcJobDefinition"]["Properties"]
+    container = qc["ContainerProperties"]
+    assert container["Image"] == workflow("rnaseq").job("qc").image
+    assert container["Command"] == ["orchestrator-runner"]
+    assert container["ResourceRequirements"] == [{"Type": "VCPU", "Value": "1"},
+                                                 {"Type": "MEMORY", "Value": "1024"}]
+    assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+    assert qc["Timeout"] == {"AttemptDurationSeconds": 600}
+    assert qc["PropagateTags"] is True
+    strategy = qc["RetryStrategy"]
+    assert strategy["Attempts"] == 3  # retries=2
+    assert strategy["EvaluateOnExit"][0] == {"OnStatusReason": "Host EC2*", "Action": "RETRY"}
+    assert strategy["EvaluateOnExit"][-1] == {"OnReason": "*", "Action": "EXIT"}
+
+
+def test_job_definition_retry_strategy_is_the_one_the_state_machine_submits(
+        doc: dict[str, Any]) -> None:
+    wf = with_job(workflow("diamond"), "words", retries=4, retry_exit_codes=("137", "14*"))
+    tpl = json.loads(json.dumps(build_template([wf], definitions((wf,)))))
+    rules = tpl["Resources"]["DiamondWordsJobDefinition"]["Properties"]["RetryStrategy"]
+    submitted = definitions((wf,))["diamond"]
+    runs = [s for s in _states(submitted) if s.get("Parameters", {}).get("JobDefinition")
+            == "${JobDefinitionWords}"]
+    assert runs and all(r["Parameters"]["RetryStrategy"] == rules for r in runs)
+    assert rules["Attempts"] == 5
+    assert {"OnExitCode": "137", "Action": "RETRY"} in rules["EvaluateOnExit"]
+
+
+def _states(doc: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(doc, dict):
+        if "Type" in doc and isinstance(doc.get("Type"), str):
+            found.append(doc)
+        for v in doc.values():
+            found += _states(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            found += _states(v)
+    return found
+
+
+@pytest.mark.parametrize("change", [{"command": ("echo", "changed")},
+                                    {"image": "public.ecr.aws/docker/library/alpine:3"},
+                                    {"memory": "3 GiB"}], ids=["command", "image", "memory"])
+def test_changing_one_job_changes_only_its_job_definition(change: dict[str, Any]) -> None:
+    before = generate(examples())
+    changed = tuple(with_job(wf, "qc", **change) if wf.name == "rnaseq" else wf
+                    for wf in examples())
+    after = generate(changed)
+    differ = sorted(k for k in before["Resources"]
+                    if before["Resources"][k] != after["Resources"].get(k))
+    assert differ == ["RnaseqQcJobDefinition"]
+    assert set(before["Resources"]) == set(after["Resources"])
+
+
+def test_state_machine_may_submit_only_its_own_job_definitions(doc: dict[str, Any]) -> None:
+    role = doc["Resources"]["RnaseqStateMachineRole"]
+    submit = next(s for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+                  if s["Action"] == ["batch:SubmitJob"])
+    subs = [r["Fn::Sub"] for r in submit["Resource"] if "Fn::Sub" in r]
+    defs = sorted(s.rsplit("job-definition/", 1)[1] for s in subs if "job-definition/" in s)
+    jobs = [j.name for j in workflow("rnaseq").jobs]
+    assert defs == sorted([f"rnaseq-{j}" for j in jobs] + [f"rnaseq-{j}:*" for j in jobs])
+    queue = next(r for r in submit["Resource"] if "Fn::If" in r)
+    assert queue == {"Fn::If": ["UseExistingQueue", {"Ref": "JobQueueArn"},
+                                {"Ref": "JobQueue"}]}
+
+
+def test_state_machine_role_has_what_batch_sync_needs(doc: dict[str, Any]) -> None:
+    actions = {a for rid, s in statements(doc) if rid == "DiamondStateMachineRole"
+               for a in s["Action"]}
+    assert {"batch:SubmitJob", "batch:DescribeJobs", "batch:TerminateJob", "events:PutTargets",
+            "events:PutRule", "events:DescribeRule", "lambda:InvokeFunction"} <= actions
+    rule = next(s for rid, s in statements(doc) if rid == "DiamondStateMachineRole"
+                and "events:PutRule" in s["Action"])
+    assert rule["Resource"][0]["Fn::Sub"].endswith(":rule/StepFunctionsGetEventsForBatchJobsRule")
+
+
+STAR_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                "xray:GetSamplingTargets", "batch:DescribeJobs", "ecr:GetAuthorizationToken",
+                "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
+                "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy", "logs:UpdateLogDelivery"}
+
+
+def test_no_wildcard_actions_and_star_resources_only_where_aws_requires(
+        doc: dict[str, Any]) -> None:
+    for rid, s in statements(doc):
+        assert all("*" not in a for a in s["Action"]), (rid, s["Action"])
+        if s["Resource"] == "*":
+            assert set(s["Action"]) <= STAR_ALLOWED, (rid, s["Action"])
+
+
+def test_every_star_resource_is_explained_by_a_comment_above_it() -> None:
+    lines = text(examples()).splitlines()
+    stars = [i for i, line in enumerate(lines) if line.strip() == 'Resource: "*"']
+    assert stars
+    for i in stars:
+        start = next(j for j in range(i, 0, -1) if lines[j].lstrip().startswith("- Effect:"))
+        assert lines[start - 1].lstrip().startswith("#"), lines[start - 3:i + 1]
+
+
+def test_job_role_reads_and_writes_only_its_workflow_prefix_and_absolute_paths() -> None:
+    wf = with_job(workflow("diamond"), "prepare", inputs={"text": "s3://refs/books/{top}.txt"})
+    tpl = json.loads(json.dumps(build_template([wf], definitions((wf,)))))
+    stmts = [s for rid, s in statements(tpl) if rid == "DiamondJobRole"]
+    reads = next(s for s in stmts if s["Action"] == ["s3:GetObject"])["Resource"]
+    writes = next(s for s in stmts if s["Action"] == ["s3:PutObject"])["Resource"]
+    assert [r["Fn::Sub"] for r in reads] == [
+        "arn:${AWS::Partition}:s3:::${DataBucketName}/diamond/*",
+        "arn:${AWS::Partition}:s3:::refs/books/*"]
+    assert [r["Fn::Sub"] for r in writes] == [
+        "arn:${AWS::Partition}:s3:::${DataBucketName}/diamond/*"]
+
+
+def test_check_function_writes_only_task_documents(doc: dict[str, Any]) -> None:
+    puts = [s for rid, s in statements(doc) if rid == "CheckOutputsRole"
+            and "s3:PutObject" in s["Action"]]
+    assert [r["Fn::Sub"] for s in puts for r in s["Resource"]] == [
+        f"arn:${{AWS::Partition}}:s3:::${{DataBucketName}}/{w}/_orchestrator/tasks/*"
+        for w in ("diamond", "rnaseq")]
+
+
+def test_workflows_on_different_buckets_are_refused() -> None:
+    a, b = examples()
+    b = dataclasses.replace(b, bucket="s3://other-bucket/x")
+    with pytest.raises(TemplateError, match=r"different buckets.*other-bucket"):
+        build_template([a, b], definitions((a, b)))
+
+
+def test_trigger_variable_is_what_the_trigger_function_accepts(doc: dict[str, Any]) -> None:
+    env = doc["Resources"]["S3TriggerFunction"]["Properties"]["Environment"]["Variables"]
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:rnaseq"
+    raw = env["TRIGGERS"]["Fn::Sub"].replace("${RnaseqStateMachine}", arn)
+    assert "${" not in raw
+    parsed = triggers.parse_triggers(raw)
+    assert [(t["kind"], t["workflow"], t["state_machine_arn"]) for t in parsed] == [
+        ("key", "rnaseq", arn), ("sheet", "rnaseq", arn)]
+    assert parsed[0]["pattern"] == "raw/{sample_id}.fastq.gz"
+    assert parsed[1]["bucket"] == "s3://orchestrator-demo/rnaseq"
+
+
+def test_upload_rule_matches_only_the_trigger_prefixes(doc: dict[str, Any]) -> None:
+    pattern = doc["Resources"]["UploadRule"]["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["bucket"]["name"] == [{"Ref": "DataBucketName"}]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": "rnaseq/raw/"},
+                                                  {"prefix": "rnaseq/sheets/"}]
+
+
+def test_no_trigger_no_upload_rule() -> None:
+    wf = workflow("diamond")
+    tpl = build_template([wf], definitions((wf,)))
+    assert "UploadRule" not in tpl["Resources"]
+    env = tpl["Resources"]["S3TriggerFunction"]["Properties"]["Environment"]["Variables"]
+    assert json.loads(env["TRIGGERS"]["Fn::Sub"]) == []
+
+
+def test_batch_events_reach_job_events_through_a_queue_with_a_dead_letter_queue(
+        doc: dict[str, Any]) -> None:
+    r = doc["Resources"]
+    rule = r["BatchJobStateRule"]["Properties"]
+    assert rule["EventPattern"]["detail-type"] == ["Batch Job State Change"]
+    assert rule["EventPattern"]["detail"]["jobQueue"] == [
+        {"Fn::If": ["UseExistingQueue", {"Ref": "JobQueueArn"}, {"Ref": "JobQueue"}]}]
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["JobEventsQueue", "Arn"]}
+    redrive = r["JobEventsQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["JobEventsDeadLetterQueue", "Arn"]}
+    source = r["JobEventsFunction"]["Properties"]["Events"]["BatchJobStates"]
+    assert source["Type"] == "SQS"
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_execution_events_of_this_stacks_machines_reach_job_events(doc: dict[str, Any]) -> None:
+    rule = doc["Resources"]["ExecutionStatusRule"]["Properties"]
+    assert rule["EventPattern"]["source"] == ["aws.states"]
+    assert rule["EventPattern"]["detail"]["stateMachineArn"] == [
+        {"Ref": "DiamondStateMachine"}, {"Ref": "RnaseqStateMachine"}]
+    permission = doc["Resources"]["JobEventsInvokePermission"]["Properties"]
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["ExecutionStatusRule", "Arn"]}
+
+
+def test_table_matches_the_job_state_contract(doc: dict[str, Any]) -> None:
+    p = doc["Resources"]["JobStateTable"]["Properties"]
+    assert p["KeySchema"] == [{"AttributeName": c.TABLE_PK, "KeyType": "HASH"},
+                              {"AttributeName": c.TABLE_SK, "KeyType": "RANGE"}]
+    assert {a["AttributeType"] for a in p["AttributeDefinitions"]} == {"S"}
+    assert p["TimeToLiveSpecification"] == {"AttributeName": c.TTL_ATTRIBUTE, "Enabled": True}
+    assert p["BillingMode"] == "PAY_PER_REQUEST"
+    assert p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_functions_point_at_handlers_that_exist(doc: dict[str, Any]) -> None:
+    g = doc["Globals"]["Function"]
+    module, _, attr = g["Handler"].partition(".")
+    assert g["Runtime"] == "python3.11"
+    functions = resources(doc, "AWS::Serverless::Function")
+    assert len(functions) == 3
+    for f in functions.values():
+        source = (ROOT / f["Properties"]["CodeUri"] / f"{module}.py").read_text()
+        assert re.search(rf"^def {attr}\(", source, re.MULTILINE)
+    layer = doc["Resources"]["RuntimeLayer"]
+    assert (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").is_file()
+    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+
+
+def test_gpu_jobs_make_fargate_a_refused_parameter() -> None:
+    wf = with_job(workflow("diamond"), "words", gpus=1)
+    rules = build_template([wf], definitions((wf,)))["Rules"]
+    assert "diamond/words" in rules["GpuJobsNeedEc2"]["Assertions"][0]["AssertDescription"]
+    assert "GpuJobsNeedEc2" not in build_template(
+        [workflow("diamond")], definitions((workflow("diamond"),)))["Rules"]
