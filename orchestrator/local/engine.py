@@ -9,6 +9,7 @@ here decides what runs when.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 import uuid
@@ -114,14 +115,27 @@ def _handlers() -> tuple[Callable[..., Any], Callable[..., Any]]:
     return check_app.handler, events_app.handler
 
 
+@contextlib.contextmanager
+def _quiet_emulator() -> Iterator[None]:
+    """moto logs every failed state with its whole parse tree; a failed job is reported
+    by the engine, readably, instead."""
+    logger = logging.getLogger("moto")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def run(opts: RunOptions, show: Callable[[str], None] = lambda _: None) -> RunResult:
     prep = prepare(opts)
     wf = prep.workflow
     space = workspace.Workspace(opts.workdir, wf.bucket_name)
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
     log_dir = opts.workdir / "logs" / wf.name / run_id
-    with LocalAws(cores=opts.cores, log_dir=log_dir) as aws, _environment(HANDLER_ENV | {
-            "TABLE_NAME": resources.TABLE}):
+    with _quiet_emulator(), LocalAws(cores=opts.cores, log_dir=log_dir) as aws, _environment(
+            HANDLER_ENV | {"TABLE_NAME": resources.TABLE}):
         check, events = _handlers()
         deployed = resources.deploy(aws, wf, prep.definition, check, events)
         s3 = aws.client("s3")
