@@ -25,18 +25,17 @@ BATCH_RETRY = Retry(
     interval_seconds=5, max_attempts=8, backoff_rate=2.0, max_delay_seconds=120, jitter=True,
 )
 
-# AWS Batch retries: Spot reclaim and image pulls always; listed exit codes; nothing else.
-INFRA_RETRIES: tuple[Json, ...] = (
-    {"OnStatusReason": "Host EC2*", "Action": "RETRY"},
-    {"OnReason": "CannotPullContainerError:*", "Action": "RETRY"},
-)
-EXIT_OTHERWISE: Json = {"OnReason": "*", "Action": "EXIT"}
-
-
 def retry_strategy(job: model.Job) -> Json:
-    """The Batch RetryStrategy for a job (also used for its job definition)."""
-    rules = [*INFRA_RETRIES, *({"OnExitCode": code, "Action": "RETRY"}
-                               for code in job.retry_exit_codes), EXIT_OTHERWISE]
+    """The Batch RetryStrategy for a job (also used for its job definition): Spot reclaims
+    and image pulls are always retried, the job's exit codes too, anything else exits.
+
+    Built anew on every call: callers convert it in place (e.g. to the API's camelCase)."""
+    rules: list[Json] = [
+        {"OnStatusReason": "Host EC2*", "Action": "RETRY"},
+        {"OnReason": "CannotPullContainerError:*", "Action": "RETRY"},
+        *({"OnExitCode": code, "Action": "RETRY"} for code in job.retry_exit_codes),
+        {"OnReason": "*", "Action": "EXIT"},
+    ]
     return {"Attempts": job.attempts, "EvaluateOnExit": rules}
 
 

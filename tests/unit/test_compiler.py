@@ -137,3 +137,14 @@ def test_job_names_never_clash_with_the_compilers_own_states(name: str) -> None:
     wf.job(name, image="img", command=["true"], outputs={"o": "o/{sample_id}"}, per=samples)
     wf.job("merge", image="img", command=["true"], outputs={"m": "m"}, after=[name])
     compile_workflow(wf.build())  # raises DefinitionError on a duplicate state name
+
+
+def test_registering_job_definitions_locally_does_not_change_later_compiles() -> None:
+    # Regression: the local engine converts a job definition to camelCase in place; it used to
+    # share dicts with the compiler, so every later definition said "onReason"/"action".
+    from orchestrator.local.resources import job_definition
+
+    wf = load_file("examples/diamond.py")[0]
+    before = render(compile_workflow(wf))
+    job_definition(wf, wf.jobs[0])
+    assert render(compile_workflow(wf)) == before
