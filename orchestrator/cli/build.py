@@ -56,7 +56,8 @@ def load_valid(files: list[str]) -> list[tuple[model.Workflow, list[Diagnostic]]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise WorkflowError([Diagnostic(
-            "duplicate-workflow", f"workflow name {n!r} is defined in more than one file", hint="rename one")
+            "duplicate-workflow", f"workflow name {n!r} is defined in more than one file",
+            hint="rename one")
             for n in dupes])
     return loaded
 

@@ -52,8 +52,9 @@ def deploy(aws: LocalAws, wf: model.Workflow, definition: str,
     aws.client("s3").create_bucket(Bucket=wf.bucket_name)
     role = aws.client("iam").create_role(
         RoleName="orchestrator-local", AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                    "Principal": {"Service": "batch.amazonaws.com"}}]
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                           "Principal": {"Service": "batch.amazonaws.com"}}],
         }))["Role"]["Arn"]
     batch = aws.client("batch")
     env = batch.create_compute_environment(computeEnvironmentName="local", type="UNMANAGED",

@@ -1,4 +1,4 @@
-"""Committed definitions are exactly what the compiler writes, and outside validators accept them."""
+"""Committed definitions are exactly what the compiler writes; outside validators accept them."""
 
 from __future__ import annotations
 

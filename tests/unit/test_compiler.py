@@ -70,7 +70,8 @@ def test_batch_task_carries_retry_timeout_tags_and_resources() -> None:
     assert p["Timeout"] == {"AttemptDurationSeconds": 600}
     assert p["ContainerOverrides"]["ResourceRequirements"] == [
         {"Type": "VCPU", "Value": "1"}, {"Type": "MEMORY", "Value": "2048"}]
-    assert {"Name": c.TASK_ENV, "Value.$": "$.check.task_uri"} in p["ContainerOverrides"]["Environment"]
+    env = p["ContainerOverrides"]["Environment"]
+    assert {"Name": c.TASK_ENV, "Value.$": "$.check.task_uri"} in env
     assert p["Tags"] == {f"{c.TAG_EXECUTION}.$": "$$.Execution.Id", c.TAG_WORKFLOW: "rnaseq",
                          c.TAG_STAGE: "count", f"{c.TAG_SAMPLE}.$": "$.check.sample"}
     assert p["PropagateTags"] is True
@@ -110,7 +111,8 @@ def make(jobs: list[tuple[str, bool, list[str]]]) -> Any:
     wf = Workflow("w", bucket="s3://b/p")
     samples = wf.foreach("sample_id")
     for name, per, after in jobs:
-        wf.job(name, image="img", command=["true"], outputs={"o": f"{name}/{{sample_id}}" if per else name},
+        out = f"{name}/{{sample_id}}" if per else name
+        wf.job(name, image="img", command=["true"], outputs={"o": out},
                per=samples if per else None, after=after)
     return wf.build()
 

@@ -37,7 +37,8 @@ def random_dag(rng: random.Random, n: int, p: float) -> dict[str, frozenset[str]
     return {v: frozenset(u for u in names[:i] if rng.random() < p) for i, v in enumerate(names)}
 
 
-def sp_graph(rng: random.Random, size: int, counter: list[int]) -> tuple[list[str], list[str], dict[str, set[str]]]:
+def sp_graph(rng: random.Random, size: int,
+             counter: list[int]) -> tuple[list[str], list[str], dict[str, set[str]]]:
     """A random series-parallel graph: (sources, sinks, preds)."""
     if size <= 1:
         counter[0] += 1
@@ -57,7 +58,8 @@ def sp_graph(rng: random.Random, size: int, counter: list[int]) -> tuple[list[st
 @settings(max_examples=150, deadline=None)
 @given(st.integers(min_value=1, max_value=14), st.floats(min_value=0.05, max_value=0.7),
        st.integers(min_value=0, max_value=10_000))
-def test_every_dependency_is_respected_and_every_job_appears_once(n: int, p: float, seed: int) -> None:
+def test_every_dependency_is_respected_and_every_job_appears_once(n: int, p: float,
+                                                                  seed: int) -> None:
     preds = random_dag(random.Random(seed), n, p)
     plan = dag.plan(list(preds), preds)
     assert sorted(dag.leaves(plan)) == sorted(preds)
