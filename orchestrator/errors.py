@@ -42,3 +42,10 @@ class WorkflowError(OrchestratorError):
 
 class LoadError(OrchestratorError):
     """A workflow file that cannot be read or executed."""
+
+
+class UsageError(OrchestratorError):
+    """Bad input or setup: a malformed sample sheet or parameter, a missing tool or
+    credentials. The message says what to fix."""
+
+    exit_code = 2

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from orchestrator.errors import OrchestratorError
+from orchestrator.errors import OrchestratorError, UsageError
+
+__all__ = ["AwsError", "UsageError"]
 
 
 class AwsError(OrchestratorError):
     """An AWS call failed, or found nothing to act on (no such stack, state machine...)."""
 
     exit_code = 1
-
-
-class UsageError(OrchestratorError):
-    """Bad input or setup: a malformed sample sheet or parameter, a missing tool or
-    credentials. The message says what to fix."""
-
-    exit_code = 2

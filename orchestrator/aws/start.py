@@ -8,16 +8,18 @@ while a run is going returns that run instead of starting a second one.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from orchestrator import model
-from orchestrator.aws.errors import AwsError, UsageError
+from orchestrator.aws.errors import AwsError
+from orchestrator.samples import execution_input, parse_params
 from orchestrator.template import machine_output_key
 from orchestrator_runtime import contracts as c
+
+__all__ = ["execution_input", "parse_params"]  # re-exported for callers of start
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -28,54 +30,6 @@ class Started:
     existing: bool  # the same input was started before: this is that execution
     status: str
     input: str  # the canonical JSON that was sent
-
-
-def parse_params(pairs: Sequence[str]) -> dict[str, str]:
-    """``["genome=GRCh38", ...]`` -> ``{"genome": "GRCh38"}``."""
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--param {pair!r}: write it as NAME=VALUE, e.g. --param top=10")
-        out[key.strip()] = value
-    return out
-
-
-def execution_input(wf: model.Workflow | None, *, base: Mapping[str, Any] | None = None,
-                    samples: list[dict[str, str]] | None = None,
-                    params: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The execution input ``{"samples": [...], "params": {...}}``, checked against ``wf``."""
-    doc: dict[str, Any] = dict(base or {})
-    if samples is not None:
-        doc[c.SAMPLES_KEY] = samples
-    if params:
-        merged = dict(doc.get(c.PARAMS_KEY) or {})
-        merged.update(params)
-        doc[c.PARAMS_KEY] = merged
-    if wf is not None:
-        _check_against(wf, doc)
-    return doc
-
-
-def _check_against(wf: model.Workflow, doc: Mapping[str, Any]) -> None:
-    given = doc.get(c.PARAMS_KEY) or {}
-    if not isinstance(given, dict):
-        raise UsageError(f"input: {c.PARAMS_KEY!r} must be an object of name: value")
-    declared = {p.name: p for p in wf.params}
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        known = ", ".join(sorted(declared)) or "none"
-        raise UsageError(f"workflow {wf.name!r} has no parameter(s) {', '.join(unknown)}; "
-                         f"its parameters are: {known}")
-    missing = [p.name for p in wf.params if p.default is None and p.name not in given]
-    if missing:
-        raise UsageError(f"workflow {wf.name!r} needs parameter(s) {', '.join(missing)}: pass "
-                         + " ".join(f"--param {m}=VALUE" for m in missing))
-    samples = doc.get(c.SAMPLES_KEY)
-    if wf.foreach is not None and not samples:
-        raise UsageError(f"workflow {wf.name!r} runs once per sample: give --samples "
-                         f"SHEET.csv (a column {wf.foreach.column!r}) or an input with "
-                         f"{c.SAMPLES_KEY!r}")
 
 
 def state_machine_arn(sfn: Any, workflow: str, *, outputs: Mapping[str, str] | None = None

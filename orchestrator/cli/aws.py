@@ -18,10 +18,11 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from orchestrator import loader, model
-from orchestrator.aws import deploy, executions, samplesheet, stack, start
+from orchestrator.aws import deploy, executions, stack, start
 from orchestrator.aws.errors import AwsError, UsageError
 from orchestrator.cli.build import drift, load_valid, write_atomically
 from orchestrator.compiler import compile_workflow, render
+from orchestrator.samples import parse_sheet
 from orchestrator.template import build_template, definition_uri, render_template
 
 DEFAULT_TEMPLATE = "template.yaml"
@@ -203,9 +204,7 @@ def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any
             raise UsageError(f"{where}: the input must be a JSON object like "
                              '{"samples": [...], "params": {...}}')
     if args.samples:
-        fe = wf.foreach if wf else None
-        samples = samplesheet.parse(_read(args.samples), args.samples,
-                                    fe.column if fe else None, fe.all_columns if fe else ())
+        samples = parse_sheet(_read(args.samples), wf, args.samples)
     return start.execution_input(wf, base=base, samples=samples,
                                  params=start.parse_params(args.param))
 

@@ -20,9 +20,10 @@ from typing import Any
 
 from orchestrator import loader, model
 from orchestrator.compiler import compile_workflow, render
+from orchestrator.errors import UsageError
 from orchestrator.local import progress, resources, workspace
 from orchestrator.local.adapter import LocalAws
-from orchestrator.samples import SampleSheetError, execution_input, parse_params, read_sheet
+from orchestrator.samples import execution_input, parse_params, read_sheet
 from orchestrator.validate import ensure_valid
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import jobstate
@@ -93,12 +94,13 @@ def prepare(opts: RunOptions) -> Prepared:
     if wf.foreach is not None:
         sheet = opts.samples or (data_dir / "samples.csv" if data_dir else None)
         if sheet is None:
-            raise SampleSheetError(f"workflow {wf.name!r} runs per {wf.foreach.column}: "
-                                   "pass --samples FILE.csv")
+            raise UsageError(f"workflow {wf.name!r} runs per {wf.foreach.column}: "
+                             "pass --samples FILE.csv")
         samples = read_sheet(sheet, wf)
     elif opts.samples is not None:
         read_sheet(opts.samples, wf)  # raises: the workflow takes no samples
-    params = parse_params(list(opts.params), wf)
+    params = parse_params(list(opts.params))
+    execution_input(wf, samples=samples, params=params)  # raises on unknown/missing params
     defaults = {p.name: p.default for p in wf.params if p.default is not None}
     mirror = workspace.Workspace(opts.workdir, wf.bucket_name).mirror
     workspace.check_inputs(wf, samples, {**defaults, **params}, data_dir, mirror)
@@ -161,7 +163,8 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared, run_id
     started = time.monotonic()
     arn = sfn.start_execution(
         stateMachineArn=deployed.state_machine_arn, name=f"{wf.name}-{run_id}"[:80],
-        input=c.canonical_json(execution_input(prep.samples, prep.params)))["executionArn"]
+        input=c.canonical_json(execution_input(prep.workflow, samples=prep.samples,
+                                               params=prep.params)))["executionArn"]
     aws.emit_execution_status(arn)
     shown = ""
     while True:

@@ -142,7 +142,7 @@ def test_bad_inputs_are_one_line_errors_before_anything_starts(
     sheet.write_text("name\nS1\n")
     assert main(["run", str(path), "--local", "--samples", str(sheet)]) == 2
     err = capsys.readouterr().err
-    assert f"{sheet}:1: missing column(s) sample_id" in err
+    assert f"{sheet}:1: no column 'sample_id'" in err
 
     assert main(["run", str(tmp_path / "nope.py"), "--local"]) == 2
     assert "no such workflow file" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""Sample sheets fail up front with file, line and column, not as a failed execution later."""
+"""One sample-sheet parser for start, run --local and the upload trigger: errors name the
+file, line and column up front, not a failed execution later."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.aws.errors import UsageError
-from orchestrator.aws.samplesheet import parse
+from orchestrator_runtime.samplesheet import SampleSheetError as UsageError
+from orchestrator_runtime.samplesheet import parse
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "rnaseq" / "samples.csv"
 
