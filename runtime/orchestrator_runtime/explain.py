@@ -20,6 +20,7 @@ from orchestrator_runtime.resolve import BadCheckRequest, sample_id_of
 RAW_LIMIT = 500
 SUMMARY_SHOWN = 10
 SUMMARY_CAUSE_LIMIT = 200
+_STAGE_IN_CAUSE = re.compile(r"^stage (\S+?)(?=,|:| failed)")
 
 
 def _short(text: str, limit: int = RAW_LIMIT) -> str:
@@ -122,9 +123,11 @@ def summarize(request: Mapping[str, Any]) -> contracts.SummaryResponse:
     failed = [r for r in results if isinstance(r, Mapping) and r.get("status") == "FAILED"]
     parts = []
     for item in failed[:SUMMARY_SHOWN]:
-        sample, stage = str(item.get("sample", "?")), str(item.get("stage", "?"))
-        cause = _short(_without_label(str(item.get("cause", "")), stage, sample),
-                       SUMMARY_CAUSE_LIMIT)
+        sample, raw = str(item.get("sample", "?")), str(item.get("cause", ""))
+        # A Map iteration only knows that its sample failed; the explained cause names the stage.
+        named = _STAGE_IN_CAUSE.match(raw)
+        stage = str(item.get("stage") or (named.group(1) if named else "?"))
+        cause = _short(_without_label(raw, stage, sample), SUMMARY_CAUSE_LIMIT)
         parts.append(f"{sample} ({stage}: {cause or 'no cause recorded'})")
     if len(failed) > SUMMARY_SHOWN:
         parts.append(f"and {len(failed) - SUMMARY_SHOWN} more")

@@ -9,8 +9,6 @@ later when it is put into a path.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -19,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
-from orchestrator_runtime import contracts
+from orchestrator_runtime import contracts, samplesheet
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -127,34 +125,17 @@ def match_key(trigger: contracts.Trigger, rel: str) -> dict[str, str] | None:
 
 
 def parse_sheet(body: bytes, sample_column: str, where: str) -> list[dict[str, str]]:
-    """The rows of a CSV sample sheet; SheetError naming the problem and the fix."""
+    """The rows of a CSV sample sheet, read exactly as ``orchestrator start`` and the local
+    engine read it (so one sheet gives the same values, hence the same fingerprints, however
+    the run was started); SheetError naming the problem and the fix."""
     try:
-        text = body.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SheetError(f"{where} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    if sample_column not in header:
-        raise SheetError(f"{where} has no {sample_column!r} column (header: "
-                         f"{', '.join(header) or 'empty'}); add it to the first line")
-    rows: list[dict[str, str]] = []
-    ids: set[str] = set()
-    for line, raw in enumerate(reader, start=2):
-        if None in raw:
-            raise SheetError(f"{where} line {line} has more cells than the header")
-        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        if not any(row.values()):
-            continue
-        sample = row.get(sample_column, "")
-        if not sample:
-            raise SheetError(f"{where} line {line}: {sample_column!r} is empty")
-        if sample in ids:
-            raise SheetError(f"{where} line {line}: sample {sample!r} appears twice")
-        ids.add(sample)
-        rows.append(row)
-    if not rows:
-        raise SheetError(f"{where} has a header but no sample rows")
-    return rows
+    try:
+        return samplesheet.parse(text, where, sample_column)
+    except samplesheet.SampleSheetError as exc:
+        raise SheetError(str(exc)) from exc
 
 
 def start(sfn: SFNClient, trigger: contracts.Trigger, name: str, rows: Sequence[Mapping[str, str]],

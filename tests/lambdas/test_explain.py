@@ -94,6 +94,15 @@ def test_summary_names_failed_samples_with_stage_and_cause() -> None:
         "S7 (count: StageOutputsMissing)")}
 
 
+def test_summary_finds_the_stage_in_the_explained_cause() -> None:
+    results = [{"sample": "S2", "status": "FAILED",  # what the compiled Map iteration ends with
+                "cause": "stage check, sample S2 failed after 3 attempts: exit code 3"}]
+
+    resp = summarize(request("summarize", results=results))
+
+    assert resp["cause"] == "1 of 1 sample failed: S2 (check: failed after 3 attempts: exit code 3)"
+
+
 def test_summary_of_many_failures_stays_bounded() -> None:
     results = [{"sample": f"S{i}", "status": "FAILED", "stage": "qc", "cause": "boom " * 100}
                for i in range(50)]

@@ -232,7 +232,7 @@ def test_upload_handler_reports_a_bad_sheet(
 
     resp = trigger_app.handler(event, lambda_context)
 
-    assert resp["started"] == [] and "no 'sample_id' column" in resp["errors"][0]
+    assert resp["started"] == [] and "no column 'sample_id'" in resp["errors"][0]
     assert "InvalidSampleSheets" in metric_names(capsys.readouterr().out)
     assert sfn.list_executions(stateMachineArn=triggered)["executions"] == []
 

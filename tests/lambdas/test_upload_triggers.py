@@ -127,7 +127,7 @@ def test_repeated_placeholder_must_agree() -> None:
 def test_sample_sheet_starts_one_run_over_all_rows(
     sfn: SFNClient, s3: S3Client, bucket: str, machine: str
 ) -> None:
-    sheet = "\ufeffsample_id, condition\nS1,treated\n\nS2 , control\n".encode()
+    sheet = "\ufeffsample_id, condition\nS1,treated\n\nS2 ,control\n".encode()
 
     result = upload(sfn, s3, sheet_trigger(machine), "rnaseq/sheets/batch1.csv", sheet)
 
@@ -135,15 +135,16 @@ def test_sample_sheet_starts_one_run_over_all_rows(
     assert executions(sfn, machine) == [{"samples": [
         {"sample_id": "S1", "condition": "treated"},
         {"sample_id": "S2", "condition": "control"}], "params": {}}]
+    assert result.started[0].samples == 2
 
 
 @pytest.mark.parametrize(("sheet", "problem"), [
-    (b"name,condition\nS1,treated\n", "has no 'sample_id' column"),
-    (b"sample_id\nS1\nS1\n", "sample 'S1' appears twice"),
-    (b"sample_id,condition\n,treated\n", "line 2: 'sample_id' is empty"),
-    (b"sample_id\n", "no sample rows"),
+    (b"name,condition\nS1,treated\n", "no column 'sample_id'"),
+    (b"sample_id\nS1\nS1\n", ":3: sample_id 'S1' repeats line 2"),
+    (b"sample_id,condition\n,treated\n", ":2: column 'sample_id' is empty"),
+    (b"sample_id\n", "no samples"),
     (b"sample_id\n\xff\xfe\n", "not UTF-8"),
-    (b"sample_id\nS1,extra\n", "more cells than the header"),
+    (b"sample_id\nS1,extra\n", ":2: 2 fields, but the header has 1"),
 ])
 def test_bad_sample_sheet_starts_nothing_and_says_why(
     sfn: SFNClient, s3: S3Client, bucket: str, machine: str, sheet: bytes, problem: str
