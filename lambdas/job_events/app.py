@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -42,7 +43,8 @@ def _table() -> Table:
 
 
 def _metrics(outcome: jobstate.Outcome) -> None:
-    if outcome.kind != "job" or not outcome.applied:
+    # single_metric prints its EMF line itself, ignoring POWERTOOLS_METRICS_DISABLED
+    if outcome.kind != "job" or not outcome.applied or is_metrics_disabled():
         return
     dims = {"workflow": outcome.workflow, "stage": outcome.stage}
     with single_metric(name="JobStatusChanges", unit=MetricUnit.Count, value=1,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from orchestrator import model
 from orchestrator.checks.common import Check, error, resolved
 from orchestrator.errors import Diagnostic
-from orchestrator_runtime import contracts
+from orchestrator_runtime import contracts, triggers
 
 # S3 general purpose bucket names: 3-63 of lowercase letters, digits, '.', '-'; alphanumeric
 # at both ends.
@@ -112,4 +112,30 @@ def per_sample_outputs_differ(wf: model.Workflow) -> Iterator[Diagnostic]:
                 )
 
 
-CHECKS: tuple[Check, ...] = (bucket, paths, outputs_written_once, per_sample_outputs_differ)
+def triggers_miss_outputs(wf: model.Workflow) -> Iterator[Diagnostic]:
+    """An upload trigger that matches a job's own output would start a run per output:
+    a loop. Each output template is tried with its placeholders filled by a sample value."""
+    for trigger in wf.triggers:
+        if trigger.kind == "key":
+            matches = triggers.pattern_regex(trigger.pattern).fullmatch
+            what = f"on_upload({trigger.pattern!r})"
+        else:
+            prefix, suffix = trigger.prefix, trigger.suffix
+
+            def matches(key: str, p: str = prefix, s: str = suffix) -> bool:
+                return key.startswith(p) and key.endswith(s)
+
+            what = f"on_sample_sheet(prefix={prefix!r})"
+        for job in wf.jobs:
+            for name, template in job.outputs.items():
+                key = contracts.PLACEHOLDER_RE.sub("x1", template)
+                if not template.startswith("s3://") and matches(key):
+                    yield error(
+                        "trigger-matches-output", trigger.source,
+                        f"{what} also matches output {name!r} of job {job.name} "
+                        f"({template}): every run would start more runs",
+                        "make the trigger pattern or prefix specific to uploaded data")
+
+
+CHECKS: tuple[Check, ...] = (bucket, paths, outputs_written_once, per_sample_outputs_differ,
+                             triggers_miss_outputs)

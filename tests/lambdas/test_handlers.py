@@ -255,3 +255,13 @@ def test_upload_handler_survives_malformed_events(
     resp = trigger_app.handler(event, lambda_context)
 
     assert resp["started"] == [] and resp["ignored"] == ["malformed event"]
+
+
+def test_disabled_metrics_print_nothing_for_job_events(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # The local engine disables metrics: EMF lines on stdout would bury its progress display.
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    outcome = jobstate.Outcome(kind="job", applied=True, workflow="w", stage="s",
+                               status="SUCCEEDED", message="", duration_seconds=1.0)
+    events_app._metrics(outcome)
+    assert '"_aws"' not in capsys.readouterr().out

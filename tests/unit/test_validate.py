@@ -432,3 +432,15 @@ def test_garbage_values_give_diagnostics_not_crashes(**v: Any) -> None:
     )
     for d in validate(wf):
         assert d.code and d.message and d.line in (1, 2, 3, 10)
+
+
+def test_an_upload_trigger_matching_a_jobs_output_is_a_loop(tmp_path: Path) -> None:
+    from orchestrator import Workflow
+
+    wf = Workflow("loop", bucket="s3://b/p")
+    samples = wf.foreach("sample_id")
+    wf.on_upload("raw/{sample_id}.fastq.gz")
+    wf.job("trim", image="i", command=["true"], inputs={"r": "raw/{sample_id}.fastq.gz"},
+           outputs={"t": "raw/{sample_id}.trimmed.fastq.gz"}, per=samples)
+    found = [d for d in validate(wf.build()) if d.code == "trigger-matches-output"]
+    assert len(found) == 1 and "trim" in found[0].message and found[0].line > 0
