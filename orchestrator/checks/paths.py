@@ -112,24 +112,24 @@ def per_sample_outputs_differ(wf: model.Workflow) -> Iterator[Diagnostic]:
                 )
 
 
+def _trigger_matches(trigger: model.Trigger, key: str) -> bool:
+    if trigger.kind == "key":
+        return triggers.pattern_regex(trigger.pattern).fullmatch(key) is not None
+    return key.startswith(trigger.prefix) and key.endswith(trigger.suffix)
+
+
 def triggers_miss_outputs(wf: model.Workflow) -> Iterator[Diagnostic]:
     """An upload trigger that matches a job's own output would start a run per output:
     a loop. Each output template is tried with its placeholders filled by a sample value."""
     for trigger in wf.triggers:
         if trigger.kind == "key":
-            matches = triggers.pattern_regex(trigger.pattern).fullmatch
             what = f"on_upload({trigger.pattern!r})"
         else:
-            prefix, suffix = trigger.prefix, trigger.suffix
-
-            def matches(key: str, p: str = prefix, s: str = suffix) -> bool:
-                return key.startswith(p) and key.endswith(s)
-
-            what = f"on_sample_sheet(prefix={prefix!r})"
+            what = f"on_sample_sheet(prefix={trigger.prefix!r})"
         for job in wf.jobs:
             for name, template in job.outputs.items():
                 key = contracts.PLACEHOLDER_RE.sub("x1", template)
-                if not template.startswith("s3://") and matches(key):
+                if not template.startswith("s3://") and _trigger_matches(trigger, key):
                     yield error(
                         "trigger-matches-output", trigger.source,
                         f"{what} also matches output {name!r} of job {job.name} "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from orchestrator import model
 from orchestrator.asl.check import check
@@ -104,7 +104,7 @@ class _Emitter:
         assert self.wf.foreach is not None
         column = self.wf.foreach.column
         tag = b.name[len(f"For each {column}"):]  # "" or " (2)" when there are several blocks
-        n = _BlockNames(tag)
+        n = _block_names(tag)
         inner = dag.plan(list(b.jobs), b.preds, weights(self.wf, {}))
         body = Parallel(
             n.body,
@@ -151,36 +151,23 @@ class _Emitter:
         return Machine(start, (*sts, done))
 
 
-@dataclass(frozen=True)
-class _BlockNames:
+class _BlockNames(NamedTuple):
     """Fixed state names of a Map block. Job names have no spaces, so names of three or more
     words (or ending in '?') can never equal a job's "Run x" / "x failed" states."""
 
-    tag: str
+    body: str
+    ok: str
+    failed: str
+    summarize: str
+    any_failed: str
+    fail: str
 
-    @property
-    def body(self) -> str:
-        return f"Sample pipeline{self.tag}"
 
-    @property
-    def ok(self) -> str:
-        return f"Sample pipeline{self.tag} succeeded"
-
-    @property
-    def failed(self) -> str:
-        return f"Sample pipeline{self.tag} failed"
-
-    @property
-    def summarize(self) -> str:
-        return f"Summarize samples{self.tag}"
-
-    @property
-    def any_failed(self) -> str:
-        return f"Any sample{self.tag} failed?"
-
-    @property
-    def fail(self) -> str:
-        return f"Some samples failed{self.tag}"
+def _block_names(tag: str) -> _BlockNames:
+    """``tag`` is "" or " (2)" when a workflow has several Map blocks."""
+    return _BlockNames(f"Sample pipeline{tag}", f"Sample pipeline{tag} succeeded",
+                       f"Sample pipeline{tag} failed", f"Summarize samples{tag}",
+                       f"Any sample{tag} failed?", f"Some samples failed{tag}")
 
 
 def weights(wf: model.Workflow, blocks: dict[str, Block]) -> dict[str, float]:

@@ -106,17 +106,25 @@ def access_error(exc: ClientError, bucket: str, key: str) -> OutputCheckAccessEr
     )
 
 
-def head(s3: S3Client, uri: str, *, sleep: Sleep = time.sleep) -> ObjectInfo | None:
-    """Size and ETag of one object, or None when it does not exist."""
-    bucket, key = contracts.split_uri(uri)
+def _or_none(call: Callable[[], T], bucket: str, key: str, sleep: Sleep) -> T | None:
+    """``call()`` retried on transient errors; None when the object does not exist; access
+    errors become OutputCheckAccessError naming the object."""
     try:
-        resp = retrying(lambda: s3.head_object(Bucket=bucket, Key=key), sleep=sleep)
+        return retrying(call, sleep=sleep)
     except ClientError as exc:
         if error_code(exc) in NOT_FOUND_CODES:
             return None
         if error_code(exc) in ACCESS_CODES:
             raise access_error(exc, bucket, key) from exc
         raise
+
+
+def head(s3: S3Client, uri: str, *, sleep: Sleep = time.sleep) -> ObjectInfo | None:
+    """Size and ETag of one object, or None when it does not exist."""
+    bucket, key = contracts.split_uri(uri)
+    resp = _or_none(lambda: s3.head_object(Bucket=bucket, Key=key), bucket, key, sleep)
+    if resp is None:
+        return None
     return ObjectInfo(uri, int(resp.get("ContentLength", 0)),
                       contracts.normalize_etag(resp.get("ETag", "")))
 
@@ -124,16 +132,9 @@ def head(s3: S3Client, uri: str, *, sleep: Sleep = time.sleep) -> ObjectInfo | N
 def get_json(s3: S3Client, uri: str, *, sleep: Sleep = time.sleep) -> Any:
     """The parsed JSON document at ``uri``; None when absent; ValueError when not JSON."""
     bucket, key = contracts.split_uri(uri)
-    try:
-        resp = retrying(lambda: s3.get_object(Bucket=bucket, Key=key), sleep=sleep)
-        body = resp["Body"].read()
-    except ClientError as exc:
-        if error_code(exc) in NOT_FOUND_CODES:
-            return None
-        if error_code(exc) in ACCESS_CODES:
-            raise access_error(exc, bucket, key) from exc
-        raise
-    return json.loads(body)
+    body = _or_none(lambda: s3.get_object(Bucket=bucket, Key=key)["Body"].read(), bucket, key,
+                    sleep)
+    return None if body is None else json.loads(body)
 
 
 def put_json(s3: S3Client, uri: str, doc: Any, *, sleep: Sleep = time.sleep) -> None:
