@@ -7,7 +7,6 @@ OutputCheckAccessError.
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from orchestrator_runtime import contracts, outputs, s3util
+from orchestrator_runtime.envcache import env_cached
 from orchestrator_runtime.resolve import BadCheckRequest, sample_id_of
 
 if TYPE_CHECKING:
@@ -63,12 +63,12 @@ class CheckRequestModel(BaseModel):
     results: list[Any] | None = None
 
 
-@functools.cache
+@env_cached()
 def _s3() -> S3Client:
     return boto3.client("s3", config=s3util.client_config())
 
 
-@functools.cache
+@env_cached("TABLE_NAME")
 def _table() -> Table | None:
     name = os.environ.get("TABLE_NAME", "")
     return boto3.resource("dynamodb").Table(name) if name else None

@@ -7,7 +7,6 @@ unwrapped Batch events come straight from EventBridge.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orchestrator_runtime import jobstate
+from orchestrator_runtime.envcache import env_cached
 from orchestrator_runtime.events import MalformedEvent
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ metrics = Metrics(namespace=NAMESPACE)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-@functools.cache
+@env_cached("TABLE_NAME")
 def _table() -> Table:
     return boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
 

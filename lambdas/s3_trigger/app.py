@@ -7,7 +7,6 @@ would turn a literal ``+`` into a space, so it is not used here).
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orchestrator_runtime import contracts, triggers
+from orchestrator_runtime.envcache import env_cached
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -29,12 +29,12 @@ tracer = Tracer()
 metrics = Metrics(namespace="Orchestrator")
 
 
-@functools.cache
+@env_cached()
 def _clients() -> tuple[SFNClient, S3Client]:
     return boto3.client("stepfunctions"), boto3.client("s3")
 
 
-@functools.cache
+@env_cached("TRIGGERS")
 def _triggers() -> list[contracts.Trigger]:
     return triggers.parse_triggers(os.environ.get("TRIGGERS", "[]"))
 

@@ -221,9 +221,11 @@ class LocalAws:
     def __init__(self, *, cores: float | None = None,
                  log_dir: str | os.PathLike[str] = ".orchestrator/logs",
                  region: str = "us-east-1", kill_grace: float = 10.0,
-                 lambdas: Mapping[str, Handler] | None = None) -> None:
+                 lambdas: Mapping[str, Handler] | None = None,
+                 extra_env: Mapping[str, str] | None = None) -> None:
         self.region = region
         self._handlers = dict(lambdas or {})
+        self._extra_env = dict(extra_env or {})  # for in-process handlers, e.g. TABLE_NAME
         self._cores = cores
         self._log_dir = Path(log_dir)
         self._kill_grace = kill_grace
@@ -268,7 +270,7 @@ class LocalAws:
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
         # The interpreter's own clients go to localhost:$MOTO_PORT.
-        self._set_env({**self.environment, "MOTO_PORT": str(port)})
+        self._set_env({**self._extra_env, **self.environment, "MOTO_PORT": str(port)})
         self._saved_config = copy.deepcopy(dict(default_user_config))
         self._moto_api("reset")
         self._moto_api("config", MOTO_CONFIG)

@@ -8,6 +8,7 @@ stay as they are. Conversion is in place, as moto's interpreter expects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -27,37 +28,39 @@ def operation(service: str, action: str) -> OperationModel:
     return model.operation_model(names[wanted])
 
 
-def to_api(value: Any, shape: Shape | None) -> None:
-    """Rename structure members to the API's spelling, matching names case-insensitively."""
+def _rename(value: Any, shape: Shape | None, name_of: Callable[[StructureShape, str], str | None],
+            spell: Callable[[str], str]) -> None:
+    """Walk ``value`` along ``shape``; each structure key found by ``name_of`` (its member
+    name, or None to leave it) is renamed to ``spell(member)``. Map keys are user data."""
     if isinstance(shape, StructureShape) and isinstance(value, dict):
-        members = {name.lower(): name for name in shape.members}
         for key in list(value):
-            name = members.get(key.lower())
-            if name is None:
+            member = name_of(shape, key)
+            if member is None:
                 continue
             item = value.pop(key)
-            to_api(item, shape.members[name])
-            value[name] = item
+            _rename(item, shape.members[member], name_of, spell)
+            value[spell(member)] = item
     elif isinstance(shape, ListShape) and isinstance(value, list):
         for item in value:
-            to_api(item, shape.member)
+            _rename(item, shape.member, name_of, spell)
     elif isinstance(shape, MapShape) and isinstance(value, dict):
         for item in value.values():
-            to_api(item, shape.value)
+            _rename(item, shape.value, name_of, spell)
+
+
+def _case_insensitive(shape: StructureShape, key: str) -> str | None:
+    return {name.lower(): name for name in shape.members}.get(key.lower())
+
+
+def _exact(shape: StructureShape, key: str) -> str | None:
+    return key if key in shape.members else None
+
+
+def to_api(value: Any, shape: Shape | None) -> None:
+    """Rename structure members to the API's spelling, matching names case-insensitively."""
+    _rename(value, shape, _case_insensitive, lambda member: member)
 
 
 def to_sfn(value: Any, shape: Shape | None) -> None:
     """Rename structure members the way Step Functions reports them: ``jobId`` -> ``JobId``."""
-    if isinstance(shape, StructureShape) and isinstance(value, dict):
-        for key in list(value):
-            if key not in shape.members:
-                continue
-            item = value.pop(key)
-            to_sfn(item, shape.members[key])
-            value[key[:1].upper() + key[1:]] = item
-    elif isinstance(shape, ListShape) and isinstance(value, list):
-        for item in value:
-            to_sfn(item, shape.member)
-    elif isinstance(shape, MapShape) and isinstance(value, dict):
-        for item in value.values():
-            to_sfn(item, shape.value)
+    _rename(value, shape, _exact, lambda member: member[:1].upper() + member[1:])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -75,7 +74,8 @@ class Prepared:
     workflow: model.Workflow
     definition: str
     samples: list[dict[str, str]]
-    params: dict[str, str]
+    params: dict[str, str]  # as given: what goes into the execution input
+    values: dict[str, str]  # params with declared defaults filled in: for local paths
     data_dir: Path | None
 
 
@@ -101,19 +101,17 @@ def prepare(opts: RunOptions) -> Prepared:
         read_sheet(opts.samples, wf)  # raises: the workflow takes no samples
     params = parse_params(list(opts.params))
     execution_input(wf, samples=samples, params=params)  # raises on unknown/missing params
-    defaults = {p.name: p.default for p in wf.params if p.default is not None}
+    values = {**{p.name: p.default for p in wf.params if p.default is not None}, **params}
     mirror = workspace.Workspace(opts.workdir, wf.bucket_name).mirror
-    workspace.check_inputs(wf, samples, {**defaults, **params}, data_dir, mirror)
-    return Prepared(wf, definition, samples, params, data_dir)
+    workspace.check_inputs(wf, samples, values, data_dir, mirror)
+    return Prepared(wf, definition, samples, params, values, data_dir)
 
 
 def _handlers() -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """The real Lambda handlers, their cached clients reset to this engine's endpoint."""
+    """The real Lambda handlers (imported late: only a local run needs powertools)."""
     from orchestrator_lambdas.check_outputs import app as check_app
     from orchestrator_lambdas.job_events import app as events_app
 
-    for cached in (check_app._s3, check_app._table, events_app._table):
-        cached.cache_clear()
     return check_app.handler, events_app.handler
 
 
@@ -136,8 +134,9 @@ def run(opts: RunOptions, show: Callable[[str], None] = lambda _: None) -> RunRe
     space = workspace.Workspace(opts.workdir, wf.bucket_name)
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
     log_dir = opts.workdir / "logs" / wf.name / run_id
-    with _quiet_emulator(), LocalAws(cores=opts.cores, log_dir=log_dir) as aws, _environment(
-            HANDLER_ENV | {"TABLE_NAME": resources.TABLE}):
+    handler_env = HANDLER_ENV | {"TABLE_NAME": resources.TABLE}
+    with _quiet_emulator(), LocalAws(cores=opts.cores, log_dir=log_dir,
+                                     extra_env=handler_env) as aws:
         check, events = _handlers()
         deployed = resources.deploy(aws, wf, prep.definition, check, events)
         s3 = aws.client("s3")
@@ -145,15 +144,10 @@ def run(opts: RunOptions, show: Callable[[str], None] = lambda _: None) -> RunRe
         if prep.data_dir is not None:
             workspace.upload_tree(s3, prep.data_dir, wf.bucket_name, wf.bucket_prefix)
         result = _execute(aws, deployed, prep, run_id, opts.poll_seconds, show)
-        result.outputs = (workspace.copy_outputs(s3, wf, prep.samples, _params(prep),
+        result.outputs = (workspace.copy_outputs(s3, wf, prep.samples, prep.values,
                                                  opts.out_dir) if opts.out_dir else [])
         space.keep(s3, wf.bucket_prefix)
     return result
-
-
-def _params(prep: Prepared) -> dict[str, str]:
-    defaults = {p.name: p.default for p in prep.workflow.params if p.default is not None}
-    return {**defaults, **prep.params}
 
 
 def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared, run_id: str,
@@ -200,18 +194,3 @@ def _settled_rows(table: Any, arn: str, wait: float = 3.0) -> list[dict[str, Any
         if (done and closed) or time.monotonic() > deadline:
             return rows
         time.sleep(0.05)
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of a block."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from orchestrator import model
 from orchestrator.errors import OrchestratorError
 from orchestrator_runtime import contracts as c
@@ -142,7 +144,9 @@ def copy_outputs(s3: Any, wf: model.Workflow, samples: list[dict[str, str]],
                 target = safe_target(out_dir, rel)
                 try:
                     download(s3, bucket, key, target)
-                except Exception:  # an output of a stage that did not run this time
+                except ClientError as exc:  # absent: a stage that failed or never ran
+                    if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey"):
+                        raise
                     continue
                 copied.append(target)
     return copied

@@ -164,8 +164,6 @@ def test_a_workflow_runs_to_success_on_the_stacks_resources_through_the_sdk(
     s3.upload_file(str(DATA / "diamond" / "input" / "text.txt"), wf.bucket_name,
                    "diamond/input/text.txt")
     check = deployed.physical("CheckOutputsFunction")
-    app._s3.cache_clear()
-    app._table.cache_clear()
     with pytest.MonkeyPatch.context() as mp:
         for key, value in aws.environment.items():  # the autouse fixture clears the endpoint
             mp.setenv(key, value)
@@ -181,8 +179,6 @@ def test_a_workflow_runs_to_success_on_the_stacks_resources_through_the_sdk(
         arn = workflow.create()
         run = workflow.execute(name="diamond-top-3", inputs={"params": {"top": "3"}})
         status = _wait(aws.client("stepfunctions"), run.execution_arn)
-        app._s3.cache_clear()
-        app._table.cache_clear()
     assert status == "SUCCEEDED", _failure(aws.client("stepfunctions"), run.execution_arn)
     stored = aws.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
     assert json.loads(stored["definition"]) == sdk.substitute(definition, subs)
