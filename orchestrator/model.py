@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from orchestrator import units
+from orchestrator_runtime import limits
 
-DEFAULT_MAX_CONCURRENCY = 40  # inline Map runs at most ~40 iterations at a time anyway
+DEFAULT_MAX_CONCURRENCY = limits.INLINE_MAP_CONCURRENCY  # more would not run at once
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,9 @@ fixes everything in one pass; ``ensure_valid`` raises when any of them is an err
 
 from __future__ import annotations
 
-import re
-
 from orchestrator import model
 from orchestrator.checks import REGISTRY
 from orchestrator.errors import Diagnostic, WorkflowError
-
-DEFINITION_LIMIT = 1_048_576  # characters: CreateStateMachine's definition maximum
-# Each ${Key} becomes an ARN when the stack is deployed (DefinitionSubstitutions).
-SUBSTITUTION_RE = re.compile(r"\$\{[A-Za-z0-9]+\}")
-ARN_ESTIMATE = 200
 
 
 def validate(wf: model.Workflow) -> list[Diagnostic]:
@@ -30,18 +23,3 @@ def ensure_valid(wf: model.Workflow) -> list[Diagnostic]:
         raise WorkflowError(found)
     return found
 
-
-def check_definition_size(wf: model.Workflow, definition_json: str) -> list[Diagnostic]:
-    """The compiler calls this on the rendered definition; the estimate includes ARNs."""
-    tokens = SUBSTITUTION_RE.findall(definition_json)
-    size = len(definition_json) + sum(ARN_ESTIMATE - len(t) for t in tokens)
-    if size <= DEFINITION_LIMIT:
-        return []
-    return [Diagnostic(
-        "definition-too-large",
-        f"the state machine of workflow {wf.name!r} is about {size:,} characters once ARNs are "
-        f"filled in; Step Functions allows {DEFINITION_LIMIT:,}",
-        wf.source.file, wf.source.line,
-        "split the workflow into smaller ones, or shorten long commands and paths (each job's "
-        "command and paths appear in several states)",
-    )]

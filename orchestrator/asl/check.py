@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.errors import OrchestratorError
+from orchestrator_runtime import limits
 
-MAX_NAME = 80
+MAX_NAME = limits.STATE_NAME_CHARS
 TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"}
 TERMINAL_TYPES = {"Succeed", "Fail"}
 

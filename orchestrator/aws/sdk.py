@@ -15,7 +15,6 @@ this module wraps the definition in it.
 from __future__ import annotations
 
 import copy
-import re
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -23,11 +22,10 @@ from typing import TYPE_CHECKING, Any
 from orchestrator import model
 from orchestrator.aws.errors import UsageError
 from orchestrator.template import placeholders
+from orchestrator_runtime import contracts as c
 
 if TYPE_CHECKING:
     from stepfunctions.workflow import Workflow
-
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
 def substitute(definition: dict[str, Any], substitutions: Mapping[str, str]) -> dict[str, Any]:
@@ -35,13 +33,13 @@ def substitute(definition: dict[str, Any], substitutions: Mapping[str, str]) -> 
     does; a placeholder without a value is an error naming it."""
     missing = [p for p in placeholders(definition) if p not in substitutions]
     if missing:
-        raise UsageError("no value for " + ", ".join("${" + m + "}" for m in missing)
+        raise UsageError("no value for " + ", ".join(c.substitution(m) for m in missing)
                          + ": pass them in substitutions (see orchestrator.aws.stack."
                          "definition_substitutions for a deployed stack)")
 
     def fill(value: Any) -> Any:
         if isinstance(value, str):
-            return _PLACEHOLDER.sub(lambda m: substitutions[m.group(1)], value)
+            return c.substitute(value, substitutions)
         if isinstance(value, list):
             return [fill(v) for v in value]
         if isinstance(value, dict):

@@ -6,19 +6,18 @@ import json
 import re
 from collections.abc import Iterator
 
-from orchestrator import model
+from orchestrator import jobspec, model
 from orchestrator.checks.common import Check, error, warning
 from orchestrator.errors import Diagnostic
-from orchestrator_runtime import contracts
+from orchestrator_runtime import contracts, limits
 
-OVERRIDES_LIMIT = 8192  # "Container Overrides length must be at most 8192" (ECS RunTask)
-# The compiler sends ["orchestrator-runner"] as the command (the job's own command travels in
-# the task document) plus ORCH_TASK_URI and the static environment. Batch adds its own
-# AWS_BATCH_* variables to the same override; the task URI holds the bucket prefix, an
-# execution name (<= 80), the job name and a sample label.
-RUNNER_COMMAND = ("orchestrator-runner",)
+OVERRIDES_LIMIT = limits.CONTAINER_OVERRIDES_CHARS
+# The compiler sends the runner as the command (the job's own command travels in the task
+# document) plus ORCH_TASK_URI and the static environment. Batch adds its own AWS_BATCH_*
+# variables to the same override; the task URI holds the bucket prefix, an execution name,
+# the job name and a sample label (at most 60 characters).
 BATCH_OWN_VARIABLES = 600
-TASK_URI_EXTRA = 80 + 60 + len("/_orchestrator/tasks///.json")
+TASK_URI_EXTRA = limits.EXECUTION_NAME_CHARS + 60 + len(contracts.task_uri("", "", "", ""))
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -77,7 +76,7 @@ def _overrides_size(wf: model.Workflow, job: model.Job) -> int:
     task_uri = "x" * (len(str(wf.bucket)) + len(str(job.name)) + TASK_URI_EXTRA)
     env = [{"name": contracts.TASK_ENV, "value": task_uri}]
     env += [{"name": str(k), "value": str(v)} for k, v in job.environment.items()]
-    doc = {"command": list(RUNNER_COMMAND), "environment": env}
+    doc = {"command": jobspec.container_command(), "environment": env}
     return len(json.dumps(doc, separators=(",", ":"))) + BATCH_OWN_VARIABLES
 
 

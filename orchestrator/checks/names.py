@@ -1,5 +1,6 @@
 """Names AWS will see: jobs (Batch job and job-definition names), the workflow (state
-machine name), state names, params and sample-sheet columns (placeholders)."""
+machine name), params and sample-sheet columns (placeholders). State names need no check:
+orchestrator.names makes every one fit."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from collections.abc import Iterator
 
 from orchestrator import model
 from orchestrator.checks.common import Check, error
-from orchestrator.compiler import names
 from orchestrator.errors import Diagnostic
-from orchestrator_runtime import contracts
+from orchestrator_runtime import contracts, limits
 
-BATCH_NAME_MAX = 128
-WORKFLOW_NAME_MAX = 80  # it names the state machine
+BATCH_NAME_MAX = limits.BATCH_NAME_CHARS
+WORKFLOW_NAME_MAX = limits.STATE_MACHINE_NAME_CHARS  # it names the state machine
 BATCH_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RESERVED_PLACEHOLDERS = frozenset({"inputs", "outputs"})
@@ -105,26 +105,6 @@ def resource_keys(wf: model.Workflow) -> Iterator[Diagnostic]:
             )
 
 
-def state_names(wf: model.Workflow) -> Iterator[Diagnostic]:
-    """Only length is checked: the punctuation the Step Functions API forbids applies to
-    state machine and execution names (AWS's own samples name states "Job Complete?"), and a
-    valid job name cannot bring control characters into a state name."""
-    overhead = max(len(s) for s in names.stage_state_names(""))
-    seen: set[str] = set()
-    for job in wf.jobs:
-        if not _valid_batch_name(job.name) or job.name in seen:
-            continue
-        seen.add(job.name)
-        longest = max(names.stage_state_names(job.name), key=len)
-        if len(longest) > names.MAX_STATE_NAME:
-            yield error(
-                "state-name-too-long", job.source,
-                f"job {job.name!r}: state name {longest!r} is {len(longest)} characters; "
-                f"Step Functions allows {names.MAX_STATE_NAME}",
-                f"shorten the job name to at most {names.MAX_STATE_NAME - overhead} characters",
-            )
-
-
 def params_and_columns(wf: model.Workflow) -> Iterator[Diagnostic]:
     columns: set[str] = set()
     if wf.foreach is not None:
@@ -175,5 +155,5 @@ def params_and_columns(wf: model.Workflow) -> Iterator[Diagnostic]:
 
 
 CHECKS: tuple[Check, ...] = (
-    workflow_name, duplicate_jobs, job_names, resource_keys, state_names, params_and_columns,
+    workflow_name, duplicate_jobs, job_names, resource_keys, params_and_columns,
 )

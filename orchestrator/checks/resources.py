@@ -5,20 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from orchestrator import model, units
+from orchestrator import jobspec, model, units
 from orchestrator.checks.common import Check, error
 from orchestrator.errors import Diagnostic
+from orchestrator_runtime import limits
 
-FARGATE_FRACTIONS = (0.25, 0.5)
-MAX_VCPUS = 256
-MIN_MEMORY_MIB = 4  # documented Batch minimum for a container
-MAX_MEMORY_MIB = 24 * 1024 * 1024  # 24 TiB, the largest EC2 instance memory
-MAX_GPUS = 16
-MIN_TIMEOUT_SECONDS = 60  # documented Batch minimum for attemptDurationSeconds
-MAX_ATTEMPTS = 10
-# Batch allows 5 evaluateOnExit rules; the compiler spends 3 (Spot reclaim, image pull, the
-# final catch-all EXIT), which leaves 2 for the user's exit codes.
-MAX_RETRY_EXIT_CODES = 2
+FARGATE_FRACTIONS = limits.FARGATE_VCPU_FRACTIONS
+MAX_VCPUS = limits.BATCH_MAX_VCPUS
+MIN_MEMORY_MIB = limits.BATCH_MIN_MEMORY_MIB
+MAX_MEMORY_MIB = limits.EC2_MAX_MEMORY_MIB
+MAX_GPUS = limits.BATCH_MAX_GPUS
+MIN_TIMEOUT_SECONDS = limits.BATCH_MIN_TIMEOUT_SECONDS
+MAX_ATTEMPTS = limits.BATCH_ATTEMPTS_MAX
+# The evaluateOnExit rules Batch allows, less those every job gets (jobspec).
+MAX_RETRY_EXIT_CODES = jobspec.MAX_RETRY_EXIT_CODES
 EXIT_CODE_GLOB = re.compile(r"[0-9]*\*?")
 MAX_EXIT_CODE_GLOB = 512
 
@@ -118,7 +118,7 @@ def retry_exit_codes(wf: model.Workflow) -> Iterator[Diagnostic]:
                 "bad-retry-exit-codes", job.source,
                 f"job {job.name!r}: {len(codes)} retry_exit_codes given; at most "
                 f"{MAX_RETRY_EXIT_CODES} fit next to the rules the orchestrator adds "
-                "(AWS Batch allows 5)",
+                f"(AWS Batch allows {limits.BATCH_RETRY_RULES_MAX})",
                 "combine codes with a glob, e.g. '13*' retries 13, 130, 137...",
             )
         for code in codes:

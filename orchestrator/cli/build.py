@@ -130,7 +130,10 @@ def validate_workflow_file(f: str) -> tuple[bool, list[str]]:
     warnings: list[str] = []
     for wf, found in loaded:
         warnings += [w.render() for w in found]
-        compile_workflow(wf)
+        try:
+            compile_workflow(wf)  # what only the compiled definition shows (its size)
+        except WorkflowError as exc:
+            return False, warnings + [d.render() for d in exc.diagnostics]
     return True, warnings
 
 

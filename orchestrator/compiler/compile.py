@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from orchestrator import model
+from orchestrator import model, names
 from orchestrator.asl.check import check
 from orchestrator.asl.states import (
     Catch,
@@ -22,19 +22,54 @@ from orchestrator.asl.states import (
     Task,
 )
 from orchestrator.compiler import dag, stages
-from orchestrator.errors import WorkflowError
+from orchestrator.errors import Diagnostic, WorkflowError
 from orchestrator_runtime import contracts as c
+from orchestrator_runtime import limits
 
-MAX_DEFINITION_BYTES = 1024 * 1024
+# What one ${Key} is assumed to become once the stack fills it in (an ARN).
+ARN_ESTIMATE = 200
+
+
+class DefinitionTooLarge(WorkflowError):
+    """The compiled definition would exceed Step Functions' size limit once deployed."""
+
+    def __init__(self, wf: model.Workflow, size: int) -> None:
+        self.size = size
+        super().__init__([Diagnostic(
+            "definition-too-large",
+            f"the state machine of workflow {wf.name!r} is about {size:,} bytes once ARNs are "
+            f"filled in; Step Functions allows {limits.DEFINITION_BYTES:,}",
+            wf.source.file, wf.source.line,
+            "split the workflow into smaller ones, or shorten long commands and paths (each "
+            "job's command and paths appear in several states)",
+        )])
+
+
+def deployed_size(definition_json: str) -> int:
+    """Bytes of a rendered definition once every ``${Key}`` is replaced by an ARN."""
+    keys = c.substitution_keys(definition_json)
+    return len(definition_json.encode()) + sum(
+        ARN_ESTIMATE - len(c.substitution(k)) for k in keys)
+
+
+def check_size(wf: model.Workflow, definition_json: str) -> None:
+    """Raise :class:`DefinitionTooLarge` when the deployed definition would be too large."""
+    size = deployed_size(definition_json)
+    if size > limits.DEFINITION_BYTES:
+        raise DefinitionTooLarge(wf, size)
 
 
 @dataclass(frozen=True)
 class Block:
     """Per-sample jobs that run inside one Map iteration."""
 
-    name: str
+    states: names.Block
     jobs: tuple[str, ...]
     preds: dict[str, frozenset[str]]
+
+    @property
+    def name(self) -> str:
+        return self.states.map
 
 
 def group(wf: model.Workflow) -> tuple[list[str], dict[str, frozenset[str]], dict[str, Block]]:
@@ -43,25 +78,25 @@ def group(wf: model.Workflow) -> tuple[list[str], dict[str, frozenset[str]], dic
     Per-sample jobs are grouped by the set of once-jobs they depend on (transitively): two
     jobs with the same set can share a Map without creating a cycle through a once-job.
     """
-    names = [j.name for j in wf.jobs]
+    order = [j.name for j in wf.jobs]
     preds = {j.name: frozenset(j.after) for j in wf.jobs}
     per_sample = {j.name for j in wf.jobs if j.per_sample}
-    anc = dag.ancestors(names, preds)
+    anc = dag.ancestors(order, preds)
     keys: dict[frozenset[str], list[str]] = {}
-    for n in names:
+    for n in order:
         if n in per_sample:
             keys.setdefault(frozenset(a for a in anc[n] if a not in per_sample), []).append(n)
     column = wf.foreach.column if wf.foreach else "sample"
-    node_of = {n: n for n in names}
+    node_of = {n: n for n in order}
     blocks: dict[str, Block] = {}
     for k, members in enumerate(keys.values(), start=1):
-        name = f"For each {column}" + (f" ({k})" if len(keys) > 1 else "")
-        inside = set(members)
-        blocks[name] = Block(name, tuple(members), {m: preds[m] & inside for m in members})
-        node_of.update({m: name for m in members})
+        b = Block(names.block(column, k if len(keys) > 1 else None), tuple(members),
+                  {m: preds[m] & set(members) for m in members})
+        blocks[b.name] = b
+        node_of.update({m: b.name for m in members})
     nodes: list[str] = []
     top: dict[str, set[str]] = {}
-    for n in names:
+    for n in order:
         node = node_of[n]
         if node not in top:
             nodes.append(node)
@@ -92,10 +127,7 @@ class _Emitter:
 
     def parallel(self, p: dag.Par, next_: str) -> tuple[str, list[State]]:
         branches = [self.branch(b) for b in p.branches]
-        firsts = [dag.leaves(b)[0] for b in p.branches]
-        name = "Parallel " + " + ".join(firsts)
-        if len(name) > 80:
-            name = f"Parallel {firsts[0]} + {len(firsts) - 1} more"
+        name = _parallel_name(p)
         state = Parallel(name, branches=tuple(branches), next=next_, result_path=None,
                          comment="Independent stages run at the same time")
         return name, [state]
@@ -103,8 +135,7 @@ class _Emitter:
     def block(self, b: Block, next_: str) -> tuple[str, list[State]]:
         assert self.wf.foreach is not None
         column = self.wf.foreach.column
-        tag = b.name[len(f"For each {column}"):]  # "" or " (2)" when there are several blocks
-        n = _block_names(tag)
+        n = b.states
         inner = dag.plan(list(b.jobs), b.preds, weights(self.wf, {}))
         body = Parallel(
             n.body,
@@ -130,7 +161,7 @@ class _Emitter:
         summary = Task(
             n.summarize,
             resource=stages.LAMBDA_INVOKE,
-            parameters={"FunctionName": "${" + c.SUB_CHECK_FUNCTION + "}", "Payload": {
+            parameters={"FunctionName": c.substitution(c.SUB_CHECK_FUNCTION), "Payload": {
                 "action": "summarize", "workflow": self.wf.name, "block": b.name,
                 "execution.$": "$$.Execution.Id", "results.$": "$.block_results"}},
             result_selector={"total.$": "$.Payload.total", "failed.$": "$.Payload.failed",
@@ -146,28 +177,17 @@ class _Emitter:
         return fan_out.name, [fan_out, summary, choice, failure]
 
     def branch(self, p: dag.Plan) -> Machine:
-        done = Succeed(f"{dag.leaves(p)[0]} branch done")
+        # Named after what the branch starts with. Its first job would not do: a branch that
+        # starts with a Parallel shares that job with the first branch of the Parallel.
+        first = p.items[0] if isinstance(p, dag.Seq) else p
+        label = _parallel_name(first) if isinstance(first, dag.Par) else dag.leaves(first)[0]
+        done = Succeed(names.branch_done(label))
         start, sts = self.emit(p, done.name)
         return Machine(start, (*sts, done))
 
 
-class _BlockNames(NamedTuple):
-    """Fixed state names of a Map block. Job names have no spaces, so names of three or more
-    words (or ending in '?') can never equal a job's "Run x" / "x failed" states."""
-
-    body: str
-    ok: str
-    failed: str
-    summarize: str
-    any_failed: str
-    fail: str
-
-
-def _block_names(tag: str) -> _BlockNames:
-    """``tag`` is "" or " (2)" when a workflow has several Map blocks."""
-    return _BlockNames(f"Sample pipeline{tag}", f"Sample pipeline{tag} succeeded",
-                       f"Sample pipeline{tag} failed", f"Summarize samples{tag}",
-                       f"Any sample{tag} failed?", f"Some samples failed{tag}")
+def _parallel_name(p: dag.Par) -> str:
+    return names.parallel([dag.leaves(b)[0] for b in p.branches])
 
 
 def weights(wf: model.Workflow, blocks: dict[str, Block]) -> dict[str, float]:
@@ -183,13 +203,13 @@ def build_machine(wf: model.Workflow) -> Machine:
     nodes, preds, blocks = group(wf)
     w = weights(wf, blocks)
     plan = dag.plan(nodes, preds, w)
-    done = Pass("Done", parameters={"workflow": wf.name,
+    done = Pass(names.DONE, parameters={"workflow": wf.name,
                                     "samples.$": f"States.ArrayLength($.{c.SAMPLES_KEY})"})
     start, sts = _Emitter(wf, blocks).emit(plan, done.name)
-    defaults = Pass("Read input", next="Apply defaults", parameters={
+    defaults = Pass(names.READ_INPUT, next=names.APPLY_DEFAULTS, parameters={
         "defaults": {c.PARAMS_KEY: {}, c.SAMPLES_KEY: []}, "input.$": "$"},
         comment="samples and params may be omitted from the execution input")
-    merge = Pass("Apply defaults", next=start, output_path="$.merged", parameters={
+    merge = Pass(names.APPLY_DEFAULTS, next=start, output_path="$.merged", parameters={
         "merged.$": "States.JsonMerge($.defaults, $.input, false)"})
     comment = f"{wf.name}: {wf.description}" if wf.description else wf.name
     return Machine(defaults.name, (defaults, merge, *sts, done),
@@ -200,11 +220,7 @@ def compile_workflow(wf: model.Workflow) -> dict[str, Any]:
     """The ASL document of a valid workflow (validate first: see orchestrator.validate)."""
     doc = build_machine(wf).render()
     check(doc)
-    size = len(render(doc).encode())
-    if size > MAX_DEFINITION_BYTES:
-        from orchestrator.validate import check_definition_size
-
-        raise WorkflowError(check_definition_size(wf, render(doc)))
+    check_size(wf, render(doc))
     return doc
 
 

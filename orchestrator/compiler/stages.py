@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator import model
+from orchestrator import jobspec, model, names
 from orchestrator.asl.states import Catch, Choice, ChoiceRule, Fail, Json, Retry, State, Task
-from orchestrator.compiler import names
 from orchestrator_runtime import contracts as c
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
@@ -25,43 +24,6 @@ BATCH_RETRY = Retry(
     interval_seconds=5, max_attempts=8, backoff_rate=2.0, max_delay_seconds=120, jitter=True,
 )
 
-def retry_strategy(job: model.Job) -> Json:
-    """The Batch RetryStrategy for a job (also used for its job definition): Spot reclaims
-    and image pulls are always retried, the job's exit codes too, anything else exits.
-
-    Built anew on every call: callers convert it in place (e.g. to the API's camelCase)."""
-    rules: list[Json] = [
-        {"OnStatusReason": "Host EC2*", "Action": "RETRY"},
-        {"OnReason": "CannotPullContainerError:*", "Action": "RETRY"},
-        *({"OnExitCode": code, "Action": "RETRY"} for code in job.retry_exit_codes),
-        {"OnReason": "*", "Action": "EXIT"},
-    ]
-    return {"Attempts": job.attempts, "EvaluateOnExit": rules}
-
-
-def resource_requirements(job: model.Job) -> list[Json]:
-    cpus = job.cpus
-    reqs = [{"Type": "VCPU", "Value": str(int(cpus)) if float(cpus).is_integer() else str(cpus)},
-            {"Type": "MEMORY", "Value": str(job.memory_mib)}]
-    if job.gpus:
-        reqs.append({"Type": "GPU", "Value": str(job.gpus)})
-    return reqs
-
-
-def job_spec(wf: model.Workflow, job: model.Job) -> c.JobSpec:
-    return {
-        "image": job.image,
-        "command": list(job.command),
-        "environment": dict(sorted(job.environment.items())),
-        "inputs": dict(job.inputs),
-        "outputs": dict(job.outputs),
-        "bucket": wf.bucket.rstrip("/"),
-        "allow_empty": job.allow_empty,
-        "shell": job.shell,
-        "stdout": job.stdout,
-    }
-
-
 def _check_payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json:
     payload: dict[str, Any] = {
         "action": action,
@@ -74,7 +36,7 @@ def _check_payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json
         payload["samples.$"] = "$.samples"
     payload["params.$"] = "$.params"
     payload["param_defaults"] = {p.name: p.default for p in wf.params if p.default is not None}
-    payload["job"] = job_spec(wf, job)
+    payload["job"] = jobspec.job_spec(wf, job)
     return payload
 
 
@@ -86,15 +48,15 @@ def _sample_fields(wf: model.Workflow, job: model.Job) -> Json:
 
 
 def _invoke(payload: Json) -> Json:
-    return {"FunctionName": "${" + c.SUB_CHECK_FUNCTION + "}", "Payload": payload}
+    return {"FunctionName": c.substitution(c.SUB_CHECK_FUNCTION), "Payload": payload}
 
 
 def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
     """States of ``job`` in order; the stage continues to ``next_`` when done or skipped."""
-    explain = names.explain(job.name)
-    to_explain = (Catch(next=explain, result_path="$.error"),)
+    n = names.stage(job.name)
+    to_explain = (Catch(next=n.explain, result_path="$.error"),)
     check = Task(
-        names.check(job.name),
+        n.check,
         resource=LAMBDA_INVOKE,
         parameters=_invoke(_check_payload(wf, job, "pre")),
         result_selector={
@@ -107,26 +69,26 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
         result_path="$.check",
         retry=(LAMBDA_RETRY,),
         catch=to_explain,
-        next=names.skip(job.name),
+        next=n.skip,
         comment=f"Are the outputs of {job.name} complete and current? ({_where(job)})",
     )
     skip = Choice(
-        names.skip(job.name),
+        n.skip,
         rules=(ChoiceRule("$.check.complete", "BooleanEquals", True, next_),),
-        default=names.run(job.name),
+        default=n.run,
     )
     run = Task(
-        names.run(job.name),
+        n.run,
         resource=BATCH_SUBMIT_SYNC,
         parameters=_submit_parameters(wf, job),
         result_selector={"JobId.$": "$.JobId", "Status.$": "$.Status"},
         result_path="$.job",
         retry=(BATCH_RETRY,),
         catch=to_explain,
-        next=names.verify(job.name),
+        next=n.verify,
     )
     verify = Task(
-        names.verify(job.name),
+        n.verify,
         resource=LAMBDA_INVOKE,
         parameters=_invoke(_check_payload(wf, job, "post")),
         result_path=None,
@@ -144,16 +106,16 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
         "error.$": "$.error",
     }
     explain_state = Task(
-        explain,
+        n.explain,
         resource=LAMBDA_INVOKE,
         parameters=_invoke(explain_payload),
         result_selector={"Error.$": "$.Payload.error", "Cause.$": "$.Payload.cause"},
         result_path="$.failure",
         retry=(LAMBDA_RETRY,),
-        catch=(Catch(next=names.failed(job.name), result_path="$.failure"),),
-        next=names.failed(job.name),
+        catch=(Catch(next=n.failed, result_path="$.failure"),),
+        next=n.failed,
     )
-    fail = Fail(names.failed(job.name), error=c.ERR_STAGE_FAILED, cause_path="$.failure.Cause")
+    fail = Fail(n.failed, error=c.ERR_STAGE_FAILED, cause_path="$.failure.Cause")
     return [check, skip, run, verify, explain_state, fail]
 
 
@@ -166,14 +128,14 @@ def _submit_parameters(wf: model.Workflow, job: model.Job) -> Json:
     env += [{"Name": k, "Value": v} for k, v in sorted(job.environment.items())]
     return {
         "JobName.$": "$.check.job_name",
-        "JobQueue": "${" + c.SUB_JOB_QUEUE + "}",
-        "JobDefinition": "${" + c.substitution_key("JobDefinition", job.name) + "}",
+        "JobQueue": c.substitution(c.SUB_JOB_QUEUE),
+        "JobDefinition": c.substitution(c.substitution_key("JobDefinition", job.name)),
         "ContainerOverrides": {
-            "Command": ["orchestrator-runner"],
+            "Command": jobspec.container_command(),
             "Environment": env,
-            "ResourceRequirements": resource_requirements(job),
+            "ResourceRequirements": jobspec.resource_requirements(job),
         },
-        "RetryStrategy": retry_strategy(job),
+        "RetryStrategy": jobspec.retry_strategy(job),
         "Timeout": {"AttemptDurationSeconds": job.timeout_seconds},
         "Tags": {
             f"{c.TAG_EXECUTION}.$": "$$.Execution.Id",

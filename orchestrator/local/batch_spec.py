@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_ATTEMPTS = 10  # AWS Batch accepts 1..10
+from orchestrator_runtime import limits
+
+MAX_ATTEMPTS = limits.BATCH_ATTEMPTS_MAX
 
 
 @dataclass(frozen=True)

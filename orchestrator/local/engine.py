@@ -25,7 +25,7 @@ from orchestrator.local.adapter import LocalAws
 from orchestrator.samples import execution_input, parse_params, read_sheet
 from orchestrator.validate import ensure_valid
 from orchestrator_runtime import contracts as c
-from orchestrator_runtime import jobstate
+from orchestrator_runtime import jobstate, limits
 
 # Lambda handlers log JSON and print EMF metrics to stdout; locally that would bury the
 # progress display, and there is no X-Ray daemon.
@@ -156,7 +156,8 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared, run_id
     wf = prep.workflow
     started = time.monotonic()
     arn = sfn.start_execution(
-        stateMachineArn=deployed.state_machine_arn, name=f"{wf.name}-{run_id}"[:80],
+        stateMachineArn=deployed.state_machine_arn,
+        name=f"{wf.name}-{run_id}"[:limits.EXECUTION_NAME_CHARS],
         input=c.canonical_json(execution_input(prep.workflow, samples=prep.samples,
                                                params=prep.params)))["executionArn"]
     aws.emit_execution_status(arn)

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.local.lambdas import FakeContext
+from orchestrator_runtime import contracts as c
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-BATCH_SOURCE = "aws.batch"
-BATCH_DETAIL_TYPE = "Batch Job State Change"
-SFN_SOURCE = "aws.states"
-SFN_DETAIL_TYPE = "Step Functions Execution Status Change"
 EMITTED = frozenset({"RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"})
 
 SqsHandler = Callable[[dict[str, Any], Any], Any]
@@ -49,7 +46,8 @@ class BatchEvents:
         if job.get("status") not in EMITTED:
             return
         _put(self._events, {
-            "Source": BATCH_SOURCE, "DetailType": BATCH_DETAIL_TYPE,
+            "Source": c.BATCH_JOB_STATE_CHANGE.source,
+            "DetailType": c.BATCH_JOB_STATE_CHANGE.detail_type,
             "Resources": [job["jobArn"]], "Detail": json.dumps(job),
         })
 
@@ -75,7 +73,8 @@ def execution_status_detail(sfn: SFNClient, execution_arn: str) -> dict[str, Any
 def emit_execution_status(events: EventBridgeClient, sfn: SFNClient, execution_arn: str) -> None:
     """Put the execution's current status on the default bus, as Step Functions does."""
     _put(events, {
-        "Source": SFN_SOURCE, "DetailType": SFN_DETAIL_TYPE, "Resources": [execution_arn],
+        "Source": c.EXECUTION_STATUS_CHANGE.source,
+        "DetailType": c.EXECUTION_STATUS_CHANGE.detail_type, "Resources": [execution_arn],
         "Detail": json.dumps(execution_status_detail(sfn, execution_arn)),
     })
 

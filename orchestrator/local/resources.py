@@ -11,8 +11,7 @@ from typing import Any
 
 import boto3
 
-from orchestrator import model
-from orchestrator.compiler import stages
+from orchestrator import jobspec, model
 from orchestrator.local import casing
 from orchestrator.local.adapter import LocalAws
 from orchestrator_runtime import contracts as c
@@ -36,10 +35,10 @@ def job_definition(wf: model.Workflow, job: model.Job) -> dict[str, Any]:
         "Type": "container",
         "ContainerProperties": {
             "Image": job.image,
-            "Command": ["orchestrator-runner"],
-            "ResourceRequirements": stages.resource_requirements(job),
+            "Command": jobspec.container_command(),
+            "ResourceRequirements": jobspec.resource_requirements(job),
         },
-        "RetryStrategy": stages.retry_strategy(job),
+        "RetryStrategy": jobspec.retry_strategy(job),
         "Timeout": {"AttemptDurationSeconds": job.timeout_seconds},
         "PropagateTags": True,
     }
@@ -71,9 +70,7 @@ def deploy(aws: LocalAws, wf: model.Workflow, definition: str,
     dynamodb = boto3.resource("dynamodb", endpoint_url=aws.endpoint_url, region_name=aws.region)
     table = jobstate.create_table(dynamodb, TABLE)
     _events_to_queue(aws, queue, events_handler)
-    text = definition
-    for key, value in subs.items():
-        text = text.replace("${" + key + "}", value)
+    text = c.substitute(definition, subs)
     sfn = aws.client("stepfunctions")
     arn = sfn.create_state_machine(name=wf.name, definition=text, roleArn=role,
                                    type="STANDARD")["stateMachineArn"]
@@ -88,10 +85,8 @@ def _events_to_queue(aws: LocalAws, job_queue: str, handler: Callable[..., Any])
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
     queue_arn = arn["Attributes"]["QueueArn"]
     patterns = {
-        "batch-job-state": {"source": ["aws.batch"], "detail-type": ["Batch Job State Change"],
-                            "detail": {"jobQueue": [job_queue]}},
-        "execution-status": {"source": ["aws.states"],
-                             "detail-type": ["Step Functions Execution Status Change"]},
+        "batch-job-state": c.BATCH_JOB_STATE_CHANGE.pattern({"jobQueue": [job_queue]}),
+        "execution-status": c.EXECUTION_STATUS_CHANGE.pattern(),
     }
     for name, pattern in patterns.items():
         events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")

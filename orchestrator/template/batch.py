@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from orchestrator import model
-from orchestrator.compiler import stages
+from orchestrator import jobspec, model
 from orchestrator.template import access
 from orchestrator.template.cfn import (
     NO_VALUE,
@@ -30,8 +29,6 @@ from orchestrator.template.ids import job_definition_id, job_role_id
 from orchestrator.template.render import Commented
 from orchestrator_runtime import contracts as c
 
-RUNNER_COMMAND = ["orchestrator-runner"]
-SPEC_TAG = "orchestrator:spec"
 JOB_LOG_GROUP = "JobLogGroup"
 EXECUTION_ROLE = "JobExecutionRole"
 COMPUTE_ENVIRONMENT = "ComputeEnvironment"
@@ -60,17 +57,17 @@ def spec_digest(wf: model.Workflow, job: model.Job) -> str:
     """Digest of what the runner executes (command, paths, environment...), which the
     container properties do not show: a change makes a new job-definition revision, so each
     revision names one version of the job."""
-    spec = c.canonical_json(stages.job_spec(wf, job))
+    spec = c.canonical_json(jobspec.job_spec(wf, job))
     return hashlib.sha256(spec.encode()).hexdigest()[:16]
 
 
 def job_definition(wf: model.Workflow, job: model.Job) -> dict[str, Any]:
     container: dict[str, Any] = {
         "Image": job.image,
-        "Command": RUNNER_COMMAND,
+        "Command": jobspec.container_command(),
         "JobRoleArn": get_att(job_role_id(wf), "Arn"),
         "ExecutionRoleArn": if_(USE_FARGATE, get_att(EXECUTION_ROLE, "Arn"), NO_VALUE),
-        "ResourceRequirements": stages.resource_requirements(job),
+        "ResourceRequirements": jobspec.resource_requirements(job),
         "Environment": [{"Name": k, "Value": v} for k, v in sorted(job.environment.items())],
         "LogConfiguration": {"LogDriver": "awslogs", "Options": {
             "awslogs-group": ref(JOB_LOG_GROUP), "awslogs-stream-prefix": wf.name}},
@@ -86,11 +83,11 @@ def job_definition(wf: model.Workflow, job: model.Job) -> dict[str, Any]:
             "Type": "container",
             "PlatformCapabilities": if_(USE_FARGATE, ["FARGATE"], ["EC2"]),
             "ContainerProperties": container,
-            "RetryStrategy": stages.retry_strategy(job),
+            "RetryStrategy": jobspec.retry_strategy(job),
             "Timeout": {"AttemptDurationSeconds": job.timeout_seconds},
             "PropagateTags": True,
             "Tags": {c.TAG_WORKFLOW: wf.name, c.TAG_STAGE: job.name,
-                     SPEC_TAG: spec_digest(wf, job)},
+                     c.TAG_SPEC: spec_digest(wf, job)},
         },
     }
 

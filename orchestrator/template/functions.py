@@ -124,15 +124,14 @@ def job_events(wfs: Sequence[model.Workflow], log_retention: Any) -> dict[str, A
                           "maxReceiveCount": 5}})
     out[BATCH_RULE] = _rule(
         "Batch job state changes of this stack's queue, buffered for job_events",
-        {"source": ["aws.batch"], "detail-type": ["Batch Job State Change"],
-         "detail": {"jobQueue": [batch.job_queue()]}},
+        c.BATCH_JOB_STATE_CHANGE.pattern({"jobQueue": [batch.job_queue()]}),
         JOB_EVENTS_QUEUE, JOB_EVENTS_DLQ)
     out["JobEventsQueuePolicy"] = _events_may_send(
         [JOB_EVENTS_QUEUE, JOB_EVENTS_DLQ], [BATCH_RULE])
     out[EXECUTION_RULE] = _rule(
         "Status changes of this stack's state machines, for job_events",
-        {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
-         "detail": {"stateMachineArn": [ref(machine_id(wf)) for wf in wfs]}},
+        c.EXECUTION_STATUS_CHANGE.pattern(
+            {"stateMachineArn": [ref(machine_id(wf)) for wf in wfs]}),
         function_id("job_events"), FUNCTION_DLQ)
     out["JobEventsInvokePermission"] = _invoke_permission("job_events", EXECUTION_RULE)
     return out
@@ -151,9 +150,9 @@ def s3_trigger(wfs: Sequence[model.Workflow], bucket_param: str,
     if triggered:
         out[UPLOAD_RULE] = _rule(
             "Uploads that start a run (see each workflow's on_upload / on_sample_sheet)",
-            {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {
+            c.S3_OBJECT_CREATED.pattern({
                 "bucket": {"name": [ref(bucket_param)]},
-                "object": {"key": [{"prefix": p} for p in upload_prefixes(triggered)]}}},
+                "object": {"key": [{"prefix": p} for p in upload_prefixes(triggered)]}}),
             function_id("s3_trigger"), FUNCTION_DLQ)
         out["S3TriggerInvokePermission"] = _invoke_permission("s3_trigger", UPLOAD_RULE)
     rules = [EXECUTION_RULE, *([UPLOAD_RULE] if triggered else [])]

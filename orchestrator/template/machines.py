@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from orchestrator import model
@@ -24,7 +23,6 @@ from orchestrator.template.ids import function_id, job_definition_id, machine_id
 from orchestrator.template.render import Commented
 from orchestrator_runtime import contracts as c
 
-PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 CHECK_FUNCTION = function_id("check_outputs")
 
 
@@ -44,7 +42,7 @@ def placeholders(definition: Any) -> list[str]:
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, str):
-            found.update(PLACEHOLDER.findall(item))
+            found.update(c.substitution_keys(item))
     return sorted(found)
 
 
@@ -59,11 +57,11 @@ def substitutions(wf: model.Workflow, definition: dict[str, Any]) -> dict[str, A
     found = placeholders(definition)
     unknown = [p for p in found if p not in known]
     if unknown:
-        names = ", ".join("${" + p + "}" for p in unknown)
+        names = ", ".join(c.substitution(p) for p in unknown)
         raise TemplateError(
             f"{machine_id(wf)}: the definition of workflow {wf.name!r} uses {names}, which the "
             f"template cannot fill; known placeholders are "
-            + ", ".join("${" + k + "}" for k in sorted(known))
+            + ", ".join(c.substitution(k) for k in sorted(known))
             + ". Recompile the workflow with this version of orchestrator.")
     return {p: known[p] for p in found}
 

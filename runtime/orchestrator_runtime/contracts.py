@@ -10,7 +10,7 @@ Flow of one stage for one sample (or once, for a stage without fan-out):
 2. When ``complete`` is true the stage is skipped. Otherwise the function has written a
    :data:`Task` document to ``task_uri`` and the state machine submits the Batch job with
    ``ORCH_TASK_URI`` in its environment and ``job_name``/tags from the response.
-3. The job runner (``orchestrator-runner``) reads the task, downloads inputs, runs the command,
+3. The job runner (:data:`RUNNER_COMMAND`) reads the task, downloads inputs, runs the command,
    uploads outputs and writes the :data:`Marker` last.
 4. The state machine invokes the function again (``action="post"``); it raises
    ``StageOutputsMissing`` unless every output exists and the marker matches.
@@ -22,9 +22,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Final, Literal, TypedDict
+from collections.abc import Mapping
+from typing import Any, Final, Literal, NamedTuple, TypedDict
+
+from orchestrator_runtime import limits
 
 CONTRACT_VERSION: Final = 1
+
+# The job runner's console script: the container command of every Batch job the
+# orchestrator submits (pyproject.toml installs it under this name).
+RUNNER_COMMAND: Final = "orchestrator-runner"
 
 # Execution input keys.
 SAMPLES_KEY: Final = "samples"
@@ -38,6 +45,27 @@ TAG_EXECUTION: Final = "orchestrator:execution"
 TAG_WORKFLOW: Final = "orchestrator:workflow"
 TAG_STAGE: Final = "orchestrator:stage"
 TAG_SAMPLE: Final = "orchestrator:sample"
+# On job definitions: a digest of the job's spec, so each revision names one version of it.
+TAG_SPEC: Final = "orchestrator:spec"
+
+
+class EventType(NamedTuple):
+    """An EventBridge event by source and detail type (the AWS events the stack listens to)."""
+
+    source: str
+    detail_type: str
+
+    def pattern(self, detail: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """An EventBridge rule pattern matching this event (and ``detail``, when given)."""
+        out: dict[str, Any] = {"source": [self.source], "detail-type": [self.detail_type]}
+        if detail is not None:
+            out["detail"] = dict(detail)
+        return out
+
+
+BATCH_JOB_STATE_CHANGE: Final = EventType("aws.batch", "Batch Job State Change")
+EXECUTION_STATUS_CHANGE: Final = EventType("aws.states", "Step Functions Execution Status Change")
+S3_OBJECT_CREATED: Final = EventType("aws.s3", "Object Created")
 
 # Where the orchestrator keeps its own objects, below the workflow's bucket prefix.
 META_PREFIX: Final = "_orchestrator"
@@ -279,13 +307,15 @@ def job_name(workflow: str, stage: str, sample: str | None) -> str:
     """A valid AWS Batch job name (1-128 of letters, digits, - and _; first alphanumeric)."""
     raw = "-".join(p for p in (workflow, stage, sample_label(sample) if sample else "") if p)
     name = _LABEL_BAD.sub("-", raw).lstrip("-_")
-    if len(name) > 128:
-        name = f"{name[:119]}-{_short_hash(raw)}"
+    if len(name) > limits.BATCH_NAME_CHARS:
+        digest = _short_hash(raw)
+        name = f"{name[:limits.BATCH_NAME_CHARS - len(digest) - 1]}-{digest}"
     return name or f"job-{_short_hash(raw)}"
 
 
 def execution_name(*parts: str) -> str:
-    """A deterministic Step Functions execution name (<= 80 chars, allowed characters only)."""
+    """A deterministic Step Functions execution name (within limits.EXECUTION_NAME_CHARS,
+    allowed characters only)."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
     head = _LABEL_BAD.sub("-", parts[0] if parts else "run").strip("-_")[:40] or "run"
     return f"{head}-{digest}"
@@ -299,6 +329,25 @@ def substitution_key(kind: Literal["JobDefinition"], name: str) -> str:
 # Well-known substitution keys (besides one JobDefinition<Stage> per job).
 SUB_CHECK_FUNCTION: Final = "CheckOutputsFunctionArn"
 SUB_JOB_QUEUE: Final = "JobQueueArn"
+
+# A ``${Key}`` in a compiled definition, filled by DefinitionSubstitutions when deployed.
+SUBSTITUTION_RE: Final = re.compile(r"\$\{([^}]*)\}")
+
+
+def substitution(key: str) -> str:
+    """The placeholder of ``key``: ``JobQueueArn`` -> ``${JobQueueArn}``."""
+    return "${" + key + "}"
+
+
+def substitution_keys(text: str) -> list[str]:
+    """The keys of every ``${Key}`` in ``text``, in order (repeats included)."""
+    return SUBSTITUTION_RE.findall(text)
+
+
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """Fill every ``${Key}`` of ``text`` as DefinitionSubstitutions does; a key without a
+    value raises KeyError naming it."""
+    return SUBSTITUTION_RE.sub(lambda m: values[m.group(1)], text)
 
 
 # Fingerprints -----------------------------------------------------------------------------

@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 
 TTL = timedelta(days=30)
 MAX_TRIES = 10
-BATCH_EVENT = ("aws.batch", "Batch Job State Change")
-EXECUTION_EVENT = ("aws.states", "Step Functions Execution Status Change")
 
 __all__ = ["MalformedEvent", "Outcome", "apply_execution_event", "apply_job_event",
            "create_table", "handle_event", "read_execution", "record_skipped"]
@@ -208,12 +206,12 @@ def handle_event(table: Table, event: Any, *, now: datetime | None = None) -> Ou
     if not isinstance(event, Mapping):
         raise MalformedEvent(f"an event must be a JSON object, got {type(event).__name__}")
     kind = (event.get("source"), event.get("detail-type"))
-    if kind == BATCH_EVENT:
+    if kind == contracts.BATCH_JOB_STATE_CHANGE:
         job = parse_batch_event(event)
         if job is None:
             return Outcome("ignored", False, "Batch job without orchestrator tags (other stack)")
         return apply_job_event(table, job, now=now)
-    if kind == EXECUTION_EVENT:
+    if kind == contracts.EXECUTION_STATUS_CHANGE:
         return apply_execution_event(table, parse_execution_event(event), now=now)
     if not all(isinstance(k, str) for k in kind):
         raise MalformedEvent("event has no string source and detail-type")

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 SCRATCH_ENV = "ORCH_SCRATCH"  # parent of the per-run scratch directories
 EXIT_INTERNAL = 70  # a bug in the runner itself (EX_SOFTWARE)
-_PREFIX = b"orchestrator-runner: "
+_PREFIX = f"{contracts.RUNNER_COMMAND}: ".encode()
 _CHUNK = 64 * 1024  # longest piece of a line forwarded at once
 
 
@@ -253,7 +253,7 @@ def _say(err: BinaryIO, message: str) -> None:
 
 def main(argv_: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="orchestrator-runner",
+        prog=contracts.RUNNER_COMMAND,
         description="Run one orchestrator task: inputs from S3, command, outputs to S3, "
                     "marker last.")
     parser.add_argument("--task", help=f"task location: s3://, file:// or a path "

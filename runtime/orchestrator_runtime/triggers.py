@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
-from orchestrator_runtime import contracts, samplesheet
+from orchestrator_runtime import contracts, limits, samplesheet
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_stepfunctions import SFNClient
 
-MAX_INPUT_BYTES = 256 * 1024  # Step Functions' limit on an execution's input
 MAX_SHEET_BYTES = 10 * 1024 * 1024
 
 
@@ -143,9 +142,9 @@ def start(sfn: SFNClient, trigger: contracts.Trigger, name: str, rows: Sequence[
     """StartExecution by a deterministic name; an existing execution counts as started."""
     doc = json.dumps({contracts.SAMPLES_KEY: list(rows), contracts.PARAMS_KEY: {}},
                      ensure_ascii=False, separators=(",", ":"))
-    if len(doc.encode()) > MAX_INPUT_BYTES:
+    if len(doc.encode()) > limits.PAYLOAD_BYTES:
         raise SheetError(f"{len(rows)} samples make an execution input of {len(doc.encode())} "
-                         f"bytes, over Step Functions' {MAX_INPUT_BYTES}; split the sheet")
+                         f"bytes, over Step Functions' {limits.PAYLOAD_BYTES}; split the sheet")
     try:
         sfn.start_execution(stateMachineArn=trigger["state_machine_arn"], name=name, input=doc)
     except ClientError as exc:

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from orchestrator import Workflow
-from orchestrator.compiler import compile_workflow, group, render
+from orchestrator.compiler import build_machine, compile_workflow, group, render
+from orchestrator.compiler.compile import DefinitionTooLarge, check_size, deployed_size
 from orchestrator.loader import load_file
 from orchestrator_runtime import contracts as c
+from orchestrator_runtime import limits
 
 
 def states(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -150,3 +152,37 @@ def test_registering_job_definitions_locally_does_not_change_later_compiles() ->
     before = render(compile_workflow(wf))
     job_definition(wf, wf.jobs[0])
     assert render(compile_workflow(wf)) == before
+
+
+def test_definition_size_counts_substituted_arns_in_bytes() -> None:
+    wf = load_file("examples/diamond.py")[0]
+    check_size(wf, "x" * 1_000_000)
+    assert deployed_size("é") == 2  # bytes, not characters
+    with pytest.raises(DefinitionTooLarge) as exc:
+        check_size(wf, "x" * 1_000_000 + "${JobQueueArn}" * 300)
+    [d] = exc.value.diagnostics
+    assert d.code == "definition-too-large" and d.line == wf.source.line
+    assert "'diamond'" in d.message and d.hint
+    with pytest.raises(DefinitionTooLarge):
+        check_size(wf, "é" * (limits.DEFINITION_BYTES // 2 + 1))
+
+
+def big(length: int, jobs: int = 20) -> Any:
+    wf = Workflow("big", bucket="s3://my-bucket/p")
+    for i in range(jobs):
+        wf.job(f"j{i}", image="img", command=["echo", "x" * length], outputs={"o": f"o{i}"})
+    return wf.build()
+
+
+def test_a_definition_that_outgrows_the_limit_only_once_deployed_is_a_diagnostic() -> None:
+    # Regression: the ARN estimate was applied only when the definition was already over
+    # the limit before substitution, so this one compiled and would fail to deploy.
+    raw = len(render(build_machine(big(0)).render()).encode())
+    arns = deployed_size(render(build_machine(big(0)).render())) - raw
+    per_char = len(render(build_machine(big(1)).render()).encode()) - raw
+    wf = big((limits.DEFINITION_BYTES - arns // 2 - raw) // per_char)
+    text = render(build_machine(wf).render())
+    assert len(text.encode()) < limits.DEFINITION_BYTES < deployed_size(text)
+    with pytest.raises(DefinitionTooLarge) as exc:
+        compile_workflow(wf)
+    assert exc.value.diagnostics[0].code == "definition-too-large"

@@ -1,0 +1,80 @@
+"""Every state name the compiler generates, made by one function that knows the limit.
+
+:func:`state` keeps a name that fits Step Functions' limit and shortens one that does not:
+the first characters, then ``" ~"`` and eight hex digits of the SHA-256 of the whole name.
+So every generated name fits, the same workflow always gets the same names, and two
+different names stay different (no job name, column or fixed name contains ``"~"``, so a
+shortened name cannot equal one that was left alone). Validation has nothing to check here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from orchestrator_runtime import limits
+
+MARK = " ~"
+DIGEST = 8
+
+READ_INPUT = "Read input"
+APPLY_DEFAULTS = "Apply defaults"
+DONE = "Done"
+
+
+def state(text: str) -> str:
+    """``text`` when it fits; otherwise its head and a digest of all of it."""
+    if len(text) <= limits.STATE_NAME_CHARS:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:DIGEST]
+    return text[:limits.STATE_NAME_CHARS - len(MARK) - DIGEST] + MARK + digest
+
+
+class Stage(NamedTuple):
+    """The states of one job's stage, in order."""
+
+    check: str
+    skip: str
+    run: str
+    verify: str
+    explain: str
+    failed: str
+
+
+def stage(job: str) -> Stage:
+    return Stage(state(f"Check {job}"), state(f"Skip {job}?"), state(f"Run {job}"),
+                 state(f"Verify {job}"), state(f"Explain {job} failure"),
+                 state(f"{job} failed"))
+
+
+def parallel(first_jobs: Sequence[str]) -> str:
+    """A Parallel state, named after the first job of each branch."""
+    return state("Parallel " + " + ".join(first_jobs))
+
+
+def branch_done(first_job: str) -> str:
+    return state(f"{first_job} branch done")
+
+
+class Block(NamedTuple):
+    """Names of a Map block's states. The fixed ones have three or more words (or end in
+    '?'), so they can never equal a job's "Run x" / "x failed" states (job names have no
+    spaces)."""
+
+    map: str
+    body: str
+    ok: str
+    failed: str
+    summarize: str
+    any_failed: str
+    fail: str
+
+
+def block(column: str, number: int | None) -> Block:
+    """``number`` tells the blocks of a workflow apart when it has several (None: one)."""
+    tag = f" ({number})" if number is not None else ""
+    return Block(state(f"For each {column}{tag}"), state(f"Sample pipeline{tag}"),
+                 state(f"Sample pipeline{tag} succeeded"), state(f"Sample pipeline{tag} failed"),
+                 state(f"Summarize samples{tag}"), state(f"Any sample{tag} failed?"),
+                 state(f"Some samples failed{tag}"))

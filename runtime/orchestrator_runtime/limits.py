@@ -1,0 +1,35 @@
+"""AWS limits the orchestrator relies on, each written once.
+
+Standard library only: the runtime (Lambdas, job runner) and the orchestrator both read it.
+Figures are the documented service quotas (see docs/architecture.md and the AWS quota pages);
+sizes are in bytes unless the name says characters.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Step Functions ---------------------------------------------------------------------------
+STATE_NAME_CHARS: Final = 80  # a state's name (Amazon States Language)
+STATE_MACHINE_NAME_CHARS: Final = 80  # CreateStateMachine name
+EXECUTION_NAME_CHARS: Final = 80  # StartExecution name
+# CreateStateMachine's definition: the API counts 1,048,576 characters and the quota says
+# 1 MB; counting UTF-8 bytes satisfies both.
+DEFINITION_BYTES: Final = 1024 * 1024
+PAYLOAD_BYTES: Final = 256 * 1024  # input/output of an execution, a state or a task
+INLINE_MAP_CONCURRENCY: Final = 40  # an inline Map runs at most about 40 iterations at once
+
+# AWS Batch --------------------------------------------------------------------------------
+BATCH_NAME_CHARS: Final = 128  # job and job-definition names
+BATCH_ATTEMPTS_MAX: Final = 10  # RetryStrategy attempts: 1 to 10
+BATCH_RETRY_RULES_MAX: Final = 5  # evaluateOnExit rules of a RetryStrategy
+BATCH_MIN_TIMEOUT_SECONDS: Final = 60  # attemptDurationSeconds
+BATCH_MAX_VCPUS: Final = 256  # vCPUs of one container
+BATCH_MIN_MEMORY_MIB: Final = 4  # memory of one container
+BATCH_MAX_GPUS: Final = 16  # GPUs of one container
+FARGATE_VCPU_FRACTIONS: Final = (0.25, 0.5)  # the only fractional vCPU values (Fargate)
+# "Container Overrides length must be at most 8192" (ECS RunTask, which Batch calls).
+CONTAINER_OVERRIDES_CHARS: Final = 8192
+
+# EC2 --------------------------------------------------------------------------------------
+EC2_MAX_MEMORY_MIB: Final = 24 * 1024 * 1024  # 24 TiB, the largest instance memory
