@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+MIB_PER_GIB = 1024
+MIB_PER_TIB = MIB_PER_GIB * 1024
 _MEM_UNITS = {
     "": 1, "m": 1, "mb": 1, "mi": 1, "mib": 1,
-    "g": 1024, "gb": 1024, "gi": 1024, "gib": 1024,
-    "t": 1024 * 1024, "tb": 1024 * 1024, "ti": 1024 * 1024, "tib": 1024 * 1024,
+    "g": MIB_PER_GIB, "gb": MIB_PER_GIB, "gi": MIB_PER_GIB, "gib": MIB_PER_GIB,
+    "t": MIB_PER_TIB, "tb": MIB_PER_TIB, "ti": MIB_PER_TIB, "tib": MIB_PER_TIB,
 }
 _MEM_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 _DUR_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)

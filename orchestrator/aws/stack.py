@@ -55,7 +55,7 @@ def definition_substitutions(cfn: Any, lam: Any, stack: str, wf: model.Workflow,
             job = next((j for j in wf.jobs
                         if c.substitution_key("JobDefinition", j.name) == key), None)
             if job is None:
-                raise AwsError(f"${{{key}}} in the definition of {wf.name!r} names no job of "
-                               "that workflow")
+                raise AwsError(f"{c.substitution(key)} in the definition of {wf.name!r} names "
+                               "no job of that workflow")
             values[key] = resource(ids.job_definition_id(wf, job))
     return values

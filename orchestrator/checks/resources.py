@@ -60,7 +60,7 @@ def memory(wf: model.Workflow) -> Iterator[Diagnostic]:
             yield error(
                 "bad-memory", job.source,
                 f"job {job.name!r}: memory={job.memory!r} is {mib} MiB; AWS Batch needs "
-                f"{MIN_MEMORY_MIB} MiB to {MAX_MEMORY_MIB // (1024 * 1024)} TiB",
+                f"{MIN_MEMORY_MIB} MiB to {MAX_MEMORY_MIB // units.MIB_PER_TIB} TiB",
                 "give the container between 4 MiB and 24 TiB, e.g. memory='4 GiB'",
             )
 

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any, Final, cast
 
-from orchestrator_runtime.contracts import CONTRACT_VERSION, Task
+from orchestrator_runtime.contracts import CONTRACT_VERSION, RUNNER_COMMAND, Task
 from orchestrator_runtime.runner_errors import task_error
 
 _NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -33,7 +33,7 @@ def check_task(doc: Any, source: str) -> Task:
     version = doc.get("version")
     if version != CONTRACT_VERSION:
         raise task_error(
-            f"task {source} has version {version!r}; this orchestrator-runner reads version "
+            f"task {source} has version {version!r}; this {RUNNER_COMMAND} reads version "
             f"{CONTRACT_VERSION}: install the runner from the same orchestrator release"
         )
     for key in _STRINGS:
