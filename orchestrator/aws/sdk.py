@@ -15,19 +15,16 @@ this module wraps the definition in it.
 from __future__ import annotations
 
 import copy
-import re
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from orchestrator import model
 from orchestrator.aws.errors import UsageError
-from orchestrator.template import placeholders
+from orchestrator.template.description import PLACEHOLDER, placeholders
 
 if TYPE_CHECKING:
     from stepfunctions.workflow import Workflow
-
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
 def substitute(definition: dict[str, Any], substitutions: Mapping[str, str]) -> dict[str, Any]:
@@ -41,7 +38,7 @@ def substitute(definition: dict[str, Any], substitutions: Mapping[str, str]) -> 
 
     def fill(value: Any) -> Any:
         if isinstance(value, str):
-            return _PLACEHOLDER.sub(lambda m: substitutions[m.group(1)], value)
+            return PLACEHOLDER.sub(lambda m: substitutions[m.group(1)], value)
         if isinstance(value, list):
             return [fill(v) for v in value]
         if isinstance(value, dict):
