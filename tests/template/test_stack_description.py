@@ -134,3 +134,15 @@ def test_aws_helpers_resolve_substitutions_through_the_description() -> None:
     assert values["JobQueueArn"] == queue
     assert values["CheckOutputsFunctionArn"] == function_arn
     assert sorted(values) == sorted(machine.substitutions)
+
+
+def test_only_the_description_maps_placeholders_to_resources() -> None:
+    # The compiler writes placeholders and validation checks them; mapping them to resources
+    # is the description's alone (local/ and aws/ resolve its References).
+    root = Path(__file__).resolve().parents[2] / "orchestrator"
+    writers = {"compiler/stages.py", "compiler/compile.py", "checks/names.py",
+               "template/description.py"}
+    found = {str(p.relative_to(root)) for p in root.rglob("*.py")
+             if any(name in p.read_text() for name in
+                    ("substitution_key", "SUB_JOB_QUEUE", "SUB_CHECK_FUNCTION"))}
+    assert found <= writers, found - writers
