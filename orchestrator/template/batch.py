@@ -10,7 +10,6 @@ from typing import Any
 
 from orchestrator import model
 from orchestrator.template import access, description
-from orchestrator.template import refs as cfn_refs
 from orchestrator.template.cfn import (
     NO_VALUE,
     TemplateError,
@@ -39,9 +38,6 @@ CREATE_COMPUTE = "CreateCompute"
 CREATE_EC2_COMPUTE = "CreateEc2Compute"
 USE_FARGATE = "UseFargate"
 USE_SPOT = "UseSpot"
-
-
-job_queue = cfn_refs.job_queue
 
 
 def job_definition(jd: description.JobDefinition, wf: model.Workflow) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator import model
-from orchestrator.template import batch, description, functions, machines
+from orchestrator.template import batch, description, functions, machines, refs
 from orchestrator.template.cfn import TemplateError, equals, ref
 from orchestrator.template.ids import (
     BUCKET_PARAM,
@@ -142,7 +142,7 @@ def outputs(workflows: Sequence[model.Workflow],
         out[fn.logical_id + "Name"] = {"Description": f"The {fn.name} function",
                                        "Value": ref(fn.logical_id)}
     out[QUEUE_OUTPUT] = {"Description": "The job queue jobs are submitted to",
-                       "Value": batch.job_queue()}
+                       "Value": refs.job_queue()}
     return out
 
 

@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from orchestrator import model
 from orchestrator.compiler import stages
@@ -183,13 +183,23 @@ class StackDescription:
         return found[0]
 
     def function(self, logical_id: str) -> Function:
-        return next(f for f in self.functions if f.logical_id == logical_id)
+        return _one(self.functions, logical_id)
 
     def rule(self, logical_id: str) -> Rule:
-        return next(r for r in self.rules if r.logical_id == logical_id)
+        return _one(self.rules, logical_id)
 
     def job_definitions_of(self, workflow: str) -> tuple[JobDefinition, ...]:
         return tuple(d for d in self.job_definitions if d.workflow == workflow)
+
+
+_Part = TypeVar("_Part", "Function", "Rule")
+
+
+def _one(parts: tuple[_Part, ...], logical_id: str) -> _Part:
+    for part in parts:
+        if part.logical_id == logical_id:
+            return part
+    raise KeyError(f"the stack has no {logical_id}")
 
 
 # Building it -----------------------------------------------------------------------------

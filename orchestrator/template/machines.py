@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator import model
-from orchestrator.template import batch, description, refs
+from orchestrator.template import description, refs
 from orchestrator.template.cfn import (
     arn,
     get_att,
@@ -28,7 +28,7 @@ CHECK_FUNCTION = function_id("check_outputs")
 def _role(wf: model.Workflow, stack: description.StackDescription) -> dict[str, Any]:
     defs = [jd.name for jd in stack.job_definitions_of(wf.name)]
     jobs = arn("batch", "job/*")
-    submit = [batch.job_queue(), jobs]
+    submit = [refs.job_queue(), jobs]
     submit += [arn("batch", f"job-definition/{n}") for n in defs]
     submit += [arn("batch", f"job-definition/{n}:*") for n in defs]
     check = get_att(CHECK_FUNCTION, "Arn")
