@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator import model
 from orchestrator.aws.errors import UsageError
-from orchestrator.template import placeholders
+from orchestrator.template.description import placeholders
 from orchestrator_runtime import contracts as c
 
 if TYPE_CHECKING:

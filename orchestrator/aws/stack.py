@@ -6,10 +6,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from orchestrator import model
 from orchestrator.aws.errors import AwsError
-from orchestrator.template import ids, placeholders
-from orchestrator_runtime import contracts as c
+from orchestrator.template import description as d
+from orchestrator.template import ids
 
 
 def outputs(cfn: Any, stack: str) -> dict[str, str]:
@@ -31,31 +30,52 @@ def resources(cfn: Any, stack: str) -> dict[str, str]:
     return found
 
 
-def definition_substitutions(cfn: Any, lam: Any, stack: str, wf: model.Workflow,
-                             definition: dict[str, Any]) -> dict[str, str]:
-    """The value CloudFormation gives each ``${...}`` of ``definition`` in ``stack``: what
-    DefinitionSubstitutions does, for creating the same state machine another way."""
-    out_values = outputs(cfn, stack)
-    physical = resources(cfn, stack)
+class StackResolver:
+    """Values of the description's References in a deployed stack: what CloudFormation gave
+    them (read once, on first use)."""
 
-    def resource(logical: str) -> str:
-        if logical not in physical:
-            raise AwsError(f"stack {stack!r} has no resource {logical}: redeploy it with "
-                           f"workflow {wf.name!r}")
-        return str(physical[logical])
+    def __init__(self, cfn: Any, lam: Any, stack: str) -> None:
+        self._cfn, self._lam, self._stack = cfn, lam, stack
+        self._outputs: dict[str, str] | None = None
+        self._physical: dict[str, str] | None = None
 
-    values: dict[str, str] = {}
-    for key in placeholders(definition):
-        if key == c.SUB_CHECK_FUNCTION:
-            name = resource(ids.function_id("check_outputs"))
-            values[key] = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-        elif key == c.SUB_JOB_QUEUE:
-            values[key] = out_values[ids.QUEUE_OUTPUT]
-        else:
-            job = next((j for j in wf.jobs
-                        if c.substitution_key("JobDefinition", j.name) == key), None)
-            if job is None:
-                raise AwsError(f"{c.substitution(key)} in the definition of {wf.name!r} names "
-                               "no job of that workflow")
-            values[key] = resource(ids.job_definition_id(wf, job))
-    return values
+    def _output(self, key: str) -> str:
+        if self._outputs is None:
+            self._outputs = outputs(self._cfn, self._stack)
+        if key not in self._outputs:
+            raise AwsError(f"stack {self._stack!r} has no output {key}: redeploy it with this "
+                           "version of orchestrator")
+        return self._outputs[key]
+
+    def _resource(self, logical: str) -> str:
+        if self._physical is None:
+            self._physical = resources(self._cfn, self._stack)
+        if logical not in self._physical:
+            raise AwsError(f"stack {self._stack!r} has no resource {logical}: redeploy it with "
+                           "the workflow files it should serve")
+        return self._physical[logical]
+
+    def __call__(self, reference: d.Reference) -> str:
+        match reference:
+            case d.JobQueueArn():
+                return self._output(ids.QUEUE_OUTPUT)
+            case d.BucketName():
+                stacks = self._cfn.describe_stacks(StackName=self._stack)["Stacks"]
+                params = {p["ParameterKey"]: p["ParameterValue"]
+                          for p in stacks[0].get("Parameters", [])}
+                return str(params[ids.BUCKET_PARAM])
+            case d.FunctionArn(logical):
+                name = self._resource(logical)
+                return str(self._lam.get_function(FunctionName=name)["Configuration"]
+                           ["FunctionArn"])
+            case d.JobDefinitionArn(logical) | d.StateMachineArn(logical):
+                return self._resource(logical)  # their physical id is the ARN
+
+
+def definition_substitutions(cfn: Any, lam: Any, stack: str,
+                             machine: d.StateMachine) -> dict[str, str]:
+    """The value CloudFormation gives each ``${...}`` of ``machine``'s definition in
+    ``stack``: what DefinitionSubstitutions does, for creating the same state machine another
+    way. ``machine`` comes from :func:`orchestrator.template.describe`."""
+    resolve = StackResolver(cfn, lam, stack)
+    return {key: resolve(ref) for key, ref in machine.substitutions.items()}

@@ -9,6 +9,7 @@ here decides what runs when.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -23,6 +24,7 @@ from orchestrator.errors import UsageError
 from orchestrator.local import progress, resources, workspace
 from orchestrator.local.adapter import LocalAws
 from orchestrator.samples import execution_input, parse_params, read_sheet
+from orchestrator.template import describe
 from orchestrator.validate import ensure_valid
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import jobstate, limits
@@ -107,12 +109,13 @@ def prepare(opts: RunOptions) -> Prepared:
     return Prepared(wf, definition, samples, params, values, data_dir)
 
 
-def _handlers() -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """The real Lambda handlers (imported late: only a local run needs powertools)."""
+def _handlers() -> dict[str, Callable[..., Any]]:
+    """The real Lambda handlers the local engine runs, by function name (imported late: only
+    a local run needs powertools). s3_trigger is not run: a local run starts its execution."""
     from orchestrator_lambdas.check_outputs import app as check_app
     from orchestrator_lambdas.job_events import app as events_app
 
-    return check_app.handler, events_app.handler
+    return {"check_outputs": check_app.handler, "job_events": events_app.handler}
 
 
 @contextlib.contextmanager
@@ -134,11 +137,11 @@ def run(opts: RunOptions, show: Callable[[str], None] = lambda _: None) -> RunRe
     space = workspace.Workspace(opts.workdir, wf.bucket_name)
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
     log_dir = opts.workdir / "logs" / wf.name / run_id
-    handler_env = HANDLER_ENV | {"TABLE_NAME": resources.TABLE}
+    stack = describe([wf], {wf.name: json.loads(prep.definition)})
+    handler_env = HANDLER_ENV | {"TABLE_NAME": resources.table_name(stack.tables[0])}
     with _quiet_emulator(), LocalAws(cores=opts.cores, log_dir=log_dir,
                                      extra_env=handler_env) as aws:
-        check, events = _handlers()
-        deployed = resources.deploy(aws, wf, prep.definition, check, events)
+        deployed = resources.deploy(aws, stack, {wf.name: prep.definition}, _handlers())
         s3 = aws.client("s3")
         space.restore(s3, wf.bucket_prefix)
         if prep.data_dir is not None:
@@ -156,7 +159,7 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared, run_id
     wf = prep.workflow
     started = time.monotonic()
     arn = sfn.start_execution(
-        stateMachineArn=deployed.state_machine_arn,
+        stateMachineArn=deployed.state_machines[wf.name],
         name=f"{wf.name}-{run_id}"[:limits.EXECUTION_NAME_CHARS],
         input=c.canonical_json(execution_input(prep.workflow, samples=prep.samples,
                                                params=prep.params)))["executionArn"]

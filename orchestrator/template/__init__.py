@@ -2,8 +2,13 @@
 
 from orchestrator.template.build import build_template, render_template
 from orchestrator.template.cfn import TemplateError
+from orchestrator.template.description import (
+    StackDescription,
+    definition_uri,
+    describe,
+    placeholders,
+)
 from orchestrator.template.ids import machine_output_key
-from orchestrator.template.machines import definition_uri, placeholders
 
-__all__ = ["TemplateError", "build_template", "definition_uri", "machine_output_key",
-           "placeholders", "render_template"]
+__all__ = ["StackDescription", "TemplateError", "build_template", "definition_uri", "describe",
+           "machine_output_key", "placeholders", "render_template"]

@@ -6,11 +6,10 @@ job's definition only when that job's own properties change.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from orchestrator import jobspec, model
-from orchestrator.template import access
+from orchestrator import model
+from orchestrator.template import access, description
 from orchestrator.template.cfn import (
     NO_VALUE,
     TemplateError,
@@ -25,50 +24,30 @@ from orchestrator.template.cfn import (
     statement,
     sub,
 )
-from orchestrator.template.ids import job_definition_id, job_role_id
+from orchestrator.template.ids import CREATED_QUEUE, job_role_id
 from orchestrator.template.render import Commented
-from orchestrator_runtime import contracts as c
 
 JOB_LOG_GROUP = "JobLogGroup"
 EXECUTION_ROLE = "JobExecutionRole"
 COMPUTE_ENVIRONMENT = "ComputeEnvironment"
-CREATED_QUEUE = "JobQueue"
 INSTANCE_ROLE = "ComputeInstanceRole"
 INSTANCE_PROFILE = "ComputeInstanceProfile"
 
-# Condition names (defined in build.py).
+# Condition names (defined in build.py; ids.USE_QUEUE_PARAM too).
 CREATE_COMPUTE = "CreateCompute"
-USE_QUEUE_PARAM = "UseExistingQueue"
 CREATE_EC2_COMPUTE = "CreateEc2Compute"
 USE_FARGATE = "UseFargate"
 USE_SPOT = "UseSpot"
 
 
-def job_definition_name(wf: model.Workflow, job: model.Job) -> str:
-    return str(c.job_name(wf.name, job.name, None))
-
-
-def job_queue() -> dict[str, Any]:
-    """The queue jobs go to: the one this stack creates, or the JobQueueArn parameter."""
-    return if_(USE_QUEUE_PARAM, ref("JobQueueArn"), ref(CREATED_QUEUE))
-
-
-def spec_digest(wf: model.Workflow, job: model.Job) -> str:
-    """Digest of what the runner executes (command, paths, environment...), which the
-    container properties do not show: a change makes a new job-definition revision, so each
-    revision names one version of the job."""
-    spec = c.canonical_json(jobspec.job_spec(wf, job))
-    return hashlib.sha256(spec.encode()).hexdigest()[:16]
-
-
-def job_definition(wf: model.Workflow, job: model.Job) -> dict[str, Any]:
+def job_definition(jd: description.JobDefinition, wf: model.Workflow) -> dict[str, Any]:
     container: dict[str, Any] = {
-        "Image": job.image,
-        "Command": jobspec.container_command(),
+        "Image": jd.image,
+        "Command": list(jd.command),
         "JobRoleArn": get_att(job_role_id(wf), "Arn"),
         "ExecutionRoleArn": if_(USE_FARGATE, get_att(EXECUTION_ROLE, "Arn"), NO_VALUE),
-        "ResourceRequirements": jobspec.resource_requirements(job),
-        "Environment": [{"Name": k, "Value": v} for k, v in sorted(job.environment.items())],
+        "ResourceRequirements": jd.requirements(),
+        "Environment": [{"Name": k, "Value": v} for k, v in jd.environment],
         "LogConfiguration": {"LogDriver": "awslogs", "Options": {
             "awslogs-group": ref(JOB_LOG_GROUP), "awslogs-stream-prefix": wf.name}},
         "FargatePlatformConfiguration": if_(USE_FARGATE, {"PlatformVersion": "LATEST"},
@@ -79,15 +58,14 @@ def job_definition(wf: model.Workflow, job: model.Job) -> dict[str, Any]:
     return {
         "Type": "AWS::Batch::JobDefinition",
         "Properties": {
-            "JobDefinitionName": job_definition_name(wf, job),
+            "JobDefinitionName": jd.name,
             "Type": "container",
             "PlatformCapabilities": if_(USE_FARGATE, ["FARGATE"], ["EC2"]),
             "ContainerProperties": container,
-            "RetryStrategy": jobspec.retry_strategy(job),
-            "Timeout": {"AttemptDurationSeconds": job.timeout_seconds},
+            "RetryStrategy": jd.retry(),
+            "Timeout": {"AttemptDurationSeconds": jd.timeout_seconds},
             "PropagateTags": True,
-            "Tags": {c.TAG_WORKFLOW: wf.name, c.TAG_STAGE: job.name,
-                     c.TAG_SPEC: spec_digest(wf, job)},
+            "Tags": dict(jd.tags),
         },
     }
 
@@ -161,12 +139,12 @@ def shared_resources(log_retention: Any) -> dict[str, Any]:
     }
 
 
-def workflow_resources(wf: model.Workflow, bucket_param: str) -> dict[str, Any]:
+def workflow_resources(wf: model.Workflow, stack: description.StackDescription,
+                       bucket_param: str) -> dict[str, Any]:
     out: dict[str, Any] = {job_role_id(wf): job_role(wf, bucket_param)}
-    for job in wf.jobs:
-        rid = job_definition_id(wf, job)
-        if rid in out:
-            raise TemplateError(f"{rid}: two jobs of workflow {wf.name!r} map to this resource "
-                                "id (names that differ only in punctuation); rename one")
-        out[rid] = job_definition(wf, job)
+    for jd in stack.job_definitions_of(wf.name):
+        if jd.logical_id in out:
+            raise TemplateError(f"{jd.logical_id}: two jobs of workflow {wf.name!r} map to this "
+                                "resource id (names that differ only in punctuation); rename one")
+        out[jd.logical_id] = job_definition(jd, wf)
     return out

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator import model
-from orchestrator.template import batch, functions, machines
+from orchestrator.template import batch, description, functions, machines, refs
 from orchestrator.template.cfn import TemplateError, equals, ref
-from orchestrator.template.ids import QUEUE_OUTPUT, function_id, machine_id, machine_output_key
+from orchestrator.template.ids import (
+    BUCKET_PARAM,
+    QUEUE_OUTPUT,
+    USE_QUEUE_PARAM,
+    machine_id,
+    machine_output_key,
+)
 from orchestrator.template.render import to_yaml
 
-BUCKET_PARAM = "DataBucketName"
 LOG_RETENTION_PARAM = "LogRetentionInDays"
 RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                   2192, 2557, 2922, 3288, 3653]
@@ -66,7 +70,7 @@ def parameters(bucket: str) -> dict[str, Any]:
 def conditions() -> dict[str, Any]:
     return {
         batch.CREATE_COMPUTE: equals(ref("CreateComputeEnvironment"), "true"),
-        batch.USE_QUEUE_PARAM: {"Fn::Not": [equals(ref("JobQueueArn"), "")]},
+        USE_QUEUE_PARAM: {"Fn::Not": [equals(ref("JobQueueArn"), "")]},
         batch.USE_FARGATE: {"Fn::Or": [equals(ref("ComputeType"), t) for t in FARGATE_TYPES]},
         batch.USE_SPOT: equals(ref("ComputeType"), "SPOT"),
         batch.CREATE_EC2_COMPUTE: {"Fn::And": [{"Condition": batch.CREATE_COMPUTE},
@@ -111,7 +115,7 @@ def rules(workflows: Sequence[model.Workflow]) -> dict[str, Any]:
     return out
 
 
-def globals_() -> dict[str, Any]:
+def globals_(table: description.Table) -> dict[str, Any]:
     return {"Function": {
         "Runtime": functions.RUNTIME,
         "Handler": "app.handler",
@@ -119,63 +123,49 @@ def globals_() -> dict[str, Any]:
         "Tracing": "Active",
         "Layers": [ref(functions.LAYER)],
         "Environment": {"Variables": {
-            "TABLE_NAME": ref(functions.TABLE),
+            "TABLE_NAME": ref(table.logical_id),
             "POWERTOOLS_METRICS_NAMESPACE": "Orchestrator",
         }},
     }}
 
 
-def outputs(workflows: Sequence[model.Workflow]) -> dict[str, Any]:
+def outputs(workflows: Sequence[model.Workflow],
+            stack: description.StackDescription) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for wf in workflows:
         out[machine_output_key(wf.name)] = {
             "Description": f"State machine of workflow {wf.name}",
             "Value": ref(machine_id(wf))}
     out["JobStateTableName"] = {"Description": "Job-state table",
-                                "Value": ref(functions.TABLE)}
-    for fn in functions.FUNCTIONS:
-        out[function_id(fn) + "Name"] = {"Description": f"The {fn} function",
-                                         "Value": ref(function_id(fn))}
+                                "Value": ref(stack.tables[0].logical_id)}
+    for fn in stack.functions:
+        out[fn.logical_id + "Name"] = {"Description": f"The {fn.name} function",
+                                       "Value": ref(fn.logical_id)}
     out[QUEUE_OUTPUT] = {"Description": "The job queue jobs are submitted to",
-                       "Value": batch.job_queue()}
+                       "Value": refs.job_queue()}
     return out
-
-
-def _check(workflows: Sequence[model.Workflow], definitions: Mapping[str, Any]) -> str:
-    """The one data bucket; raises when the workflows cannot share this template."""
-    if not workflows:
-        raise TemplateError("no workflows: give at least one workflow file")
-    counts = Counter(wf.name for wf in workflows)
-    twice = sorted(n for n, k in counts.items() if k > 1)
-    if twice:
-        raise TemplateError(f"workflow name(s) {', '.join(twice)} defined more than once; "
-                            "each workflow names its state machine, so names must differ")
-    missing = [wf.name for wf in workflows if wf.name not in definitions]
-    if missing:
-        raise TemplateError(f"no compiled definition for workflow(s) {', '.join(missing)}")
-    buckets = sorted({wf.bucket_name for wf in workflows})
-    if len(buckets) > 1:
-        which = ", ".join(f"{wf.name} ({wf.bucket_name})" for wf in workflows)
-        raise TemplateError(f"the workflows use different buckets: {which}; one stack serves "
-                            "one data bucket, so generate one template per bucket")
-    return buckets[0]
 
 
 def build_template(workflows: Sequence[model.Workflow],
                    definitions: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     """The SAM template serving ``workflows``; ``definitions`` maps name -> ASL document."""
-    bucket = _check(workflows, definitions)
+    return render_stack(description.describe(workflows, definitions), workflows)
+
+
+def render_stack(stack: description.StackDescription,
+                 workflows: Sequence[model.Workflow]) -> dict[str, Any]:
+    """The SAM template of ``stack`` (described from ``workflows``)."""
     wfs = sorted(workflows, key=lambda w: w.name)
     retention = ref(LOG_RETENTION_PARAM)
     resources: dict[str, Any] = {}
-    parts = [functions.table(), functions.layer(),
+    parts = [functions.table(stack.tables[0]), functions.layer(),
              functions.check_outputs(wfs, BUCKET_PARAM, retention),
-             functions.job_events(wfs, retention),
-             functions.s3_trigger(wfs, BUCKET_PARAM, retention),
+             functions.job_events(stack, retention),
+             functions.s3_trigger(wfs, stack, BUCKET_PARAM, retention),
              batch.shared_resources(retention)]
     for wf in wfs:
-        parts.append(machines.resources(wf, definitions[wf.name], retention))
-        parts.append(batch.workflow_resources(wf, BUCKET_PARAM))
+        parts.append(machines.resources(wf, stack, retention))
+        parts.append(batch.workflow_resources(wf, stack, BUCKET_PARAM))
     for part in parts:
         clash = sorted(set(part) & set(resources))
         if clash:
@@ -188,12 +178,12 @@ def build_template(workflows: Sequence[model.Workflow],
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": f"Batch orchestrator: workflows {names} on AWS Step Functions and "
                        "AWS Batch (generated)",
-        "Parameters": parameters(bucket),
+        "Parameters": parameters(stack.bucket),
         "Rules": rules(wfs),
         "Conditions": conditions(),
-        "Globals": globals_(),
+        "Globals": globals_(stack.tables[0]),
         "Resources": resources,
-        "Outputs": outputs(wfs),
+        "Outputs": outputs(wfs, stack),
     }
 
 

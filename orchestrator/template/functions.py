@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator import model
-from orchestrator.template import access, batch
+from orchestrator.template import access, batch, description, refs
 from orchestrator.template.cfn import (
     NO_VALUE,
     escape_sub,
@@ -28,23 +28,28 @@ from orchestrator.template.cfn import (
     sub,
     xray_write,
 )
-from orchestrator.template.ids import function_id, machine_id
+from orchestrator.template.description import FUNCTIONS, TIMEOUTS
+from orchestrator.template.ids import (
+    BATCH_RULE,
+    EXECUTION_RULE,
+    FUNCTION_DLQ,
+    JOB_EVENTS_DLQ,
+    JOB_EVENTS_QUEUE,
+    TABLE,
+    UPLOAD_RULE,
+    function_id,
+    machine_id,
+)
 from orchestrator.template.render import Commented
 from orchestrator_runtime import contracts as c
 
-FUNCTIONS = ("check_outputs", "job_events", "s3_trigger")
-TABLE = "JobStateTable"
+__all__ = ["FUNCTIONS", "TABLE", "TIMEOUTS", "check_outputs", "job_events", "layer",
+           "s3_trigger", "table", "triggers_env"]
+
 LAYER = "RuntimeLayer"
 RUNTIME = "python3.11"
-JOB_EVENTS_QUEUE = "JobEventsQueue"
-JOB_EVENTS_DLQ = "JobEventsDeadLetterQueue"
-FUNCTION_DLQ = "FunctionDeadLetterQueue"
-BATCH_RULE = "BatchJobStateRule"
-EXECUTION_RULE = "ExecutionStatusRule"
-UPLOAD_RULE = "UploadRule"
 RESERVE_CONCURRENCY = "ReserveConcurrency"  # condition defined in build.py
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to look and redrive
-TIMEOUTS = {"check_outputs": 120, "job_events": 30, "s3_trigger": 60}
 
 
 def _ids(fn: str) -> tuple[str, str, str]:
@@ -106,7 +111,7 @@ def check_outputs(wfs: Sequence[model.Workflow], bucket_param: str,
     ], log_retention, reserve=False)
 
 
-def job_events(wfs: Sequence[model.Workflow], log_retention: Any) -> dict[str, Any]:
+def job_events(stack: description.StackDescription, log_retention: Any) -> dict[str, Any]:
     queue = get_att(JOB_EVENTS_QUEUE, "Arn")
     events = {"BatchJobStates": {"Type": "SQS", "Properties": {
         "Queue": queue, "BatchSize": 10, "MaximumBatchingWindowInSeconds": 5,
@@ -122,23 +127,16 @@ def job_events(wfs: Sequence[model.Workflow], log_retention: Any) -> dict[str, A
         "VisibilityTimeout": visibility,
         "RedrivePolicy": {"deadLetterTargetArn": get_att(JOB_EVENTS_DLQ, "Arn"),
                           "maxReceiveCount": 5}})
-    out[BATCH_RULE] = _rule(
-        "Batch job state changes of this stack's queue, buffered for job_events",
-        c.BATCH_JOB_STATE_CHANGE.pattern({"jobQueue": [batch.job_queue()]}),
-        JOB_EVENTS_QUEUE, JOB_EVENTS_DLQ)
+    out[BATCH_RULE] = _rule(stack.rule(BATCH_RULE))
     out["JobEventsQueuePolicy"] = _events_may_send(
         [JOB_EVENTS_QUEUE, JOB_EVENTS_DLQ], [BATCH_RULE])
-    out[EXECUTION_RULE] = _rule(
-        "Status changes of this stack's state machines, for job_events",
-        c.EXECUTION_STATUS_CHANGE.pattern(
-            {"stateMachineArn": [ref(machine_id(wf)) for wf in wfs]}),
-        function_id("job_events"), FUNCTION_DLQ)
+    out[EXECUTION_RULE] = _rule(stack.rule(EXECUTION_RULE))
     out["JobEventsInvokePermission"] = _invoke_permission("job_events", EXECUTION_RULE)
     return out
 
 
-def s3_trigger(wfs: Sequence[model.Workflow], bucket_param: str,
-               log_retention: Any) -> dict[str, Any]:
+def s3_trigger(wfs: Sequence[model.Workflow], stack: description.StackDescription,
+               bucket_param: str, log_retention: Any) -> dict[str, Any]:
     triggered = [wf for wf in wfs if wf.triggers]
     sheets = {loc for wf in triggered for loc in access.sheet_locations(wf, bucket_param)}
     statements = [statement(["states:StartExecution"],
@@ -148,12 +146,7 @@ def s3_trigger(wfs: Sequence[model.Workflow], bucket_param: str,
     out = _function("s3_trigger", statements if triggered else [], log_retention,
                     reserve=True, environment={"TRIGGERS": triggers_env(triggered)})
     if triggered:
-        out[UPLOAD_RULE] = _rule(
-            "Uploads that start a run (see each workflow's on_upload / on_sample_sheet)",
-            c.S3_OBJECT_CREATED.pattern({
-                "bucket": {"name": [ref(bucket_param)]},
-                "object": {"key": [{"prefix": p} for p in upload_prefixes(triggered)]}}),
-            function_id("s3_trigger"), FUNCTION_DLQ)
+        out[UPLOAD_RULE] = _rule(stack.rule(UPLOAD_RULE))
         out["S3TriggerInvokePermission"] = _invoke_permission("s3_trigger", UPLOAD_RULE)
     rules = [EXECUTION_RULE, *([UPLOAD_RULE] if triggered else [])]
     out["FunctionDeadLetterQueuePolicy"] = _events_may_send([FUNCTION_DLQ], rules)
@@ -185,27 +178,15 @@ def triggers_env(wfs: Sequence[model.Workflow]) -> dict[str, str]:
     return sub(text)
 
 
-def upload_prefixes(wfs: Sequence[model.Workflow]) -> list[str]:
-    """Key prefixes the upload rule matches: the fixed start of each trigger's keys."""
-    found = set()
-    for wf in wfs:
-        base = access.workflow_location(wf, "").prefix
-        for t in wf.triggers:
-            rel = t.pattern.split("{", 1)[0] if t.kind == "key" else t.prefix.lstrip("/")
-            found.add(base + rel)
-    return sorted(found)
-
-
-def _rule(description: str, pattern: dict[str, Any], target: str,
-          dead_letter: str) -> dict[str, Any]:
+def _rule(rule: description.Rule) -> dict[str, Any]:
     return {"Type": "AWS::Events::Rule", "Properties": {
-        "Description": description,
+        "Description": rule.description,
         "State": "ENABLED",
-        "EventPattern": pattern,
+        "EventPattern": refs.cfn(dict(rule.pattern)),
         "Targets": [{
-            "Id": target,
-            "Arn": get_att(target, "Arn"),
-            "DeadLetterConfig": {"Arn": get_att(dead_letter, "Arn")},
+            "Id": rule.target,
+            "Arn": get_att(rule.target, "Arn"),
+            "DeadLetterConfig": {"Arn": get_att(rule.dead_letter, "Arn")},
             "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
         }],
     }}
@@ -243,9 +224,9 @@ def layer() -> dict[str, Any]:
     }}
 
 
-def table() -> dict[str, Any]:
-    keys = [(c.TABLE_PK, "HASH"), (c.TABLE_SK, "RANGE")]
-    return {TABLE: skip_checkov(Commented(
+def table(spec: description.Table) -> dict[str, Any]:
+    keys = [(spec.partition_key, "HASH"), (spec.sort_key, "RANGE")]
+    return {spec.logical_id: skip_checkov(Commented(
         "Job state is derived from Batch events and markers in S3; deleting the stack deletes\n"
         "it (markers, which decide what reruns, stay in the data bucket).", {
         "Type": "AWS::DynamoDB::Table",
@@ -256,7 +237,7 @@ def table() -> dict[str, Any]:
             "AttributeDefinitions": [{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
             "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in keys],
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-            "TimeToLiveSpecification": {"AttributeName": c.TTL_ATTRIBUTE, "Enabled": True},
+            "TimeToLiveSpecification": {"AttributeName": spec.ttl_attribute, "Enabled": True},
             "SSESpecification": {"SSEEnabled": True},
         },
     }), "CKV_AWS_119")}

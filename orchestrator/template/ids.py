@@ -28,3 +28,14 @@ def machine_output_key(workflow: str) -> str:
 
 
 QUEUE_OUTPUT = "JobQueueInUse"  # stack output: the queue jobs are submitted to
+QUEUE_PARAM = "JobQueueArn"  # parameter: an existing queue
+CREATED_QUEUE = "JobQueue"  # the queue the stack creates when asked to
+USE_QUEUE_PARAM = "UseExistingQueue"  # condition (defined in build.py)
+BUCKET_PARAM = "DataBucketName"
+TABLE = "JobStateTable"
+JOB_EVENTS_QUEUE = "JobEventsQueue"
+JOB_EVENTS_DLQ = "JobEventsDeadLetterQueue"
+FUNCTION_DLQ = "FunctionDeadLetterQueue"
+BATCH_RULE = "BatchJobStateRule"
+EXECUTION_RULE = "ExecutionStatusRule"
+UPLOAD_RULE = "UploadRule"

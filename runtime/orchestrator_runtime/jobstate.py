@@ -248,7 +248,8 @@ def read_execution(
 
 
 def create_table(dynamodb: DynamoDBServiceResource, name: str) -> Table:
-    """The job-state table as template.yaml declares it, for the local engine and tests."""
+    """The job-state table as template.yaml declares it, for tests (the local engine creates
+    its table from the stack description)."""
     table = dynamodb.create_table(
         TableName=name, BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": contracts.TABLE_PK, "KeyType": "HASH"},

@@ -28,6 +28,7 @@ from templatekit import ROOT, definitions, examples, generate
 from orchestrator.aws import sdk, stack
 from orchestrator.compiler import render
 from orchestrator.local.adapter import LocalAws
+from orchestrator.template import describe
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Tried to parse AWS:UserWarning")  # moto has no QueuePolicy: see a test below
@@ -170,8 +171,8 @@ def test_a_workflow_runs_to_success_on_the_stacks_resources_through_the_sdk(
         mp.setenv("TABLE_NAME", deployed.physical("JobStateTable"))
         mp.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
         aws.register_lambda(check, app.handler)
-        subs = stack.definition_substitutions(deployed.cfn, aws.client("lambda"), STACK, wf,
-                                              definition)
+        machine = describe(examples(), definitions(examples())).state_machine("diamond")
+        subs = stack.definition_substitutions(deployed.cfn, aws.client("lambda"), STACK, machine)
         role = aws.client("iam").get_role(
             RoleName=deployed.physical("DiamondStateMachineRole"))["Role"]["Arn"]
         workflow = sdk.to_sdk_workflow(wf, definition, role, subs,

@@ -146,12 +146,16 @@ def test_job_names_never_clash_with_the_compilers_own_states(name: str) -> None:
 def test_registering_job_definitions_locally_does_not_change_later_compiles() -> None:
     # Regression: the local engine converts a job definition to camelCase in place; it used to
     # share dicts with the compiler, so every later definition said "onReason"/"action".
-    from orchestrator.local.resources import job_definition
+    from orchestrator.local.resources import register_parameters
+    from orchestrator.template import describe
 
     wf = load_file("examples/diamond.py")[0]
     before = render(compile_workflow(wf))
-    job_definition(wf, wf.jobs[0])
+    stack = describe([wf], {wf.name: compile_workflow(wf)})
+    register_parameters(stack.job_definitions[0])
+    register_parameters(stack.job_definitions[0])
     assert render(compile_workflow(wf)) == before
+    assert "RetryStrategy" in stack.job_definitions[0].register_parameters()
 
 
 def test_definition_size_counts_substituted_arns_in_bytes() -> None:
