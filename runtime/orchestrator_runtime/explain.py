@@ -78,7 +78,7 @@ def _batch_line(where: str, job: Mapping[str, Any]) -> str:
 def _line(where: str, error: str, cause: str) -> str:
     try:
         doc = json.loads(cause)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         doc = None
     if isinstance(doc, Mapping) and _get(doc, "status") and (
         _get(doc, "jobId") or _get(doc, "attempts") is not None
@@ -100,11 +100,7 @@ def explain(request: contracts.CheckRequest) -> contracts.ExplainResponse:
     name = str(_get(error, "error") or "Unknown") if isinstance(error, Mapping) else "Unknown"
     raw = _get(error, "cause") if isinstance(error, Mapping) else error
     cause = raw if isinstance(raw, str) else json.dumps(raw, default=str)
-    try:
-        line = _line(label(request), name, cause)
-    except Exception:  # an explanation must never be the thing that fails
-        line = _short(f"{name}: {cause}")
-    return contracts.ExplainResponse(error=name, cause=line)
+    return contracts.ExplainResponse(error=name, cause=_line(label(request), name, cause))
 
 
 def _without_label(cause: str, stage: str, sample: str) -> str:
