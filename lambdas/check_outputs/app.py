@@ -8,13 +8,14 @@ OutputCheckAccessError.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from orchestrator_runtime import contracts, outputs, s3util
 from orchestrator_runtime.envcache import env_cached
@@ -30,11 +31,15 @@ metrics = Metrics(namespace="Orchestrator")
 
 
 class JobSpecModel(BaseModel):
-    """contracts.JobSpec, checked field by field (a test keeps the two in step)."""
+    """contracts.JobSpec, checked field by field (a test keeps the two in step).
 
-    model_config = ConfigDict(extra="ignore")
+    This is the only place a job spec arriving in an event is checked: the runtime trusts
+    the typed value it is given.
+    """
+
+    model_config = ConfigDict(extra="ignore", strict=True)
     image: str
-    command: list[str]
+    command: list[str] = Field(min_length=1)
     environment: dict[str, str]
     inputs: dict[str, str]
     outputs: dict[str, str]
@@ -43,12 +48,31 @@ class JobSpecModel(BaseModel):
     shell: bool
     stdout: str | None
 
+    @model_validator(mode="after")
+    def _consistent(self) -> JobSpecModel:
+        if self.shell and len(self.command) != 1:
+            raise ValueError(f"command has {len(self.command)} entries but shell is true; "
+                             "a shell command is a single string")
+        if self.stdout is not None and self.stdout not in self.outputs:
+            raise ValueError(f"stdout names {self.stdout!r}, which is not an output "
+                             f"(outputs: {', '.join(sorted(self.outputs)) or 'none'})")
+        return self
+
+
+# Fields each action cannot do without; the rest are optional for every action.
+REQUIRED: Final[dict[contracts.Action, tuple[str, ...]]] = {
+    "pre": ("workflow", "stage", "execution", "job"),
+    "post": ("workflow", "stage", "execution", "job"),
+    "explain": (),
+    "summarize": ("results",),
+}
+
 
 class CheckRequestModel(BaseModel):
-    """contracts.CheckRequest; which fields an action needs is checked by the runtime."""
+    """contracts.CheckRequest: the one validator of the events this function receives."""
 
-    model_config = ConfigDict(extra="ignore")
-    action: Literal["pre", "post", "explain", "summarize"]
+    model_config = ConfigDict(extra="ignore", strict=True)
+    action: contracts.Action
     workflow: str | None = None
     stage: str | None = None
     execution: str | None = None
@@ -62,6 +86,18 @@ class CheckRequestModel(BaseModel):
     block: str | None = None
     results: list[Any] | None = None
 
+    @model_validator(mode="after")
+    def _needs(self) -> CheckRequestModel:
+        absent = [f for f in REQUIRED[self.action] if getattr(self, f) is None]
+        if absent:
+            raise ValueError(f"action {self.action!r} needs {', '.join(absent)}")
+        return self
+
+    def typed(self) -> contracts.CheckRequest:
+        """The request as the runtime's typed value (absent optional fields left out)."""
+        fields = {k: v for k, v in self.model_dump().items() if v is not None}
+        return cast(contracts.CheckRequest, fields)
+
 
 @env_cached()
 def _s3() -> S3Client:
@@ -74,21 +110,28 @@ def _table() -> Table | None:
     return boto3.resource("dynamodb").Table(name) if name else None
 
 
-def _validate(event: Any) -> CheckRequestModel:
+def parse_request(event: Any) -> CheckRequestModel:
+    """The event as a checked request; raises BadCheckRequest naming every problem (up to 5)."""
     if not isinstance(event, dict):
         raise BadCheckRequest(f"a CheckRequest must be a JSON object, got {type(event).__name__}")
     try:
         return CheckRequestModel.model_validate(event)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"CheckRequest.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in exc.errors()[:5])
-        raise BadCheckRequest(problems) from None
+        stage = event.get("stage")
+        where = f"stage {stage}: " if isinstance(stage, str) and stage else ""
+        problems = "; ".join(_problem(e) for e in exc.errors()[:5])
+        raise BadCheckRequest(where + problems) from None
 
 
-def _sample_label(event: dict[str, Any]) -> str:
+def _problem(error: ErrorDetails) -> str:
+    field = ".".join(["CheckRequest", *(str(p) for p in error["loc"])])
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{field}: {message}"
+
+
+def _sample_label(request: contracts.CheckRequest) -> str:
     try:
-        return contracts.sample_label(sample_id_of(event))
+        return contracts.sample_label(sample_id_of(request))
     except BadCheckRequest:
         return "?"
 
@@ -98,12 +141,13 @@ def _sample_label(event: dict[str, Any]) -> str:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        request = _validate(event)
+        request = parse_request(event)
+        typed = request.typed()
         logger.append_keys(execution=request.execution, workflow=request.workflow,
-                           stage=request.stage, sample=_sample_label(event),
+                           stage=request.stage, sample=_sample_label(typed),
                            action=request.action)
         metrics.add_dimension("workflow", request.workflow or "unknown")
-        response = outputs.handle(event, s3=_s3(), table=_table())
+        response = outputs.handle(typed, s3=_s3(), table=_table())
     except Exception as exc:
         metrics.add_metric(f"Check{type(exc).__name__}", MetricUnit.Count, 1)
         logger.warning("check failed", extra={"error": type(exc).__name__, "reason": str(exc)})

@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, assert_never
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator_runtime import contracts, explain, jobstate, s3util
-from orchestrator_runtime.resolve import BadCheckRequest, Stage, resolve
+from orchestrator_runtime.resolve import Stage, resolve
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -134,7 +134,7 @@ def _etag(seen: Mapping[str, s3util.ObjectInfo | None], uri: str) -> str:
 
 
 def pre_check(
-    s3: S3Client, request: Mapping[str, Any], *, table: Table | None = None,
+    s3: S3Client, request: contracts.CheckRequest, *, table: Table | None = None,
     now: datetime | None = None, sleep: Callable[[float], None] = time.sleep,
 ) -> contracts.CheckResponse:
     """Skip when complete (recording SKIPPED in ``table``), else write the Task document."""
@@ -153,7 +153,7 @@ def pre_check(
 
 
 def post_check(
-    s3: S3Client, request: Mapping[str, Any], *, sleep: Callable[[float], None] = time.sleep
+    s3: S3Client, request: contracts.CheckRequest, *, sleep: Callable[[float], None] = time.sleep
 ) -> contracts.CheckResponse:
     """Verify after the job: exit code 0 is not proof, the outputs and marker are."""
     stage = resolve(request)
@@ -164,18 +164,18 @@ def post_check(
 
 
 def handle(
-    request: Mapping[str, Any], *, s3: S3Client, table: Table | None = None,
+    request: contracts.CheckRequest, *, s3: S3Client, table: Table | None = None,
 ) -> contracts.CheckResponse | contracts.ExplainResponse | contracts.SummaryResponse:
-    """Dispatch a CheckRequest on its ``action``."""
-    action = request.get("action")
-    if action == "pre":
-        return pre_check(s3, request, table=table)
-    if action == "post":
-        return post_check(s3, request)
-    if action == "explain":
-        return explain.explain(request)
-    if action == "summarize":
-        return explain.summarize(request)
-    raise BadCheckRequest(
-        f"CheckRequest.action is {action!r}; expected one of pre, post, explain, summarize"
-    )
+    """Dispatch a checked CheckRequest on its ``action`` (every contracts.Action handled)."""
+    action = request["action"]
+    match action:
+        case "pre":
+            return pre_check(s3, request, table=table)
+        case "post":
+            return post_check(s3, request)
+        case "explain":
+            return explain.explain(request)
+        case "summarize":
+            return explain.summarize(request)
+        case _:
+            assert_never(action)

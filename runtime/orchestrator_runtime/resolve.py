@@ -1,8 +1,11 @@
 """Turn a CheckRequest into one concrete stage: the URIs, values and names of (stage, sample).
 
-Everything that can be wrong with a request is found here, before any S3 call, and reported
-as :class:`BadCheckRequest` naming the stage, the field and the placeholder, so a typo in a
-workflow file fails the first check with a sentence instead of a half-run job.
+The request's shape (fields present and typed, a consistent job spec) was checked where it
+entered, by the check function's request model. What only resolution can find (an unknown
+placeholder, a sample value that is not a string or number, a path leaving the prefix) is
+found here, before any S3 call, and reported as :class:`BadCheckRequest` naming the stage, the
+field and the placeholder, so a typo fails the first check with a sentence instead of a
+half-run job.
 """
 
 from __future__ import annotations
@@ -10,14 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from orchestrator_runtime import contracts
-
-_JOB_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "image": str, "command": list, "environment": dict, "inputs": dict, "outputs": dict,
-    "bucket": str, "allow_empty": bool, "shell": bool, "stdout": (str, type(None)),
-}
 
 
 class BadCheckRequest(ValueError):
@@ -38,23 +36,14 @@ def as_value(value: Any, where: str) -> str:
     )
 
 
-def _field(request: Mapping[str, Any], name: str, kind: type | tuple[type, ...],
-           where: str = "CheckRequest") -> Any:
-    if name not in request:
-        raise BadCheckRequest(f"{where}.{name} is missing")
-    value = request[name]
-    if not isinstance(value, kind):
-        raise BadCheckRequest(f"{where}.{name} has the wrong type ({type(value).__name__})")
-    return value
-
-
-def sample_id_of(request: Mapping[str, Any]) -> str | None:
+def sample_id_of(request: contracts.CheckRequest) -> str | None:
     """The foreach column's value in this request's row; None for a once-stage."""
     row = request.get("sample")
     if row is None:
         return None
-    if not isinstance(row, dict) or not row:
-        raise BadCheckRequest("CheckRequest.sample must be a sample-sheet row (an object)")
+    if not row:
+        raise BadCheckRequest("CheckRequest.sample is an empty row; it must hold the foreach "
+                              "column")
     column = request.get("sample_column")
     if not column:
         if len(row) != 1:
@@ -133,50 +122,28 @@ class Stage:
 
 
 class _Resolver:
-    def __init__(self, request: Mapping[str, Any]) -> None:
-        self.workflow = cast(str, _field(request, "workflow", str))
-        self.execution = cast(str, _field(request, "execution", str))
-        self.stage = cast(str, _field(request, "stage", str))
-        self.job = cast(contracts.JobSpec, _field(request, "job", dict))
-        for name, kind in _JOB_FIELDS.items():
-            _field(self.job, name, kind, f"stage {self.stage}: job")
-        self._check_strings()
+    def __init__(self, request: contracts.CheckRequest) -> None:
+        # The request was checked where it entered (the check function's request model):
+        # the fields a "pre"/"post" needs are present and typed, the job spec consistent.
+        self.workflow = request["workflow"]
+        self.execution = request["execution"]
+        self.stage = request["stage"]
+        self.job = request["job"]
         self.sample_id = sample_id_of(request)
         where = f"stage {self.stage}"
         row = request.get("sample") or {}
         params = request.get("params") or {}
         defaults = request.get("param_defaults") or {}
-        if not isinstance(params, dict) or not isinstance(defaults, dict):
-            raise BadCheckRequest(f"{where}: CheckRequest.params and param_defaults must be "
-                                  "objects")
         self.known = {k: as_value(v, f"param {k!r}") for k, v in {**defaults, **params}.items()}
         self.known.update({k: as_value(v, f"sample column {k!r}") for k, v in row.items()})
         self.rows: list[dict[str, Any]] = []
         if self.sample_id is None:
-            samples = request.get("samples") or []
-            if not isinstance(samples, list) or not all(isinstance(r, dict) for r in samples):
-                raise BadCheckRequest(f"{where}: CheckRequest.samples must be a list of rows")
-            self.rows = samples
+            self.rows = request.get("samples") or []
         foreach = request.get("sample_column")
         self.columns = ({c for r in self.rows for c in r}
-                        | ({foreach} if isinstance(foreach, str) and foreach else set())
-                        ) - set(self.known)
+                        | ({foreach} if foreach else set())) - set(self.known)
         self.used: dict[str, str] = {}
         self.where = where if self.sample_id is None else f"{where}, sample {self.sample_id}"
-
-    def _check_strings(self) -> None:
-        job, where = self.job, f"stage {self.stage}: job"
-        if not all(isinstance(c, str) for c in job["command"]) or not job["command"]:
-            raise BadCheckRequest(f"{where}.command must be a non-empty list of strings")
-        for name in ("environment", "inputs", "outputs"):
-            mapping = cast(dict[str, Any], job[name])
-            if not all(isinstance(v, str) for v in mapping.values()):
-                raise BadCheckRequest(f"{where}.{name} values must be strings")
-        if job["shell"] and len(job["command"]) != 1:
-            raise BadCheckRequest(f"{where}.command has {len(job['command'])} entries but shell "
-                                  "is true; a shell command is a single string")
-        if job["stdout"] is not None and job["stdout"] not in job["outputs"]:
-            raise BadCheckRequest(f"{where}.stdout names {job['stdout']!r}, which is not an output")
 
     def _unknown(self, field: str, name: str) -> BadCheckRequest:
         if "." in name:
@@ -268,6 +235,7 @@ class _Resolver:
         )
 
 
-def resolve(request: Mapping[str, Any]) -> Stage:
-    """The stage a "pre"/"post" request is about; raises BadCheckRequest."""
+def resolve(request: contracts.CheckRequest) -> Stage:
+    """The stage a checked "pre"/"post" request is about; raises BadCheckRequest when its
+    placeholders and sample values do not resolve."""
     return _Resolver(request).resolve()

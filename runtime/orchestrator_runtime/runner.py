@@ -10,8 +10,9 @@ Exit codes: the command's own code when it fails (128 + N when it dies from sign
 Batch's ``evaluateOnExit`` sees the real code; 3 when the command succeeded but a declared
 output is missing (or empty without ``allow_empty``); 4 when the task cannot be read or is
 invalid; 5 when S3 fails (download, upload, marker); 126/127 when the program cannot be
-executed / does not exist. Each failure ends with one line starting ``orchestrator-runner:``
-on standard error, never a traceback.
+executed / does not exist; 70 for a bug in the runner itself (its traceback is printed).
+Each failure ends with one line starting ``orchestrator-runner:`` on standard error; only a
+bug comes with a traceback.
 
 Debugging by hand: ``orchestrator-runner --task task.json --keep-scratch``; inputs, outputs
 and the marker in the task may be local paths (or ``file://`` URIs) instead of ``s3://``.
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +46,13 @@ from orchestrator_runtime.runner_errors import (
     RunnerError,
     task_error,
 )
-from orchestrator_runtime.runner_io import Store, input_layout, output_layout
+from orchestrator_runtime.runner_io import (
+    STORAGE_ERRORS,
+    Store,
+    describe,
+    input_layout,
+    output_layout,
+)
 from orchestrator_runtime.runner_task import check_task, parse_task
 from orchestrator_runtime.runner_template import TemplateError, argv, environment, values_for
 
@@ -90,8 +98,10 @@ def _load(task: str | Mapping[str, Any], store: Store) -> contracts.Task:
         return check_task(dict(task), "document")
     try:
         raw = store.read(task)
-    except Exception as exc:
-        raise task_error(f"cannot read task {task}: {type(exc).__name__}: {exc}") from None
+    except RunnerError as exc:
+        raise task_error(f"cannot read task {task}: {exc.message}") from None
+    except STORAGE_ERRORS as exc:
+        raise task_error(f"cannot read task {task}: {describe(exc)}") from None
     return parse_task(raw, task)
 
 
@@ -271,8 +281,11 @@ def main(argv_: Sequence[str] | None = None) -> int:
         return task_error("").code
     try:
         return execute(source, scratch=args.scratch, keep_scratch=args.keep_scratch)
-    except Exception as exc:  # a bug here must still end with one readable line
-        _say(err, f"internal error: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # top level: a bug in the runner, shown as one (traceback first)
+        traceback.print_exc()
+        sys.stderr.flush()
+        _say(err, f"internal error (a bug in orchestrator-runner, please report it): "
+                  f"{type(exc).__name__}: {exc}")
         return EXIT_INTERNAL
 
 

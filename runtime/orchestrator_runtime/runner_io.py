@@ -15,8 +15,10 @@ import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote, urlparse
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator_runtime.contracts import normalize_etag, split_uri
 from orchestrator_runtime.runner_errors import storage_error
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
 
 # Above this size an output is uploaded in parts (S3 takes at most 5 GiB in one request).
 MULTIPART_THRESHOLD: int = 256 * 1024 * 1024
+
+# What reading or writing a location can fail with; anything else is a bug and propagates.
+STORAGE_ERRORS: Final = (BotoCoreError, ClientError, OSError)
 
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._+-]+")
 _MAX_NAME: Final = 120
@@ -89,10 +94,9 @@ def _md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _describe(exc: Exception) -> str:
-    response: Any = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        err = response["Error"]
+def describe(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
         return f"{err.get('Code', 'Error')}: {err.get('Message', '') or exc}"
     return f"{type(exc).__name__}: {exc}"
 
@@ -133,8 +137,8 @@ class Store:
             with dest.open("wb") as fh:
                 shutil.copyfileobj(response["Body"], fh, 1 << 20)
             return normalize_etag(response["ETag"])
-        except Exception as exc:
-            raise storage_error(f"could not download {location}: {_describe(exc)}") from None
+        except STORAGE_ERRORS as exc:
+            raise storage_error(f"could not download {location}: {describe(exc)}") from None
 
     def put(self, path: Path, location: str) -> str:
         """Upload a file; returns the ETag S3 gave it."""
@@ -154,9 +158,9 @@ class Store:
             self.s3.upload_file(str(path), bucket, key, Config=TransferConfig(
                 multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=64 * 1024 * 1024))
             return normalize_etag(self.s3.head_object(Bucket=bucket, Key=key)["ETag"])
-        except Exception as exc:
+        except STORAGE_ERRORS as exc:
             raise storage_error(f"could not upload {path.name} to {location}: "
-                                f"{_describe(exc)}") from None
+                                f"{describe(exc)}") from None
 
     def put_bytes(self, data: bytes, location: str) -> str:
         try:
@@ -168,5 +172,5 @@ class Store:
             bucket, key = split_uri(location)
             return normalize_etag(self.s3.put_object(
                 Bucket=bucket, Key=key, Body=data, ContentType="application/json")["ETag"])
-        except Exception as exc:
-            raise storage_error(f"could not write {location}: {_describe(exc)}") from None
+        except STORAGE_ERRORS as exc:
+            raise storage_error(f"could not write {location}: {describe(exc)}") from None

@@ -39,11 +39,16 @@ def check_task(doc: Any, source: str) -> Task:
     for key in _STRINGS:
         _require(isinstance(doc.get(key), str) and doc[key] != "", source, key,
                  "a non-empty string")
-    _require(_is_str_list(doc.get("command")), source, "command", "a list of strings")
+    command: Any = doc.get("command")
+    _require(_is_str_list(command) and bool(command), source, "command",
+             "a non-empty list of strings (the program and its arguments)")
     _require(_is_str_map(doc.get("environment")), source, "environment",
              "an object of string values")
     _require(_is_str_map(doc.get("values")), source, "values", "an object of string values")
     _require(isinstance(doc.get("shell"), bool), source, "shell", "true or false")
+    _require(not doc["shell"] or len(command) == 1, source, "command",
+             f"one string when 'shell' is true (a shell command is a single string), "
+             f"not {len(command)} entries")
     _require(isinstance(doc.get("allow_empty"), bool), source, "allow_empty", "true or false")
     inputs: dict[str, Any] = doc.get("inputs") or {}
     _require(isinstance(doc.get("inputs"), dict) and all(map(_is_str_list, inputs.values())),

@@ -57,16 +57,12 @@ def render(template: str, table: Values, *, quote: bool, field: str) -> str:
 
 
 def argv(command: Sequence[str], table: Values, *, shell: bool) -> list[str]:
-    """The argv to execute: ``/bin/sh -c SCRIPT`` in shell mode, the arguments otherwise."""
-    if shell:
-        if len(command) != 1:
-            raise TemplateError(
-                f"task field 'command' has {len(command)} entries but 'shell' is true; "
-                "a shell command is a single string"
-            )
+    """The argv to execute: ``/bin/sh -c SCRIPT`` in shell mode, the arguments otherwise.
+
+    ``command`` comes from a checked :class:`~orchestrator_runtime.contracts.Task`.
+    """
+    if shell:  # the task document holds exactly one string then (runner_task checks it)
         return ["/bin/sh", "-c", render(command[0], table, quote=True, field="command[0]")]
-    if not command:
-        raise TemplateError("task field 'command' is empty; give the program to run")
     out: list[str] = []
     for i, arg in enumerate(command):
         whole = _WHOLE.match(arg)

@@ -74,12 +74,12 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _is_transient(exc: Exception) -> bool:
+def _is_transient(exc: ClientError | ConnectionError | HTTPClientError) -> bool:
     if isinstance(exc, ClientError):
         code = error_code(exc)
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return code in TRANSIENT_CODES or (isinstance(status, int) and status >= 500)
-    return isinstance(exc, ConnectionError | HTTPClientError)
+    return True  # the connection broke or the HTTP layer failed: worth another try
 
 
 def retrying(
@@ -90,7 +90,7 @@ def retrying(
     for attempt in range(1, attempts + 1):
         try:
             return call()
-        except Exception as exc:
+        except (ClientError, ConnectionError, HTTPClientError) as exc:
             if attempt == attempts or not _is_transient(exc):
                 raise
             sleep(random.uniform(0, min(2.0, 0.1 * 2**attempt)))

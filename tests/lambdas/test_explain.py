@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stagekit import request
 
 from orchestrator_runtime.explain import explain, summarize
@@ -75,6 +77,37 @@ def test_garbage_never_raises_and_stays_short(error: Any) -> None:
     resp = explain(explain_request(error))
 
     assert isinstance(resp["cause"], str) and resp["cause"]
+    assert len(resp["cause"]) <= 600
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=4),
+    max_leaves=20,
+)
+KEYS = ["status", "Status", "jobId", "JobId", "attempts", "Attempts", "container", "Container",
+        "statusReason", "reason", "exitCode", "logStreamName", "errorMessage", "errorType"]
+# Documents shaped like what services put in a Cause, with any values in the known fields.
+SHAPED = st.recursive(
+    JSON, lambda inner: st.dictionaries(st.sampled_from(KEYS), inner, max_size=6), max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(error=st.text(max_size=30) | JSON,
+       cause=SHAPED.map(json.dumps) | SHAPED | st.text(max_size=200))
+def test_any_caught_error_is_explained_without_raising(error: Any, cause: Any) -> None:
+    resp = explain(explain_request({"Error": error, "Cause": cause}))
+
+    assert isinstance(resp["error"], str) and resp["cause"].startswith("stage qc, sample S2")
+
+
+def test_a_cause_nested_deeper_than_the_json_parser_is_shortened_text() -> None:
+    cause = "[" * 100_000 + "]" * 100_000
+
+    resp = explain(explain_request({"Error": "States.TaskFailed", "Cause": cause}))
+
+    assert resp["cause"].startswith("stage qc, sample S2: States.TaskFailed: [[[")
     assert len(resp["cause"]) <= 600
 
 

@@ -182,11 +182,6 @@ def test_once_stage_gathers_one_input_per_sample_in_row_order(
     assert task["values"] == {}
 
 
-def test_unknown_action_is_a_bad_request(s3: S3Client) -> None:
-    with pytest.raises(BadCheckRequest, match="action is 'verify'"):
-        outputs.handle(request("verify"), s3=s3)
-
-
 def test_error_classes_carry_the_contract_names() -> None:
     from orchestrator_runtime import s3util
 

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from orchestrator_runtime import contracts
-from orchestrator_runtime.runner import execute, main
+from orchestrator_runtime import contracts, runner_io
+from orchestrator_runtime.runner import EXIT_INTERNAL, execute, main
+from orchestrator_runtime.runner_errors import EXIT_STORAGE
 from orchestrator_runtime.runner_io import input_layout
 
 BUCKET = "runner-test"
@@ -219,10 +220,49 @@ def test_missing_input_exits_5_before_running(s3: Any, tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("ran"))
 
 
+def test_a_local_output_that_cannot_be_written_exits_5(s3: Any, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    task = make_task(shell=True, command=["echo x > {outputs.o}"],
+                     outputs={"o": str(blocker / "o.txt")})
+    result = run(task, s3, tmp_path / "scratch")
+    assert result.code == 5
+    assert f"could not upload o.txt to {blocker / 'o.txt'}: FileExistsError" in result.last_line
+
+
+@pytest.mark.parametrize("inputs", [{}, {"x": [uri("in.txt")]}], ids=["upload", "download"])
+def test_a_bug_in_the_storage_step_is_a_crash_not_a_storage_error(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+    inputs: dict[str, list[str]],
+) -> None:
+    def broken(etag: str) -> str:
+        raise TypeError("a programming error")
+
+    monkeypatch.setattr(runner_io, "normalize_etag", broken)
+    s3.put_object(Bucket=BUCKET, Key="in.txt", Body=b"x")
+    task = make_task(shell=True, command=["echo x > {outputs.o}"], inputs=inputs,
+                     outputs={"o": uri("o.txt")})
+    with pytest.raises(TypeError, match="a programming error"):
+        run(task, s3, tmp_path)
+
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps(task))
+    code = main(["--task", str(path), "--scratch", str(tmp_path)])
+    err = capfd.readouterr().err
+    assert code == EXIT_INTERNAL != EXIT_STORAGE
+    assert "Traceback (most recent call last)" in err
+    assert err.strip().splitlines()[-1] == (
+        "orchestrator-runner: internal error (a bug in orchestrator-runner, please report it): "
+        "TypeError: a programming error")
+    assert not any("markers" in k for k in keys(s3))  # no marker vouches for anything
+
+
 @pytest.mark.parametrize(("change", "field"), [
     ({"inputs": {"x": "s3://b/k"}}, "inputs"),
     ({"stdout": "nope"}, "stdout"),
     ({"shell": "yes"}, "shell"),
+    ({"shell": True, "command": ["echo", "hi"]}, "a shell command is a single string"),
+    ({"command": []}, "'command' must be a non-empty list"),
     ({"outputs": {"../up": uri("o")}}, "outputs['../up']"),
     ({"command": ["echo", "{missing}"]}, "{missing}"),
     ({"version": 99}, "version 99"),
