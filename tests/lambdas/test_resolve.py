@@ -132,11 +132,11 @@ def test_shell_command_must_be_one_string() -> None:
 
 
 def test_missing_job_field_is_named() -> None:
-    spec = job()
-    del spec["image"]
+    req = request()
+    del req["job"]["image"]
 
     with pytest.raises(BadCheckRequest, match=r"stage qc: job\.image is missing"):
-        resolve(request(spec=spec))
+        resolve(req)
 
 
 def test_task_document_matches_the_contract_keys() -> None:
