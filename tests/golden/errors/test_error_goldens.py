@@ -9,7 +9,7 @@ from types import ModuleType
 import pytest
 
 HERE = Path(__file__).resolve().parent
-REGENERATE = "run: .venv/bin/python tests/golden/errors/regenerate.py (and review the diff)"
+REGENERATE = "run: .venv/bin/python scripts/regen_goldens.py (and review the diff)"
 
 
 def _load_regenerate() -> ModuleType:
