@@ -78,13 +78,41 @@ def apply(event: Any) -> jobstate.Outcome:
 
 
 def record_handler(record: SQSRecord) -> None:
+    body = record.get("body")
     try:
-        event = json.loads(record.body)
-    except (TypeError, ValueError):
+        if not isinstance(body, str):
+            raise TypeError
+        event = json.loads(body)
+    except (TypeError, ValueError, RecursionError):
         logger.error("SQS body is not JSON", extra={"message_id": record.message_id})
         metrics.add_metric("MalformedEvents", MetricUnit.Count, 1)
         raise MalformedEvent(f"SQS message {record.message_id}: body is not JSON") from None
-    apply(event)
+    try:
+        apply(event)
+    except MalformedEvent:
+        raise
+    except Exception:  # the table, not the event: SQS delivers it again
+        logger.exception("event not applied; it will be retried",
+                         extra={"message_id": record.message_id})
+        raise
+
+
+def _identified(records: list[Any]) -> list[dict[str, Any]]:
+    """The records a partial batch response can name; the rest are logged and dropped.
+
+    Lambda's SQS event source sends objects with a messageId; anything else was not sent by
+    SQS, cannot be retried, and must not fail the good records beside it (a failure without
+    an itemIdentifier fails the whole batch).
+    """
+    kept = []
+    for i, record in enumerate(records):
+        message_id = record.get("messageId") if isinstance(record, dict) else None
+        if isinstance(message_id, str) and message_id:
+            kept.append(record)
+            continue
+        logger.error("SQS record without a messageId dropped", extra={"index": i})
+        metrics.add_metric("MalformedEvents", MetricUnit.Count, 1)
+    return kept
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -92,7 +120,11 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, dict) and isinstance(event.get("Records"), list):
-        return dict(process_partial_response(event=event, record_handler=record_handler,
+        records = _identified(event["Records"])
+        if not records:
+            return {"batchItemFailures": []}
+        return dict(process_partial_response(event={"Records": records},
+                                             record_handler=record_handler,
                                              processor=processor, context=context))
     try:
         outcome = apply(event)

@@ -1,8 +1,9 @@
 """The upload-trigger function: an S3 "Object Created" event starts the workflows it matches.
 
-The event is parsed with powertools' S3 EventBridge model, which keeps the key as S3 sent it:
-EventBridge keys are not URL-encoded (powertools' event *data class* unquotes them, which
-would turn a literal ``+`` into a space, so it is not used here).
+The event is read by :func:`orchestrator_runtime.triggers.parse_object_created`, which keeps
+the key as S3 sent it (EventBridge keys are not URL-encoded; powertools' event data class
+unquotes them, which would turn a literal ``+`` into a space) and bounds every field it uses,
+so a malformed event is logged and ignored, never raised.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import ValidationError, parse
-from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orchestrator_runtime import contracts, triggers
@@ -44,15 +43,12 @@ def _triggers() -> list[contracts.Trigger]:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        if not isinstance(event, dict):
-            raise TypeError(f"expected a JSON object, got {type(event).__name__}")
-        parsed = parse(event=event, model=S3EventNotificationEventBridgeModel)
-    except (TypeError, ValidationError) as exc:
-        logger.error("not an S3 Object Created event", extra={"reason": str(exc)[:500]})
+        upload = triggers.parse_object_created(event)
+    except triggers.MalformedUpload as exc:  # retrying it cannot help
+        logger.error("not an S3 Object Created event", extra={"reason": str(exc)})
         metrics.add_metric("MalformedEvents", MetricUnit.Count, 1)
         return {"started": [], "ignored": ["malformed event"], "errors": []}
-    detail = parsed.detail
-    logger.append_keys(bucket=detail.bucket.name, key=detail.object.key)
+    logger.append_keys(bucket=upload.bucket, key=upload.key)
     try:
         configured = _triggers()
     except triggers.TriggerConfigError as exc:  # the template is wrong: fail loudly
@@ -61,8 +57,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise
     sfn, s3 = _clients()
     result = triggers.on_object_created(
-        sfn, s3, configured, bucket=detail.bucket.name, key=detail.object.key,
-        etag=detail.object.etag, version_id=detail.object.version_id,
+        sfn, s3, configured, bucket=upload.bucket, key=upload.key, etag=upload.etag,
+        version_id=upload.version_id,
     )
     for started in result.started:
         logger.info("execution started" if not started.already_existed else

@@ -1,9 +1,16 @@
 """Batch and Step Functions EventBridge events, read defensively into small records.
 
-The ``detail`` of "Batch Job State Change" mirrors DescribeJobs (jobId, status, attempts[]
-with container.exitCode/logStreamName, epoch-millisecond times, tags). Anything that would
-make a wrong row is rejected with :class:`MalformedEvent` naming the field; jobs without our
-tags belong to other stacks and parse to None.
+The ``detail`` of "Batch Job State Change" mirrors DescribeJobs (jobId, status, createdAt,
+attempts[] with container.exitCode/logStreamName, epoch-millisecond times, tags); the
+``detail`` of "Step Functions Execution Status Change" mirrors DescribeExecution (ARNs,
+status, startDate/stopDate, redriveCount/redriveDate after a RedriveExecution).
+
+Parsing is total: every value that reaches a row is typed and bounded here, at the boundary
+(times inside :data:`EARLIEST_MS`..:data:`LATEST_MS`, exit codes in int32, identifiers as
+non-empty Unicode text no longer than AWS allows, keys within DynamoDB's key sizes), so any
+malformed event raises :class:`MalformedEvent` naming the field, and nothing else. Fields
+this module does not read are never looked at. Jobs without our tags belong to other stacks
+and parse to None.
 """
 
 from __future__ import annotations
@@ -17,7 +24,20 @@ from orchestrator_runtime import contracts
 
 EXECUTION_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 EXECUTION_RANK = {"PENDING_REDRIVE": 0, "RUNNING": 1, **dict.fromkeys(EXECUTION_TERMINAL, 2)}
-CAUSE_LIMIT = 1000
+CAUSE_LIMIT = 1000  # free text (status reasons, causes) is cut to this many characters
+
+# Plausible event times: epoch milliseconds from 2000-01-01 up to 2100-01-01 (UTC).
+EARLIEST_MS = 946_684_800_000
+LATEST_MS = 4_102_444_800_000
+INT32 = (-(2**31), 2**31 - 1)  # a container's exit code
+MAX_ATTEMPTS = 10  # AWS Batch runs a job at most 10 times
+MAX_REDRIVES = 99_999  # far above what 25,000 history events allow
+TAG_LIMIT = 256  # AWS Batch tag values
+NAME_LIMIT = 128  # Batch job names and ids, EventBridge event ids, error names
+LOG_STREAM_LIMIT = 512  # CloudWatch Logs stream names
+ARN_LIMIT = 1024
+PK_BYTES = 2048  # DynamoDB partition key
+SK_BYTES = 1024  # DynamoDB sort key
 
 
 class MalformedEvent(ValueError):
@@ -37,13 +57,23 @@ class JobEvent:
     attempts: int
     time: datetime
     event_id: str
+    created_ms: int  # when the job was submitted: a later job for the same row supersedes
     exit_code: int | None = None
     log_stream: str | None = None
-    created_at: str | None = None
-    started_at: str | None = None
-    stopped_at: str | None = None
     started_ms: int | None = None
     stopped_ms: int | None = None
+
+    @property
+    def created_at(self) -> str | None:
+        return None if self.status == "SKIPPED" else millis_iso(self.created_ms)
+
+    @property
+    def started_at(self) -> str | None:
+        return None if self.started_ms is None else millis_iso(self.started_ms)
+
+    @property
+    def stopped_at(self) -> str | None:
+        return None if self.stopped_ms is None else millis_iso(self.stopped_ms)
 
     @property
     def duration_seconds(self) -> float | None:
@@ -63,6 +93,8 @@ class ExecutionEvent:
     stop_date: str | None
     error: str | None
     cause: str | None
+    redrive_count: int = 0  # a redriven execution keeps its ARN; this tells its runs apart
+    redrive_date: str | None = None
 
 
 def millis_iso(value: int) -> str:
@@ -70,31 +102,83 @@ def millis_iso(value: int) -> str:
         timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _millis(obj: Mapping[str, Any], key: str, where: str) -> int | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise MalformedEvent(f"{where}.{key} must be epoch milliseconds, got {value!r}")
+def _unicode(value: str, where: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedEvent(f"{where} is not Unicode text (it holds a lone surrogate "
+                             "escape)") from None
     return value
 
 
-def _text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True,
+          limit: int = NAME_LIMIT) -> str:
+    """A string member: non-empty when required ("" when absent and optional)."""
     value = obj.get(key)
     if value is None and not required:
         return ""
     if not isinstance(value, str) or (required and not value):
-        raise MalformedEvent(f"{where}.{key} must be a non-empty string, got {value!r}")
+        raise MalformedEvent(f"{where}.{key} must be a non-empty string, got {_show(value)}")
+    if len(value) > limit:
+        raise MalformedEvent(f"{where}.{key} is {len(value)} characters long; at most "
+                             f"{limit} are expected")
+    return _unicode(value, f"{where}.{key}")
+
+
+def _free_text(obj: Mapping[str, Any], key: str, where: str) -> str | None:
+    """Optional prose (a reason, a cause): a string or nothing, cut to CAUSE_LIMIT."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedEvent(f"{where}.{key} must be a string, got {_show(value)}")
+    return _unicode(value[:CAUSE_LIMIT], f"{where}.{key}")
+
+
+def _integer(obj: Mapping[str, Any], key: str, where: str, low: int, high: int,
+             what: str) -> int | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise MalformedEvent(f"{where}.{key} must be {what}, got {_show(value)}")
+    return value
+
+
+def _millis(obj: Mapping[str, Any], key: str, where: str) -> int | None:
+    return _integer(obj, key, where, EARLIEST_MS, LATEST_MS - 1,
+                    "epoch milliseconds between 2000 and 2100")
+
+
+def _object(obj: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any] | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, Mapping):
+        raise MalformedEvent(f"{where}.{key} must be an object, got {_show(value)}")
     return value
 
 
 def event_time(event: Mapping[str, Any]) -> datetime:
     raw = event.get("time")
     try:
-        when = datetime.fromisoformat(str(raw))
-    except ValueError:
-        raise MalformedEvent(f"event time must be ISO 8601, got {raw!r}") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+        if not isinstance(raw, str) or len(raw) > 40:
+            raise ValueError
+        when = datetime.fromisoformat(raw)
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        millis = int(when.timestamp() * 1000)
+    except (ValueError, OverflowError):
+        raise MalformedEvent(f"event time must be ISO 8601, got {_show(raw)}") from None
+    if not EARLIEST_MS <= millis < LATEST_MS:
+        raise MalformedEvent(f"event time {raw!r} is not between 2000 and 2100")
+    return when
+
+
+def event_id(event: Mapping[str, Any]) -> str:
+    return _text(event, "id", "event", required=False)
 
 
 def _detail(event: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -104,46 +188,68 @@ def _detail(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return detail
 
 
-def _last_container(detail: Mapping[str, Any]) -> Mapping[str, Any]:
-    attempts = detail["attempts"]
-    source = attempts[-1] if attempts else detail
-    container = source.get("container") if isinstance(source, Mapping) else None
-    return container if isinstance(container, Mapping) else {}
+def _attempts(detail: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    attempts = detail.get("attempts", [])
+    if not isinstance(attempts, list) or not all(isinstance(a, Mapping) for a in attempts):
+        raise MalformedEvent("detail.attempts must be a list of objects")
+    if len(attempts) > MAX_ATTEMPTS:
+        raise MalformedEvent(f"detail.attempts lists {len(attempts)} attempts; AWS Batch "
+                             f"makes at most {MAX_ATTEMPTS}")
+    return attempts
+
+
+def _container(detail: Mapping[str, Any], attempts: list[Mapping[str, Any]],
+               ) -> tuple[Mapping[str, Any], str]:
+    """The last attempt's container (the job's own before any attempt ended)."""
+    if attempts:
+        where = f"detail.attempts[{len(attempts) - 1}]"
+        return _object(attempts[-1], "container", where) or {}, f"{where}.container"
+    return _object(detail, "container", "detail") or {}, "detail.container"
+
+
+def _tags(detail: Mapping[str, Any]) -> dict[str, str] | None:
+    tags = _object(detail, "tags", "detail")
+    if tags is None or contracts.TAG_EXECUTION not in tags:
+        return None
+    values = {t: _text(tags, t, "detail.tags", limit=TAG_LIMIT)
+              for t in (contracts.TAG_EXECUTION, contracts.TAG_WORKFLOW,
+                        contracts.TAG_STAGE, contracts.TAG_SAMPLE)}
+    if len(values[contracts.TAG_EXECUTION].encode()) > PK_BYTES:
+        raise MalformedEvent(f"detail.tags.{contracts.TAG_EXECUTION} is longer than a table "
+                             f"key may be ({PK_BYTES} bytes)")
+    sk = contracts.job_sk(values[contracts.TAG_STAGE], values[contracts.TAG_SAMPLE])
+    if len(sk.encode()) > SK_BYTES:
+        raise MalformedEvent(f"detail.tags {contracts.TAG_STAGE} and {contracts.TAG_SAMPLE} "
+                             f"make a table key over {SK_BYTES} bytes")
+    return values
 
 
 def parse_batch_event(event: Mapping[str, Any]) -> JobEvent | None:
     """A "Batch Job State Change" as a JobEvent; None when the job is not ours."""
     detail = _detail(event)
-    tags = detail.get("tags")
-    if not isinstance(tags, Mapping) or contracts.TAG_EXECUTION not in tags:
+    tags = _tags(detail)
+    if tags is None:
         return None
-    where = "detail.tags"
-    values = {t: _text(tags, t, where) for t in (contracts.TAG_EXECUTION, contracts.TAG_WORKFLOW,
-                                                 contracts.TAG_STAGE, contracts.TAG_SAMPLE)}
     status = _text(detail, "status", "detail")
     if status not in contracts.STATUS_RANK or status == "SKIPPED":
         raise MalformedEvent(f"detail.status {status!r} is not a Batch job status")
-    attempts = detail.get("attempts", [])
-    if not isinstance(attempts, list) or not all(isinstance(a, Mapping) for a in attempts):
-        raise MalformedEvent("detail.attempts must be a list of objects")
-    container = _last_container({**detail, "attempts": attempts})
-    exit_code = container.get("exitCode")
-    if exit_code is not None and (isinstance(exit_code, bool) or not isinstance(exit_code, int)):
-        raise MalformedEvent(f"container.exitCode must be an integer, got {exit_code!r}")
-    log_stream = container.get("logStreamName")
-    stamps = {k: _millis(detail, k, "detail") for k in ("createdAt", "startedAt", "stoppedAt")}
+    attempts = _attempts(detail)
+    container, where = _container(detail, attempts)
+    exit_code = _integer(container, "exitCode", where, *INT32, "a 32-bit integer")
+    created = _millis(detail, "createdAt", "detail")
+    if created is None:
+        raise MalformedEvent("detail.createdAt is missing (every Batch job has one)")
+    log_stream = _text(container, "logStreamName", where, required=False, limit=LOG_STREAM_LIMIT)
     return JobEvent(
-        execution=values[contracts.TAG_EXECUTION], workflow=values[contracts.TAG_WORKFLOW],
-        stage=values[contracts.TAG_STAGE], sample=values[contracts.TAG_SAMPLE],
+        execution=tags[contracts.TAG_EXECUTION], workflow=tags[contracts.TAG_WORKFLOW],
+        stage=tags[contracts.TAG_STAGE], sample=tags[contracts.TAG_SAMPLE],
         job_id=_text(detail, "jobId", "detail"),
         job_name=_text(detail, "jobName", "detail", required=False),
-        status=status, status_reason=_text(detail, "statusReason", "detail", required=False),
-        attempts=len(attempts), time=event_time(event), event_id=str(event.get("id", "")),
-        exit_code=exit_code, log_stream=log_stream if isinstance(log_stream, str) else None,
-        created_at=millis_iso(v) if (v := stamps["createdAt"]) is not None else None,
-        started_at=millis_iso(v) if (v := stamps["startedAt"]) is not None else None,
-        stopped_at=millis_iso(v) if (v := stamps["stoppedAt"]) is not None else None,
-        started_ms=stamps["startedAt"], stopped_ms=stamps["stoppedAt"],
+        status=status, status_reason=_free_text(detail, "statusReason", "detail") or "",
+        attempts=len(attempts), time=event_time(event), event_id=event_id(event),
+        created_ms=created, exit_code=exit_code, log_stream=log_stream or None,
+        started_ms=_millis(detail, "startedAt", "detail"),
+        stopped_ms=_millis(detail, "stoppedAt", "detail"),
     )
 
 
@@ -153,16 +259,21 @@ def parse_execution_event(event: Mapping[str, Any]) -> ExecutionEvent:
     status = _text(detail, "status", "detail")
     if status not in EXECUTION_RANK:
         raise MalformedEvent(f"detail.status {status!r} is not an execution status")
-    arn = _text(detail, "executionArn", "detail")
-    machine = _text(detail, "stateMachineArn", "detail")
+    arn = _text(detail, "executionArn", "detail", limit=ARN_LIMIT)
+    machine = _text(detail, "stateMachineArn", "detail", limit=ARN_LIMIT)
+    for key, value in (("executionArn", arn), ("stateMachineArn", machine)):
+        if not value.startswith("arn:") or value.endswith(":"):
+            raise MalformedEvent(f"detail.{key} must be an ARN, got {_show(value)}")
     start, stop = _millis(detail, "startDate", "detail"), _millis(detail, "stopDate", "detail")
-    cause = detail.get("cause")
+    redriven = _millis(detail, "redriveDate", "detail")
     return ExecutionEvent(
         execution=arn, state_machine=machine.rsplit(":", 1)[-1],
         name=_text(detail, "name", "detail", required=False) or arn.rsplit(":", 1)[-1],
         status=status, time=event_time(event),
         start_date=millis_iso(start) if start is not None else None,
         stop_date=millis_iso(stop) if stop is not None else None,
-        error=detail.get("error") if isinstance(detail.get("error"), str) else None,
-        cause=cause[:CAUSE_LIMIT] if isinstance(cause, str) else None,
+        error=_free_text(detail, "error", "detail"), cause=_free_text(detail, "cause", "detail"),
+        redrive_count=_integer(detail, "redriveCount", "detail", 0, MAX_REDRIVES,
+                               f"a count from 0 to {MAX_REDRIVES}") or 0,
+        redrive_date=millis_iso(redriven) if redriven is not None else None,
     )

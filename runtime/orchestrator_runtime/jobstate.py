@@ -1,11 +1,16 @@
 """The job-state table: one row per (execution, stage, sample), exact counters per execution.
 
 Batch and Step Functions events arrive at least once and in any order. Each row keeps the
-``order`` key of the event that wrote it: (terminal, event time, attempts, status rank),
-formatted so that string order is event order. An event is applied only when its key is
-greater, so a duplicate does nothing and a late RUNNING never overwrites SUCCEEDED. The row
-and the execution's ``n_<STATUS>`` counters change in one transaction conditioned on the
-row's previous key; a concurrent writer makes it fail, and it is re-read and retried.
+``order`` key of the event that wrote it: (job created, terminal, event time, attempts, status
+rank), formatted so that string order is event order. An event is applied only when its key
+is greater, so a duplicate does nothing, a late RUNNING never overwrites SUCCEEDED, two events
+of one job at the same second settle by attempts and then status rank, and a newer job for
+the same (execution, stage, sample) -- a Step Functions retry, or the job of a redriven
+execution -- moves the row forward even past a terminal status. The execution row orders its
+events by (redrive count, terminal, event time, status rank), so a redriven execution's
+RUNNING follows its earlier FAILED. The row and the execution's ``n_<STATUS>`` counters change
+in one transaction conditioned on the row's previous key; a concurrent writer makes it fail,
+and it is re-read and retried.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ TTL = timedelta(days=30)
 MAX_TRIES = 10
 
 __all__ = ["MalformedEvent", "Outcome", "apply_execution_event", "apply_job_event",
-           "create_table", "handle_event", "read_execution", "record_skipped"]
+           "create_table", "handle_event", "parse_event", "read_execution", "record_skipped"]
 
 
 @dataclass(frozen=True)
@@ -59,10 +64,20 @@ def iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _millis(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
 def _order(event: JobEvent) -> str:
-    millis = int(event.time.timestamp() * 1000)
     terminal = int(event.status in contracts.TERMINAL)
-    return f"{terminal}|{millis:015d}|{event.attempts:04d}|{contracts.STATUS_RANK[event.status]}"
+    return (f"{event.created_ms:015d}|{terminal}|{_millis(event.time):015d}|"
+            f"{event.attempts:04d}|{contracts.STATUS_RANK[event.status]}")
+
+
+def _execution_order(event: ExecutionEvent) -> str:
+    terminal = int(event.status in EXECUTION_TERMINAL)
+    return (f"{event.redrive_count:05d}|{terminal}|{_millis(event.time):015d}|"
+            f"{EXECUTION_RANK[event.status]}")
 
 
 def _job_item(event: JobEvent, now: datetime) -> dict[str, Any]:
@@ -159,7 +174,7 @@ def record_skipped(table: Table, execution: str, workflow: str, stage: str, samp
     event = JobEvent(execution=execution, workflow=workflow, stage=stage, sample=sample,
                      job_id="", job_name="", status="SKIPPED",
                      status_reason="outputs complete; job not submitted", attempts=0,
-                     time=now, event_id="")
+                     time=now, event_id="", created_ms=_millis(now))
     return apply_job_event(table, event, now=now)
 
 
@@ -167,15 +182,14 @@ def apply_execution_event(table: Table, event: ExecutionEvent, *,
                           now: datetime | None = None) -> Outcome:
     """Update the execution row unless it already holds a later status."""
     now = now or datetime.now(UTC)
-    terminal = int(event.status in EXECUTION_TERMINAL)
-    millis = int(event.time.timestamp() * 1000)
-    order = f"{terminal}|{millis:015d}|{EXECUTION_RANK.get(event.status, 0)}"
+    order = _execution_order(event)
     fields: dict[str, Any] = {
         "status": event.status, "state_machine": event.state_machine, "name": event.name,
         "exec_order": order, "updated_at": iso(now),
         contracts.TTL_ATTRIBUTE: int((event.time + TTL).timestamp()),
         "start_date": event.start_date, "stop_date": event.stop_date,
-        "error": event.error, "cause": event.cause,
+        "error": event.error, "cause": event.cause, "redrive_count": event.redrive_count,
+        "redrive_date": event.redrive_date,
     }
     fields = {k: v for k, v in fields.items() if v is not None}
     names = {f"#f{i}": k for i, k in enumerate(fields)}
@@ -201,21 +215,30 @@ def apply_execution_event(table: Table, event: ExecutionEvent, *,
                    event.state_machine, status=event.status)
 
 
-def handle_event(table: Table, event: Any, *, now: datetime | None = None) -> Outcome:
-    """Apply one EventBridge event; MalformedEvent when it cannot be understood."""
+def parse_event(event: Any) -> JobEvent | ExecutionEvent | str:
+    """One EventBridge event as a record, or why it is ignored; MalformedEvent, nothing else,
+    when it cannot be understood. Pure: no table, no clock."""
     if not isinstance(event, Mapping):
         raise MalformedEvent(f"an event must be a JSON object, got {type(event).__name__}")
     kind = (event.get("source"), event.get("detail-type"))
     if kind == contracts.BATCH_JOB_STATE_CHANGE:
         job = parse_batch_event(event)
-        if job is None:
-            return Outcome("ignored", False, "Batch job without orchestrator tags (other stack)")
-        return apply_job_event(table, job, now=now)
+        return "Batch job without orchestrator tags (other stack)" if job is None else job
     if kind == contracts.EXECUTION_STATUS_CHANGE:
-        return apply_execution_event(table, parse_execution_event(event), now=now)
-    if not all(isinstance(k, str) for k in kind):
+        return parse_execution_event(event)
+    if not all(isinstance(k, str) and len(k) <= 256 for k in kind):
         raise MalformedEvent("event has no string source and detail-type")
-    return Outcome("ignored", False, f"not a job or execution event: {kind[0]} / {kind[1]}")
+    return f"not a job or execution event: {kind[0]} / {kind[1]}"
+
+
+def handle_event(table: Table, event: Any, *, now: datetime | None = None) -> Outcome:
+    """Apply one EventBridge event; MalformedEvent when it cannot be understood."""
+    parsed = parse_event(event)
+    if isinstance(parsed, str):
+        return Outcome("ignored", False, parsed)
+    if isinstance(parsed, JobEvent):
+        return apply_job_event(table, parsed, now=now)
+    return apply_execution_event(table, parsed, now=now)
 
 
 def _plain(value: Any) -> Any:

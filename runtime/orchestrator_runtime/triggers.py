@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -24,10 +25,66 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 MAX_SHEET_BYTES = 10 * 1024 * 1024
+MAX_KEY_BYTES = 1024  # S3 object keys
+TRIGGER_KEY = "trigger"  # in the execution input: the object and the start request's id
+BUCKET_NAME_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+TOKEN_RE = re.compile(r"[\x21\x23-\x7e]{1,1024}")  # printable ASCII, no quote: ETag, version
 
 
 class TriggerConfigError(ValueError):
     """The TRIGGERS setting is wrong; the message names the trigger and field."""
+
+
+class MalformedUpload(ValueError):
+    """The event is not an S3 "Object Created" event we can act on; the message names the
+    field."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    bucket: str
+    key: str
+    etag: str
+    version_id: str | None
+
+
+def _member(obj: Any, name: str, where: str) -> Any:
+    if not isinstance(obj, Mapping):
+        raise MalformedUpload(f"{where} must be an object")
+    return obj.get(name)
+
+
+def parse_object_created(event: Any) -> Upload:
+    """The bucket, key, ETag and version of an EventBridge "Object Created" event.
+
+    Total: anything that is not a plausible S3 name raises MalformedUpload (never another
+    exception), so no value that S3 could not have sent reaches a request or an input.
+    """
+    detail = _member(event, "detail", "the event")
+    bucket, obj = _member(detail, "bucket", "detail"), _member(detail, "object", "detail")
+    name = _member(bucket, "name", "detail.bucket")
+    if not isinstance(name, str) or not BUCKET_NAME_RE.fullmatch(name):
+        raise MalformedUpload(f"detail.bucket.name must be an S3 bucket name, got {name!r:.60}")
+    key = _member(obj, "key", "detail.object")
+    if not isinstance(key, str) or not key:
+        raise MalformedUpload(f"detail.object.key must be a non-empty string, got {key!r:.60}")
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise MalformedUpload("detail.object.key is not Unicode text (lone surrogate)") from None
+    if size > MAX_KEY_BYTES:
+        raise MalformedUpload(f"detail.object.key is {size} bytes; S3 keys have at most "
+                              f"{MAX_KEY_BYTES}")
+    tokens: dict[str, str | None] = {}
+    for field_name in ("etag", "version-id"):
+        value = obj.get(field_name)
+        if value is not None and (not isinstance(value, str) or not TOKEN_RE.fullmatch(value)):
+            raise MalformedUpload(f"detail.object.{field_name} must be printable ASCII without "
+                                  f"quotes, got {value!r:.60}")
+        tokens[field_name] = value
+    if not tokens["etag"] and not tokens["version-id"]:
+        raise MalformedUpload("detail.object has neither an etag nor a version-id")
+    return Upload(name, key, tokens["etag"] or "", tokens["version-id"])
 
 
 class SheetError(ValueError):
@@ -138,9 +195,16 @@ def parse_sheet(body: bytes, sample_column: str, where: str) -> list[dict[str, s
 
 
 def start(sfn: SFNClient, trigger: contracts.Trigger, name: str, rows: Sequence[Mapping[str, str]],
-          ) -> Started:
-    """StartExecution by a deterministic name; an existing execution counts as started."""
-    doc = json.dumps({contracts.SAMPLES_KEY: list(rows), contracts.PARAMS_KEY: {}},
+          source: str = "") -> Started:
+    """StartExecution by a deterministic name; ``already_existed`` when the name is taken.
+
+    StartExecution answers a repeated call with the same name and input as a *running*
+    execution with that execution, as if it had just started it. Each call's input carries
+    a fresh request id, so a repeated call can never be the same input: a duplicate upload
+    event while the first run is still going gets ExecutionAlreadyExists, like one after it.
+    """
+    doc = json.dumps({contracts.SAMPLES_KEY: list(rows), contracts.PARAMS_KEY: {},
+                      TRIGGER_KEY: {"object": source, "request": uuid.uuid4().hex}},
                      ensure_ascii=False, separators=(",", ":"))
     if len(doc.encode()) > limits.PAYLOAD_BYTES:
         raise SheetError(f"{len(rows)} samples make an execution input of {len(doc.encode())} "
@@ -172,6 +236,7 @@ def on_object_created(
     """
     result = Result()
     version = version_id if version_id and version_id != "null" else etag
+    source = f"s3://{bucket}/{key}"
     for trigger in triggers:
         workflow = trigger["workflow"]
         rel = relative_key(trigger, bucket, key)
@@ -184,7 +249,7 @@ def on_object_created(
             if row is None:
                 result.ignored.append(f"{workflow}: key does not match {trigger.get('pattern')!r}")
                 continue
-            result.started.append(start(sfn, trigger, name, [row] if row else []))
+            result.started.append(start(sfn, trigger, name, [row] if row else [], source))
             continue
         prefix = trigger.get("prefix", "").strip("/")
         suffix = trigger.get("suffix") or ".csv"
@@ -198,7 +263,7 @@ def on_object_created(
                 result.ignored.append(f"{workflow}: {where} was replaced before it was read")
                 continue
             rows = parse_sheet(body, trigger.get("sample_column", ""), where)
-            result.started.append(start(sfn, trigger, name, rows))
+            result.started.append(start(sfn, trigger, name, rows, source))
         except SheetError as exc:
             result.errors.append(f"{workflow}: {exc}")
     return result

@@ -37,9 +37,11 @@ def sheet_trigger(machine: str) -> contracts.Trigger:
 
 
 def executions(sfn: SFNClient, machine: str) -> list[dict[str, Any]]:
+    """The runs' inputs, without the per-request trigger record."""
     found = sfn.list_executions(stateMachineArn=machine)["executions"]
-    return [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])
+    docs = [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])
             for e in found]
+    return [{k: v for k, v in doc.items() if k != triggers.TRIGGER_KEY} for doc in docs]
 
 
 def upload(sfn: SFNClient, s3: S3Client, trigger: contracts.Trigger, key: str,
@@ -75,8 +77,19 @@ def test_repeated_event_for_one_object_version_starts_one_run(
 
     assert [s.already_existed for s in first.started] == [False]
     assert [s.execution_name for s in while_running.started] == [run["name"]]
+    assert [s.already_existed for s in while_running.started] == [True]  # not a new start
     assert [s.already_existed for s in after_it_ended.started] == [True]
     assert len(executions(sfn, machine)) == 1
+
+
+def test_a_run_records_the_object_that_started_it(
+    sfn: SFNClient, s3: S3Client, bucket: str, machine: str
+) -> None:
+    upload(sfn, s3, key_trigger(machine), "rnaseq/raw/S1.fastq.gz")
+
+    [run] = sfn.list_executions(stateMachineArn=machine)["executions"]
+    doc = json.loads(sfn.describe_execution(executionArn=run["executionArn"])["input"])
+    assert doc[triggers.TRIGGER_KEY]["object"] == f"s3://{BUCKET}/rnaseq/raw/S1.fastq.gz"
 
 
 def test_new_version_of_an_object_starts_another_run(

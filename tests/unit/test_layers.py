@@ -51,8 +51,8 @@ LAYERS: dict[str, str] = {
         "placeholders", "resources")),
     **_layer("compiler", _in("orchestrator.compiler", "", "compile", "dag", "stages")),
     **_layer("template", _in(
-        "orchestrator.template", "", "access", "batch", "build", "cfn", "description", "functions", "ids",
-        "machines", "refs", "render")),
+        "orchestrator.template", "", "access", "batch", "build", "cfn", "description",
+        "functions", "ids", "machines", "refs", "render")),
     **_layer("graph", _in("orchestrator", "graph")),
     **_layer("aws", _in(
         "orchestrator.aws", "", "deploy", "errors", "executions", "sdk", "stack", "start")),
