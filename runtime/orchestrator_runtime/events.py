@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator_runtime import contracts
+from orchestrator_runtime import contracts, limits
 
 EXECUTION_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 EXECUTION_RANK = {"PENDING_REDRIVE": 0, "RUNNING": 1, **dict.fromkeys(EXECUTION_TERMINAL, 2)}
@@ -30,14 +30,14 @@ CAUSE_LIMIT = 1000  # free text (status reasons, causes) is cut to this many cha
 EARLIEST_MS = 946_684_800_000
 LATEST_MS = 4_102_444_800_000
 INT32 = (-(2**31), 2**31 - 1)  # a container's exit code
-MAX_ATTEMPTS = 10  # AWS Batch runs a job at most 10 times
+MAX_ATTEMPTS = limits.BATCH_ATTEMPTS_MAX
 MAX_REDRIVES = 99_999  # far above what 25,000 history events allow
-TAG_LIMIT = 256  # AWS Batch tag values
-NAME_LIMIT = 128  # Batch job names and ids, EventBridge event ids, error names
-LOG_STREAM_LIMIT = 512  # CloudWatch Logs stream names
-ARN_LIMIT = 1024
-PK_BYTES = 2048  # DynamoDB partition key
-SK_BYTES = 1024  # DynamoDB sort key
+TAG_LIMIT = limits.TAG_VALUE_CHARS
+NAME_LIMIT = limits.BATCH_NAME_CHARS  # also bounds EventBridge event ids and error names
+LOG_STREAM_LIMIT = limits.LOG_STREAM_NAME_CHARS
+ARN_LIMIT = limits.ARN_CHARS
+PK_BYTES = limits.DYNAMODB_PARTITION_KEY_BYTES
+SK_BYTES = limits.DYNAMODB_SORT_KEY_BYTES
 
 
 class MalformedEvent(ValueError):

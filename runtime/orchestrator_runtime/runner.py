@@ -284,7 +284,7 @@ def main(argv_: Sequence[str] | None = None) -> int:
     except Exception as exc:  # top level: a bug in the runner, shown as one (traceback first)
         traceback.print_exc()
         sys.stderr.flush()
-        _say(err, f"internal error (a bug in orchestrator-runner, please report it): "
+        _say(err, f"internal error (a bug in {contracts.RUNNER_COMMAND}, please report it): "
                   f"{type(exc).__name__}: {exc}")
         return EXIT_INTERNAL
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from orchestrator_runtime import contracts
@@ -30,9 +31,11 @@ def job(**changes: Any) -> contracts.JobSpec:
     return cast(contracts.JobSpec, spec)
 
 
-def request(action: str = "pre", *, spec: contracts.JobSpec | None = None,
+def request(action: str = "pre", *, spec: Mapping[str, Any] | None = None,
             sample: dict[str, Any] | None = None, once: bool = False,
-            **changes: Any) -> dict[str, Any]:
+            **changes: Any) -> Any:
+    """A check request as the state machine sends it: a plain dict that tests may break on
+    purpose, so it is typed Any and goes both to the handler and to the typed functions."""
     req: dict[str, Any] = {
         "action": action, "workflow": "rnaseq", "stage": "qc", "execution": EXECUTION,
         "sample": None if once else (sample or {"sample_id": "S1", "condition": "treated"}),

@@ -14,7 +14,7 @@ from stagekit import request
 from orchestrator_runtime.explain import explain, summarize
 
 
-def explain_request(error: Any) -> dict[str, Any]:
+def explain_request(error: Any) -> Any:
     return request("explain", sample={"sample_id": "S2"}, error=error)
 
 

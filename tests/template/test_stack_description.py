@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ def test_local_engine_fills_definitions_from_the_description_it_is_given(
     desc, first, second = _rewired("diamond")
     machine = desc.state_machine("diamond")
     texts = {wf.name: render(compile_workflow(wf)) for wf in examples()}
-    handlers = {"check_outputs": lambda event, context: {}}
+    handlers: dict[str, Callable[..., Any]] = {"check_outputs": lambda event, context: {}}
     with LocalAws(cores=1, log_dir=tmp_path / "logs") as aws:
         deployed = local_resources.deploy(aws, desc, texts, handlers)
         text = aws.client("stepfunctions").describe_state_machine(
