@@ -41,24 +41,7 @@ class KnownFailure:
     error: str
 
 
-# A branch that starts with a nested Parallel names its final Succeed "<first job> branch
-# done", the same name as the nested branch of that job (compiler/compile.py, branch()).
-_DUPLICATE_BRANCH_DONE = ("a Parallel branch that starts with a nested Parallel ends in a "
-                          "Succeed with the same name as the nested branch's")
-
-KNOWN_FAILURES: dict[str, KnownFailure] = {
-    "independent_join": KnownFailure(
-        bug=_DUPLICATE_BRANCH_DONE,
-        error="state name 'a branch done' is used twice"),
-    "n_shaped_per_sample": KnownFailure(
-        bug=_DUPLICATE_BRANCH_DONE,
-        error="state name 'a branch done' is used twice"),
-    "long_names": KnownFailure(
-        bug="the shortened Parallel name 'Parallel <job> + N more' can exceed 80 characters "
-            "for a job name validation accepts (64 characters)",
-        error="state name 'Parallel align_each_sample_to_the_reference_genome_with_bwa_mem_"
-              "then_sort + 1 more' is longer than 80 characters"),
-}
+KNOWN_FAILURES: dict[str, KnownFailure] = {}
 
 
 class CompileFailed(Exception):

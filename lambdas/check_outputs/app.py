@@ -14,7 +14,14 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from orchestrator_runtime import contracts, outputs, s3util
@@ -47,6 +54,12 @@ class JobSpecModel(BaseModel):
     allow_empty: bool
     shell: bool
     stdout: str | None
+
+    @field_validator("bucket")
+    @classmethod
+    def _s3_uri(cls, bucket: str) -> str:
+        contracts.split_uri(bucket)  # ValueError names the value: an s3://bucket/prefix URI
+        return bucket
 
     @model_validator(mode="after")
     def _consistent(self) -> JobSpecModel:

@@ -432,12 +432,8 @@ def metric_values(out: str) -> dict[str, float]:
     return found
 
 
-# Check requests (the check handler's validation is another branch's work) --------------
+# Check requests --------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "the check handler raises a bare ValueError for a non-URI job.bucket; validating the "
-    "request once with the parser model (a parallel branch) makes it BadCheckRequest: drop "
-    "this mark when that lands"))
 @pytest.mark.parametrize("bucket", ["not-a-uri", "s3://", "", "s3:///prefix"])
 def test_a_check_request_with_a_non_uri_bucket_is_a_bad_request(
     aws: None, lambda_context: FakeLambdaContext, bucket: str
