@@ -30,12 +30,13 @@ def add_common(p: Any) -> None:
 
 def client(service: str, region: str | None) -> Any:
     with aws(f"creating the {service} client"):
-        return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+        # A session per command: credentials and region are read now, not cached from earlier.
+        return boto3.session.Session(region_name=region).client(service)  # type: ignore[call-overload]
 
 
 def dynamodb_table(region: str | None, name: str) -> Any:
     with aws("opening the job-state table"):
-        return boto3.resource("dynamodb", region_name=region).Table(name)
+        return boto3.session.Session(region_name=region).resource("dynamodb").Table(name)
 
 
 @contextmanager
