@@ -4,6 +4,7 @@ people, ``--json`` for scripts, and boto3's exceptions as one line that says wha
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,15 +29,20 @@ def add_common(p: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
+def _session(region: str | None) -> boto3.session.Session:
+    """A session per command: credentials and region are read now, not cached from earlier.
+    botocore reads only AWS_DEFAULT_REGION; AWS_REGION (what the other SDKs read) counts too."""
+    return boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+
+
 def client(service: str, region: str | None) -> Any:
     with aws(f"creating the {service} client"):
-        # A session per command: credentials and region are read now, not cached from earlier.
-        return boto3.session.Session(region_name=region).client(service)  # type: ignore[call-overload]
+        return _session(region).client(service)  # type: ignore[call-overload]
 
 
 def dynamodb_table(region: str | None, name: str) -> Any:
     with aws("opening the job-state table"):
-        return boto3.session.Session(region_name=region).resource("dynamodb").Table(name)
+        return _session(region).resource("dynamodb").Table(name)
 
 
 @contextmanager
@@ -45,7 +51,8 @@ def aws(action: str) -> Iterator[None]:
     try:
         yield
     except NoRegionError:
-        raise UsageError("no AWS region: set AWS_REGION or pass --region") from None
+        raise UsageError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or pass "
+                         "--region") from None
     except (NoCredentialsError, PartialCredentialsError):
         raise UsageError("no AWS credentials found: run `aws configure` or set AWS_PROFILE"
                          ) from None

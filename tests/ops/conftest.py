@@ -12,7 +12,6 @@ from moto.server import ThreadedMotoServer
 from opskit import REGION, Network
 
 
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,13 +7,12 @@ from typing import Any
 
 import boto3
 import pytest
+from opskit import REGION, Network
 
 from orchestrator.aws import batch_infra as infra
 from orchestrator.aws.errors import AwsError, UsageError
 from orchestrator.aws.facts import Queue
 from orchestrator.cli import main
-
-from opskit import REGION, Network
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -163,7 +162,14 @@ def test_no_region(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtur
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     code, _, err = run(capsys, "batch", "ce", "list")
-    assert code == 2 and err == "error: no AWS region: set AWS_REGION or pass --region\n"
+    assert code == 2
+    assert err == "error: no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region\n"
+
+
+def test_aws_region_alone_is_enough(monkeypatch: pytest.MonkeyPatch, network: Network,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    assert as_json(capsys, "batch", "ce", "list") == {"computeEnvironments": []}
 
 
 def test_no_credentials(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
