@@ -291,6 +291,11 @@ def unknown_instance_type(facts: Facts) -> list[Finding]:
     return out
 
 
+def _unfinished(facts: Facts) -> list[Job]:
+    """Jobs that have not succeeded: retries that ended well need no change."""
+    return [j for j in facts.jobs if j.status != "SUCCEEDED"]
+
+
 def _reasons(job: Job) -> list[str]:
     texts = [a.reasons for a in job.attempts]
     return [t for t in (*texts, job.status_reason) if t]
@@ -299,7 +304,7 @@ def _reasons(job: Job) -> list[str]:
 @rule("image-pull")
 def image_pull(facts: Facts) -> list[Finding]:
     out = []
-    for job in facts.jobs:
+    for job in _unfinished(facts):
         hit = next((r for r in _reasons(job) if any(m in r for m in IMAGE_PULL_MARKERS)), None)
         if hit is not None:
             out.append(_finding(
@@ -314,7 +319,7 @@ def image_pull(facts: Facts) -> list[Finding]:
 @rule("spot-reclaim")
 def spot_reclaim(facts: Facts) -> list[Finding]:
     out = []
-    for job in facts.jobs:
+    for job in _unfinished(facts):
         hits = [a for a in job.attempts if a.status_reason.startswith(SPOT_MARKER)]
         if not hits and not job.status_reason.startswith(SPOT_MARKER):
             continue
@@ -353,8 +358,9 @@ def failed_dependency(facts: Facts) -> list[Finding]:
 @rule("repeated-failure")
 def repeated_failure(facts: Facts) -> list[Finding]:
     out = []
-    for job in facts.jobs:
-        failed = [a for a in job.attempts if a.exit_code not in (None, 0) or a.reasons]
+    for job in _unfinished(facts):
+        failed = [a for a in job.attempts if a.exit_code not in (None, 0)
+                  or (a.exit_code is None and a.reasons)]
         if len(failed) < 2 or any(
                 any(m in a.reasons for m in IMAGE_PULL_MARKERS)
                 or a.status_reason.startswith(SPOT_MARKER) for a in failed):

@@ -4,6 +4,7 @@ read by the pure rules in ``doctor``. Field names follow the Batch API where the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 EC2_KINDS = frozenset({"EC2", "SPOT"})
 FARGATE_KINDS = frozenset({"FARGATE", "FARGATE_SPOT"})
@@ -97,5 +98,9 @@ class Facts:
         found = (self.environment(ref) for ref in queue.environments)
         return tuple(e for e in found if e is not None)
 
+    @cached_property
+    def _jobs_by_id(self) -> dict[str, Job]:
+        return {j.job_id: j for j in (*self.related, *self.jobs)}
+
     def job(self, job_id: str) -> Job | None:
-        return next((j for j in (*self.jobs, *self.related) if j.job_id == job_id), None)
+        return self._jobs_by_id.get(job_id)

@@ -172,6 +172,19 @@ def test_repeated_failure_and_out_of_memory() -> None:
     assert "raise the job's memory" in fired("repeated-failure", facts(oom))[0].fix
     once = replace(job, attempts=job.attempts[:1])
     assert fired("repeated-failure", facts(once)) == []
+    # a retry that worked: the successful attempt carries a reason and exit code 0
+    recovered = replace(job, status="RUNNING", attempts=(
+        Attempt("Essential container exited", "", 1), Attempt("Essential container exited", "",
+                                                              0)))
+    assert fired("repeated-failure", facts(recovered)) == []
+    assert fired("repeated-failure", facts(replace(job, status="SUCCEEDED"))) == []
+
+
+def test_reclaims_and_pull_errors_that_were_retried_successfully_are_not_reported() -> None:
+    reclaimed = Attempt("Host EC2 (instance i-0abc) terminated.")
+    pulled = Attempt("", "CannotPullContainerError: timeout")
+    done = replace(JOB, status="SUCCEEDED", attempts=(reclaimed, pulled, Attempt("", "", 0)))
+    assert fired("spot-reclaim", facts(done)) == [] and fired("image-pull", facts(done)) == []
 
 
 def test_batch_status_reason() -> None:
