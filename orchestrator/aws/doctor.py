@@ -419,7 +419,7 @@ def time_limit(facts: Facts) -> list[Finding]:
             f"job state time-limit action for {', '.join(missing)}: a job that cannot be "
             "placed holds the head of the queue indefinitely",
             f"aws batch update-job-queue --job-queue {queue.name} "
-            f"--job-state-time-limit-actions '{json.dumps(keep + actions)}' "
+            f"--job-state-time-limit-actions '{json.dumps(keep + actions, separators=(',', ':'))}' "
             f"(cancels such jobs after {SUGGESTED_MAX_SECONDS} s; allowed 600-86400)"))
     return out
 

@@ -72,8 +72,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"{run}: {len(facts.jobs)} job(s) examined; nothing found to change")
     else:
         print_table(f"{run}: {len(facts.jobs)} job(s) examined",
-                    ("JOBS", "RULE", "WHY", "WHAT TO CHANGE"),
-                    [(_subjects(d.subjects), d.rule, d.why, d.fix) for d in found])
+                    ("#", "RULE", "JOBS"),
+                    [(str(i), d.rule, _subjects(d.subjects)) for i, d in enumerate(found, 1)])
+        # Causes and fixes unwrapped, so a suggested command can be copied as it is.
+        for i, d in enumerate(found, 1):
+            print(f"\n{i}. {d.rule}: {_subjects(d.subjects)}\n   why: {d.why}\n   fix: {d.fix}")
     return 1 if found else 0
 
 
