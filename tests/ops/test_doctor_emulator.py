@@ -30,7 +30,7 @@ from opskit import REGION
 
 from orchestrator.aws import collect, doctor
 from orchestrator.cli import main
-from orchestrator_runtime import jobstate
+from orchestrator_runtime import contracts, jobstate
 from orchestrator_runtime.events import ExecutionEvent, JobEvent
 
 TABLE = "jobs"
@@ -82,11 +82,12 @@ class Emulator:
                                            platformCapabilities=[platform])
 
     def submit(self, sample: str, queue: str, definition: str, *, stage: str = "align",
-               depends_on: tuple[str, ...] = ()) -> str:
+               depends_on: tuple[str, ...] = (), record: bool = True) -> str:
         job_id = str(self.batch.submit_job(
             jobName=f"{stage}-{sample}", jobQueue=queue, jobDefinition=definition,
             dependsOn=[{"jobId": d} for d in depends_on])["jobId"])
-        self.record(stage, sample, job_id, "SUCCEEDED")
+        if record:
+            self.record(stage, sample, job_id, "SUCCEEDED")
         return job_id
 
     def hold(self, job_id: str, status: str, reason: str = "",
@@ -116,11 +117,22 @@ class Emulator:
         return doctor.diagnose(facts)
 
 
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+@dataclass(frozen=True)
+class World:
+    session: boto3.Session
+    subnet: str
+    sg: str
+    service_role: str
+    instance_profile: str
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    """One emulator per module (moto's EC2 backend is slow to build); each test resets Batch."""
     with mock_aws(config={"batch": {"use_docker": False}}):
         state_manager.set_transition("batch::job", {"progression": "manual", "times": 10**9})
-        session = boto3.Session(region_name=REGION)
+        session = boto3.Session(region_name=REGION, aws_access_key_id="testing",
+                                aws_secret_access_key="testing")
         ec2, iam = session.client("ec2"), session.client("iam")
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
@@ -129,28 +141,43 @@ def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
         role = iam.create_role(RoleName="svc", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
         iam.create_role(RoleName="inst", AssumeRolePolicyDocument=trust)
         profile = iam.create_instance_profile(InstanceProfileName="inst")["InstanceProfile"]
-        table = jobstate.create_table(session.resource("dynamodb"), TABLE)
-        jobstate.apply_execution_event(table, ExecutionEvent(
-            execution=EXECUTION, state_machine="rnaseq", name="run-1", status="RUNNING",
-            time=datetime(2026, 1, 1, tzinfo=UTC), start_date=None, stop_date=None,
-            error=None, cause=None))
-        e = Emulator(session, subnet, sg, role, profile["Arn"], table)
-        original = BatchBackend.describe_compute_environments
-
-        def describe(self: BatchBackend, environments: list[str] | None = None
-                     ) -> list[dict[str, Any]]:
-            found = original(self, environments)
-            for env in found:
-                if env["computeEnvironmentName"] in e.invalid:
-                    env.update(status="INVALID",
-                               statusReason=e.invalid[env["computeEnvironmentName"]])
-            return found
-
-        monkeypatch.setattr(BatchBackend, "describe_compute_environments", describe)
         try:
-            yield e
+            yield World(session, subnet, sg, role, profile["Arn"])
         finally:
             state_manager.unset_transition("batch::job")
+
+
+@pytest.fixture
+def emu(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    batch_backends[DEFAULT_ACCOUNT_ID][REGION].reset()
+    dynamodb = world.session.resource("dynamodb")
+    table = jobstate.create_table(dynamodb, TABLE)
+    jobstate.apply_execution_event(table, ExecutionEvent(
+        execution=EXECUTION, state_machine="rnaseq", name="run-1", status="RUNNING",
+        time=datetime(2026, 1, 1, tzinfo=UTC), start_date=None, stop_date=None,
+        error=None, cause=None))
+    e = Emulator(world.session, world.subnet, world.sg, world.service_role,
+                 world.instance_profile, table)
+    original = BatchBackend.describe_compute_environments
+
+    def describe(self: BatchBackend, environments: list[str] | None = None
+                 ) -> list[dict[str, Any]]:
+        found = original(self, environments)
+        for env in found:
+            if env["computeEnvironmentName"] in e.invalid:
+                env.update(status="INVALID",
+                           statusReason=e.invalid[env["computeEnvironmentName"]])
+        return found
+
+    monkeypatch.setattr(BatchBackend, "describe_compute_environments", describe)
+    try:
+        yield e
+    finally:
+        table.delete()
+        for name in world.session.client("cloudformation").list_stacks()["StackSummaries"]:
+            if name["StackStatus"] != "DELETE_COMPLETE":
+                world.session.client("cloudformation").delete_stack(
+                    StackName=name["StackName"])
 
 
 def rules(found: list[doctor.Diagnosis]) -> dict[str, doctor.Diagnosis]:
@@ -307,8 +334,12 @@ def test_describe_jobs_in_pages_of_100(emu: Emulator) -> None:
     emu.ce("ec2")
     emu.queue("q", "ec2")
     emu.definition("align")
-    for i in range(101):
-        emu.submit(f"s{i}", "q", "align")
+    with emu.table.batch_writer() as rows:  # the job_events row shape, written in bulk
+        for i in range(101):
+            job_id = emu.submit(f"s{i}", "q", "align", record=False)
+            rows.put_item(Item={"pk": EXECUTION, "sk": contracts.job_sk("align", f"s{i}"),
+                                "stage": "align", "sample": f"s{i}", "job_id": job_id,
+                                "status": "SUCCEEDED"})
     batch = emu.batch
     sizes: list[int] = []
     batch.meta.events.register("provide-client-params.batch.DescribeJobs",
