@@ -30,6 +30,13 @@ that shows the gap on plain moto, so it can be removed when upstream fixes it):
 4. EventBridge: AWS-sourced events are emitted by :mod:`orchestrator.local.events`.
 5. Failures inside Map iterations and Parallel branches keep their error name, and a
    Distributed Map honours its failure threshold (:mod:`orchestrator.local.mapfix`).
+6. ``.sync`` polls DescribeJobs every 0.5 s, a floor under every Batch stage. The resolver
+   instead waits on :meth:`LocalBatch.wait` (woken when the job finishes), in slices of
+   :data:`SYNC_SLICE` seconds so a stopped execution is noticed, then asks DescribeJobs once.
+7. DynamoDB: ``TransactWriteItems`` snapshots whole tables with ``deepcopy`` and restores the
+   snapshot when a condition fails, so a concurrent write is lost or the copy raises
+   "dictionary changed size during iteration". Every DynamoDB request is serialised
+   (:data:`DYNAMODB_LOCK`).
 """
 
 from __future__ import annotations
@@ -39,8 +46,10 @@ import json
 import logging
 import os
 import sys
+import threading
+import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +59,7 @@ import boto3
 from moto.batch.models import batch_backends
 from moto.batch.responses import BatchResponse
 from moto.core.config import DefaultConfig, default_user_config
+from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -69,8 +79,9 @@ from werkzeug.serving import make_server
 
 from orchestrator.local import casing, mapfix
 from orchestrator.local.batch import LocalBatch
+from orchestrator.local.batch_job import TERMINAL
 from orchestrator.local.events import BatchEvents, SqsHandler, SqsPoller, emit_execution_status
-from orchestrator.local.lambdas import Handler, LambdaRegistry
+from orchestrator.local.lambdas import Handler, LambdaRegistry, OutputRouter
 
 MOTO_CONFIG: Final[DefaultConfig] = {
     "stepfunctions": {"execute_state_machine": True},
@@ -79,6 +90,8 @@ MOTO_CONFIG: Final[DefaultConfig] = {
 }
 CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _UNSET_ENV: Final = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+SYNC_SLICE: Final = 0.25  # longest a .sync task waits before checking its execution still runs
+DYNAMODB_LOCK: Final = threading.Lock()  # one DynamoDB request at a time inside the emulator
 
 
 @dataclass
@@ -116,6 +129,8 @@ def install(batch: LocalBatch, lambdas: LambdaRegistry) -> Installed:
     try:
         _patch_batch_casing(done)
         _patch_batch_api(done, batch)
+        _patch_batch_sync(done, batch)
+        _patch_dynamodb(done)
         _patch_lambda_invoke(done, lambdas)
         _patch_map_failures(done)
     except BaseException:
@@ -177,6 +192,51 @@ def _patch_batch_api(done: Installed, batch: LocalBatch) -> None:
         done.patch(BatchResponse, name, fn)
 
 
+def _patch_batch_sync(done: Installed, batch: LocalBatch) -> None:
+    service = state_task_service_batch.StateTaskServiceBatch
+    original = service._build_sync_resolver
+
+    def build_sync_resolver(self: Any, env: Any, resource_runtime_part: Any,
+                            normalised_parameters: dict[str, Any],
+                            state_credentials: Any) -> Any:
+        job_id = str(env.stack[-1].get("JobId", ""))  # the SubmitJob answer the original pops
+        describe = original(self, env, resource_runtime_part, normalised_parameters,
+                            state_credentials)
+        return describe and sync_resolver(batch, job_id, describe, env.is_running)
+
+    done.patch(service, "_build_sync_resolver", build_sync_resolver)
+
+
+def sync_resolver(batch: LocalBatch, job_id: str, describe: Callable[[], Any],
+                  running: Callable[[], bool]) -> Callable[[], Any]:
+    """moto's resolver (one DescribeJobs: the job's description when it has finished, else
+    None), called once the job has finished instead of every 0.5 s. Returns None only when
+    the execution stopped, which ends moto's polling loop."""
+
+    def resolve() -> Any:
+        while running():
+            status = batch.wait(job_id, timeout=SYNC_SLICE)
+            if status in TERMINAL or status == "UNKNOWN":
+                result = describe()
+                if result:
+                    return result
+                if status == "UNKNOWN":  # not a job of ours: poll slowly
+                    time.sleep(SYNC_SLICE)
+        return None
+
+    return resolve
+
+
+def _patch_dynamodb(done: Installed) -> None:
+    original = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> Any:
+        with DYNAMODB_LOCK:
+            return original(self)
+
+    done.patch(DynamoHandler, "call_action", call_action)
+
+
 def _patch_lambda_invoke(done: Installed, lambdas: LambdaRegistry) -> None:
     original = lambda_eval_utils._invoke_lambda_function
 
@@ -207,12 +267,20 @@ class _Server(ThreadedMotoServer):
         self._server.serve_forever(poll_interval=0.05)
 
 
-def _quiet_werkzeug() -> int:
-    """Silence the per-request log lines of moto's HTTP server; returns the old level."""
-    logger = logging.getLogger("werkzeug")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    return level
+QUIET_LOGGERS: Final = {
+    "werkzeug": logging.WARNING,  # one line per request of moto's HTTP server
+    "urllib3.connectionpool": logging.ERROR,  # "pool is full": many Map iterations at once
+}
+
+
+def _quiet_loggers() -> dict[str, int]:
+    """Silence emulator chatter; returns the old levels."""
+    saved = {}
+    for name, level in QUIET_LOGGERS.items():
+        logger = logging.getLogger(name)
+        saved[name] = logger.level
+        logger.setLevel(level)
+    return saved
 
 
 class LocalAws:
@@ -234,7 +302,8 @@ class LocalAws:
         self._saved_env: dict[str, str | None] = {}
         self._saved_config: dict[str, Any] = {}
         self._pollers: list[SqsPoller] = []
-        self._quiet: int | None = None
+        self._quiet: dict[str, int] | None = None
+        self._router: OutputRouter | None = None
         self.endpoint_url = ""
         self.batch: LocalBatch
         self.lambdas: LambdaRegistry
@@ -264,7 +333,7 @@ class LocalAws:
             raise
 
     def _start(self) -> None:
-        self._quiet = _quiet_werkzeug()
+        self._quiet = _quiet_loggers()
         self._server = _Server(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -279,7 +348,9 @@ class LocalAws:
         self.batch = LocalBatch(log_dir=self._log_dir, cores=self._cores,
                                 env={**self.environment, "PATH": path},
                                 kill_grace=self._kill_grace)
-        self.lambdas = LambdaRegistry(self.region)
+        self._router = OutputRouter(self._log_dir / "lambda")
+        self._router.install()
+        self.lambdas = LambdaRegistry(self.region, self._router)
         for name, handler in self._handlers.items():
             self.lambdas.register(name, handler)
         self._patches = install(self.batch, self.lambdas)
@@ -300,8 +371,12 @@ class LocalAws:
             self._server.stop()
             self._server = None
         self._restore_env()
+        if self._router is not None:
+            self._router.uninstall()
+            self._router = None
         if self._quiet is not None:
-            logging.getLogger("werkzeug").setLevel(self._quiet)
+            for name, level in self._quiet.items():
+                logging.getLogger(name).setLevel(level)
             self._quiet = None
 
     def client(self, service: str) -> Any:
@@ -318,6 +393,7 @@ class LocalAws:
     def deliver_rule_to(self, queue_url: str, handler: SqsHandler,
                         **options: Any) -> SqsPoller:
         """Feed messages of ``queue_url`` (an EventBridge rule's target) to ``handler``."""
+        options.setdefault("router", self._router)
         poller = SqsPoller(self.client("sqs"), queue_url, handler, region=self.region,
                            **options).start()
         self._pollers.append(poller)

@@ -21,7 +21,7 @@ from typing import Any
 from orchestrator import loader, model
 from orchestrator.compiler import compile_workflow, render
 from orchestrator.errors import UsageError
-from orchestrator.local import progress, resources, workspace
+from orchestrator.local import progress, resources, settle, workspace
 from orchestrator.local.adapter import LocalAws
 from orchestrator.samples import execution_input, parse_params, read_sheet
 from orchestrator.template import describe
@@ -177,7 +177,7 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared, run_id
             break
         time.sleep(poll)
     aws.emit_execution_status(arn)
-    rows = _settled_rows(deployed.table, arn)
+    rows = settle.settled_rows(deployed.table, sfn, arn).rows
     tallies = progress.tally(wf, len(prep.samples), rows)
     show(progress.render_progress(tallies, time.monotonic() - started))
     logs = {str(r["job_id"]): str(aws.log_path(str(r["log_stream"])))
@@ -186,15 +186,3 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared, run_id
              for r in rows if r.get("status") == "FAILED" and r.get("job_id")}
     return RunResult(wf, desc["status"], arn, desc.get("error", ""), desc.get("cause", ""),
                      time.monotonic() - started, rows, tallies, logs, tails)
-
-
-def _settled_rows(table: Any, arn: str, wait: float = 3.0) -> list[dict[str, Any]]:
-    """Job rows once the last Batch events have been delivered (events lag the execution)."""
-    deadline = time.monotonic() + wait
-    while True:
-        execution, rows = jobstate.read_execution(table, arn)
-        done = all(r.get("status") in c.TERMINAL for r in rows)
-        closed = execution is not None and execution.get("status") not in (None, "RUNNING")
-        if (done and closed) or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.05)

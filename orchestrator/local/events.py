@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.local.lambdas import FakeContext
+from orchestrator.local.lambdas import FakeContext, OutputRouter, function_output
 from orchestrator_runtime import contracts as c
 
 if TYPE_CHECKING:
@@ -94,8 +94,10 @@ class SqsPoller:
 
     def __init__(self, sqs: SQSClient, queue_url: str, handler: SqsHandler, *,
                  batch_size: int = 10, wait_seconds: int = 0, idle_seconds: float = 0.1,
-                 region: str = "us-east-1", function_name: str = "local-sqs-consumer") -> None:
+                 region: str = "us-east-1", function_name: str = "local-sqs-consumer",
+                 router: OutputRouter | None = None) -> None:
         self._sqs = sqs
+        self._router = router
         self.queue_url = queue_url
         self._handler = handler
         self._batch_size = batch_size
@@ -128,14 +130,15 @@ class SqsPoller:
         if not messages:
             return 0
         event = {"Records": [self._record(m) for m in messages]}
-        try:
-            result = self._handler(event, FakeContext(self._name, f"arn:aws:lambda:"
-                                                      f"{self._region}:123456789012:function:"
-                                                      f"{self._name}"))
-        except Exception:
-            LOG.exception("SQS handler failed; %d message(s) stay in %s", len(messages),
-                          self.queue_url)
-            return len(messages)
+        context = FakeContext(self._name, f"arn:aws:lambda:{self._region}:123456789012:"
+                                          f"function:{self._name}")
+        with function_output(self._router, self._name):  # its traceback goes to its log
+            try:
+                result = self._handler(event, context)
+            except Exception:
+                LOG.exception("SQS handler failed; %d message(s) stay in %s", len(messages),
+                              self.queue_url)
+                return len(messages)
         failed = _failed_ids(result, {m["MessageId"] for m in messages})
         done = [m for m in messages if failed is not None and m["MessageId"] not in failed]
         for i in range(0, len(done), 10):

@@ -7,18 +7,27 @@ the handler raises, ``FunctionError`` is ``"Unhandled"`` and the payload is the 
 runtime's error document ``{"errorMessage", "errorType", "requestId", "stackTrace"}``, which
 the interpreter turns into a task failure with Error = the exception's class name and Cause
 = that document, so ASL ``Retry``/``Catch`` on error names behave as on AWS.
+
+What a function prints goes where Lambda sends it, to the function's log, not to the user's
+terminal: while :class:`OutputRouter` is installed, ``sys.stdout``/``sys.stderr`` writes made
+inside :func:`function_output` (per thread) go to ``<log_dir>/<function>.log``. That keeps
+powertools' EMF lines (which it prints even with metrics disabled once 100 values pile up)
+and any handler's prints out of the progress display.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any, TextIO
 
 Handler = Callable[[Any, Any], Any]
 
@@ -55,11 +64,106 @@ class FakeContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+_CURRENT = threading.local()  # .sink: the log the running function's output goes to
+
+
+class _Sink:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._file: IO[str] | None = None
+
+    def write(self, text: str) -> None:
+        with self._lock:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("a", encoding="utf-8")
+            self._file.write(text)
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+class OutputRouter:
+    """Stands in for ``sys.stdout`` and ``sys.stderr``: writes made while a function runs
+    (in that thread) go to the function's log; everything else passes through."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self._sinks: dict[str, _Sink] = {}
+        self._lock = threading.Lock()
+        self._saved: tuple[TextIO, TextIO] | None = None
+
+    def install(self) -> None:
+        self._saved = (sys.stdout, sys.stderr)
+        sys.stdout = _Routed(sys.stdout)
+        sys.stderr = _Routed(sys.stderr)
+
+    def uninstall(self) -> None:
+        if self._saved is None:
+            return
+        for name, original in zip(("stdout", "stderr"), self._saved, strict=True):
+            current = getattr(sys, name)
+            if isinstance(current, _Routed) and current.original is original:
+                setattr(sys, name, original)
+        self._saved = None
+        with self._lock:
+            for sink in self._sinks.values():
+                sink.close()
+
+    def sink(self, function: str) -> _Sink:
+        with self._lock:
+            if function not in self._sinks:
+                self._sinks[function] = _Sink(self.log_dir / f"{function}.log")
+            return self._sinks[function]
+
+    def log_path(self, function: str) -> Path:
+        return self.log_dir / f"{function}.log"
+
+
+class _Routed:
+    def __init__(self, original: TextIO) -> None:
+        self.original = original
+
+    def write(self, text: str) -> int:
+        sink: _Sink | None = getattr(_CURRENT, "sink", None)
+        if sink is None:
+            return self.original.write(text)
+        sink.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if getattr(_CURRENT, "sink", None) is None:
+            self.original.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.original, name)
+
+
+@contextlib.contextmanager
+def function_output(router: OutputRouter | None, function: str) -> Iterator[None]:
+    """Route this thread's prints to ``function``'s log while the block runs."""
+    if router is None:
+        yield
+        return
+    previous = getattr(_CURRENT, "sink", None)
+    _CURRENT.sink = router.sink(function)
+    try:
+        yield
+    finally:
+        _CURRENT.sink = previous
+
+
 class LambdaRegistry:
     """Function name -> handler; thread-safe, as Map iterations invoke concurrently."""
 
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", router: OutputRouter | None = None) -> None:
         self.region = region
+        self.router = router
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
 
@@ -87,7 +191,8 @@ class LambdaRegistry:
         response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
         try:
             event = json.loads(payload) if payload else {}
-            result = handler(event, context)
+            with function_output(self.router, name):
+                result = handler(event, context)
         except Exception as exc:
             response["FunctionError"] = "Unhandled"
             response["Payload"] = error_document(exc, context.aws_request_id)

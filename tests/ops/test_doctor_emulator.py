@@ -24,7 +24,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.batch.models import BatchBackend, batch_backends
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_api import state_manager
 from opskit import REGION
 
@@ -106,7 +106,8 @@ class Emulator:
         jobstate.apply_job_event(self.table, JobEvent(
             execution=EXECUTION, workflow="rnaseq", stage=stage, sample=sample, job_id=job_id,
             job_name=f"{stage}-{sample}", status=status, status_reason=reason, attempts=0,
-            time=when, event_id=f"{job_id}-{status}"))
+            time=when, event_id=f"{job_id}-{status}",
+            created_ms=int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000)))
 
     def invalidate(self, name: str, reason: str) -> None:
         self.invalid[name] = reason

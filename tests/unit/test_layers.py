@@ -55,11 +55,15 @@ LAYERS: dict[str, str] = {
         "functions", "ids", "machines", "refs", "render")),
     **_layer("graph", _in("orchestrator", "graph")),
     **_layer("aws", _in(
-        "orchestrator.aws", "", "deploy", "errors", "executions", "sdk", "stack", "start")),
+        "orchestrator.aws", "", "batch_infra", "capacity", "collect", "deploy", "doctor",
+        "errors", "executions", "facts", "sdk", "stack", "start")),
     **_layer("local", _in(
         "orchestrator.local", "", "adapter", "batch", "batch_job", "batch_spec", "casing",
-        "engine", "events", "lambdas", "mapfix", "progress", "resources", "workspace")),
-    **_layer("cli", _in("orchestrator.cli", "", "__main__", "aws", "build", "local")),
+        "engine", "events", "lambdas", "mapfix", "progress", "resources", "settle",
+        "workspace")),
+    **_layer("cli", _in(
+        "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",
+        "opsout")),
 }
 
 

@@ -1,0 +1,84 @@
+"""When the job-state table tells the whole story of an execution.
+
+Batch events reach the table through EventBridge, a queue and a handler, so they lag the
+execution. The execution's own history says which jobs it submitted (one ``TaskSubmitted``
+per ``batch:submitJob``, carrying JobId and JobName); the table is settled when the
+execution row is closed and, for every job name the history submitted, the table's row holds
+the last job id submitted under that name, in a terminal status. Only then are the counts of
+a summary the jobs that ran.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator_runtime import contracts as c
+from orchestrator_runtime import jobstate
+
+POLL = 0.05
+
+
+@dataclass(frozen=True)
+class Settled:
+    execution: dict[str, Any] | None
+    rows: list[dict[str, Any]]
+    missing: tuple[str, ...]  # job names whose final state the table never received
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def submitted_jobs(sfn: Any, execution_arn: str) -> dict[str, str]:
+    """Job name -> id of the last Batch job submitted under that name, from the history."""
+    jobs: dict[str, str] = {}
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        for event in page["events"]:
+            detail = event.get("taskSubmittedEventDetails") or {}
+            if detail.get("resourceType") != "batch":
+                continue
+            try:
+                output = json.loads(detail.get("output") or "{}")
+            except ValueError:
+                continue
+            if isinstance(output, dict) and output.get("JobId") and output.get("JobName"):
+                jobs[str(output["JobName"])] = str(output["JobId"])
+        if not page.get("nextToken"):
+            return jobs
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def unsettled(execution: Mapping[str, Any] | None, rows: Sequence[Mapping[str, Any]],
+              submitted: Mapping[str, str]) -> tuple[str, ...]:
+    """Job names (and ``execution``) the table does not yet show in their final state."""
+    final = {str(r.get("job_name")): str(r.get("job_id")) for r in rows
+             if r.get("status") in c.TERMINAL}
+    missing = [name for name, job_id in submitted.items() if final.get(name) != job_id]
+    missing += [f"{r.get('stage')}/{r.get('sample')}" for r in rows
+                if r.get("status") not in c.TERMINAL and str(r.get("job_name")) not in submitted]
+    if execution is None or execution.get("status") in (None, "RUNNING"):
+        missing.append("execution")
+    return tuple(missing)
+
+
+def settled_rows(table: Any, sfn: Any, execution_arn: str, *,
+                 timeout: float = 60.0) -> Settled:
+    """The table's rows once every job of the (finished) execution is recorded as final.
+
+    ``timeout`` bounds the wait for events that never come (a handler that keeps failing);
+    then the rows are returned as they are, with the job names that are not final.
+    """
+    submitted = submitted_jobs(sfn, execution_arn)
+    deadline = time.monotonic() + timeout
+    while True:
+        execution, rows = jobstate.read_execution(table, execution_arn)
+        missing = unsettled(execution, rows, submitted)
+        if not missing or time.monotonic() > deadline:
+            return Settled(execution, rows, missing)
+        time.sleep(POLL)
