@@ -31,7 +31,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -82,7 +82,10 @@ def write_atomic(path: Path, source: Callable[[IO[bytes]], None]) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    write_atomic(path, lambda out: out.write(data) and None)
+    def source(out: IO[bytes]) -> None:
+        out.write(data)
+
+    write_atomic(path, source)
 
 
 def clean_temporaries(root: Path) -> int:
@@ -182,7 +185,7 @@ class EtagCache:
             write_bytes_atomic(self.path, text.encode())
 
 
-class DiskKey(FakeKey):  # type: ignore[misc]
+class DiskKey(FakeKey):
     """A moto key whose value is the file ``path``; ETag from a sidecar, or MD5 on demand."""
 
     def __init__(self, name: str, path: Path, *, account_id: str, region_name: str,
@@ -192,9 +195,9 @@ class DiskKey(FakeKey):  # type: ignore[misc]
                          region_name=region_name, bucket_name=bucket_name, etag=etag)
         st = path.stat()
         self._value_buffer.close()
-        self._value_buffer = _FileBuffer(path)
+        self._value_buffer = _FileBuffer(path)  # type: ignore[assignment]
         self.contentsize = st.st_size
-        self.last_modified = datetime.fromtimestamp(st.st_mtime, timezone.utc).replace(
+        self.last_modified = datetime.fromtimestamp(st.st_mtime, UTC).replace(
             tzinfo=None)
         self.path = path
         self.read_only = read_only
@@ -209,7 +212,7 @@ class DiskKey(FakeKey):  # type: ignore[misc]
 
 # --- the store ----------------------------------------------------------------------------
 
-class DiskKeyStore(_VersionedKeyStore):  # type: ignore[misc]
+class DiskKeyStore(_VersionedKeyStore):
     """moto's key store of one (unversioned) bucket, kept as files under ``root``.
 
     ``data`` (optional) is ``(folder, prefix)``: the folder's files are read-only objects
@@ -304,7 +307,7 @@ class DiskKeyStore(_VersionedKeyStore):  # type: ignore[misc]
         write_bytes_atomic(self._meta(name), json.dumps(meta).encode())
         with key.lock:
             key._value_buffer.close()
-            key._value_buffer = _FileBuffer(path)
+            key._value_buffer = _FileBuffer(path)  # type: ignore[assignment]
 
     def pop(self, name: str) -> None:  # type: ignore[override]
         with self._lock(name):

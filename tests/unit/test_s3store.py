@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -180,11 +181,9 @@ def _count_steps(root: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int | Non
         m.setattr(s3store, "open", opener, raising=False)
         with mock_aws():
             s3 = open_bucket(root)
-            try:
+            with contextlib.suppress(ClientError, Killed, OSError):
                 s3.put_object(Bucket=BUCKET, Key="w/a",  # type: ignore[attr-defined]
                               Body=b"new" * 1000)
-            except (ClientError, Killed, OSError):
-                pass
     return seen[0]
 
 
