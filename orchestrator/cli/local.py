@@ -8,10 +8,12 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from orchestrator.local import progress
-from orchestrator.local.engine import RunOptions, RunResult, run
+from orchestrator.local import progress, runlock
+
+if TYPE_CHECKING:
+    from orchestrator.local.engine import RunResult
 
 
 def register(sub: Any) -> None:
@@ -68,6 +70,10 @@ def _sigterm_unwinds() -> Iterator[None]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if not args.wait_for_lock:  # before loading the engine: a busy workspace is said at once
+        runlock.check_free(runlock.locate(Path(args.file), args.workdir))
+    from orchestrator.local.engine import RunOptions, run
+
     opts = RunOptions(workflow_file=Path(args.file), data_dir=args.data, out_dir=args.out,
                       samples=args.samples, params=tuple(args.param), cores=args.cores,
                       workdir=args.workdir, wait_for_lock=args.wait_for_lock)

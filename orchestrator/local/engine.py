@@ -48,13 +48,13 @@ class RunOptions:
     samples: Path | None = None
     params: tuple[str, ...] = ()
     cores: float | None = None
-    workdir: Path | None = None  # default: workspace.locate()
+    workdir: Path | None = None  # default: runlock.locate()
     poll_seconds: float = 0.2
     wait_for_lock: bool = False
 
     @property
     def state_dir(self) -> Path:
-        return workspace.locate(self.workflow_file, self.workdir)
+        return runlock.locate(self.workflow_file, self.workdir)
 
 
 @dataclass

@@ -21,6 +21,21 @@ from typing import IO, Any
 from orchestrator.errors import OrchestratorError
 
 LOCK_NAME = "run.lock"
+STATE_DIR = ".orchestrator"
+PROJECT_MARKERS = ("pyproject.toml", ".git")
+
+
+def locate(workflow_file: Path, workdir: Path | None) -> Path:
+    """The workspace: ``workdir`` if given, else ``.orchestrator`` in the nearest project root
+    above the workflow file (a folder with pyproject.toml or .git), else next to the file.
+    Never the current directory's business."""
+    if workdir is not None:
+        return workdir.resolve()
+    folder = workflow_file.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if any((candidate / m).exists() for m in PROJECT_MARKERS):
+            return candidate / STATE_DIR
+    return folder / STATE_DIR
 
 
 class WorkspaceBusy(OrchestratorError):
@@ -50,6 +65,27 @@ def _read(handle: IO[str]) -> Holder | None:
         return None
 
 
+def _busy(root: Path, who: str) -> WorkspaceBusy:
+    return WorkspaceBusy(f"workspace {root} is in use by {who}; wait for it to finish, "
+                         "pass --wait-for-lock, or use another --workdir")
+
+
+def check_free(root: Path) -> None:
+    """Refuse at once when a live run holds ``root`` (creates nothing). Cheap: the CLI calls
+    it before loading the engine, so a second run is turned away in milliseconds."""
+    try:
+        handle = open(root / LOCK_NAME, encoding="utf-8")  # noqa: SIM115
+    except OSError:
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = _read(handle)
+            raise _busy(root, other.describe() if other else "another run") from None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @contextlib.contextmanager
 def hold(root: Path, run_id: str, workflow: str, *, wait: bool = False,
          note: Any = print) -> Iterator[Holder | None]:
@@ -67,9 +103,7 @@ def hold(root: Path, run_id: str, workflow: str, *, wait: bool = False,
             other = _read(handle)
             who = other.describe() if other else "another run"
             if not wait:
-                raise WorkspaceBusy(
-                    f"workspace {root} is in use by {who}; wait for it to finish, "
-                    "pass --wait-for-lock, or use another --workdir") from None
+                raise _busy(root, who) from None
             note(f"waiting for {who} to finish (workspace {root})")
             fcntl.flock(handle, fcntl.LOCK_EX)
         previous = _read(handle)

@@ -20,8 +20,6 @@ from orchestrator.errors import OrchestratorError
 from orchestrator.local import runrecord, s3store
 from orchestrator_runtime import contracts as c
 
-STATE_DIR = ".orchestrator"
-PROJECT_MARKERS = ("pyproject.toml", ".git")
 MANIFEST = "RUN.json"
 
 
@@ -35,19 +33,6 @@ class OutputDirError(OrchestratorError):
     """``--out`` cannot be written (a file, not writable, disk full)."""
 
     exit_code = 1
-
-
-def locate(workflow_file: Path, workdir: Path | None) -> Path:
-    """The workspace: ``workdir`` if given, else ``.orchestrator`` in the nearest project root
-    above the workflow file (a folder with pyproject.toml or .git), else next to the file.
-    Never the current directory's business."""
-    if workdir is not None:
-        return workdir.resolve()
-    folder = workflow_file.resolve().parent
-    for candidate in (folder, *folder.parents):
-        if any((candidate / m).exists() for m in PROJECT_MARKERS):
-            return candidate / STATE_DIR
-    return folder / STATE_DIR
 
 
 @dataclass(frozen=True)
