@@ -160,9 +160,12 @@ def run(opts: RunOptions, show: Callable[[str], None] = lambda _: None,
         if killed:
             note(f"stopped {killed} leftover job process(es) of an interrupted run")
         runrecord.close_interrupted(root)
-        watchdog = reaper.watch(root)
         try:
             record.save()
+        except OSError as exc:
+            raise runlock.WorkspaceUnusable.because(root, exc) from exc
+        watchdog = reaper.watch(root)
+        try:
             result = _run_locked(opts, prep, record, show)
         except BaseException as exc:
             if record.status == "RUNNING":

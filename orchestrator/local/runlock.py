@@ -44,6 +44,17 @@ class WorkspaceBusy(OrchestratorError):
     exit_code = 2
 
 
+class WorkspaceUnusable(OrchestratorError):
+    """The workspace folder cannot be created or written."""
+
+    exit_code = 2
+
+    @classmethod
+    def because(cls, root: Path, exc: OSError) -> WorkspaceUnusable:
+        return cls(f"workspace {root} is not usable: {exc.strerror or exc}; "
+                   "pass --workdir DIR to keep runs elsewhere")
+
+
 @dataclass(frozen=True)
 class Holder:
     pid: int
@@ -94,9 +105,13 @@ def hold(root: Path, run_id: str, workflow: str, *, wait: bool = False,
     Refused at once (:class:`WorkspaceBusy`) when another live run holds it, unless
     ``wait``: then blocks until that run ends.
     """
-    root.mkdir(parents=True, exist_ok=True)
     path = root / LOCK_NAME
-    with open(path, "a+", encoding="utf-8") as handle:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise WorkspaceUnusable.because(root, exc) from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

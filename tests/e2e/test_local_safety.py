@@ -3,6 +3,7 @@ where state lives, and what `--out` holds (issue 10, items 1-7)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -10,14 +11,16 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestrator.cli import main
-from orchestrator.local import reaper, runlock, runrecord
+from orchestrator.local import reaper, runlock, runrecord, s3store
 from orchestrator.local.engine import RunOptions, run
 
 CHAIN = """
@@ -257,3 +260,37 @@ def test_runs_are_recorded_with_every_row_and_stage_sample_logs(tmp_path: Path) 
     lines = log.read_text().splitlines()
     assert lines and all(line[:4].isdigit() and "T" in line.split(" ")[0] for line in lines)
     assert os.environ.get(reaper.MARKER) is None  # the engine restored the environment
+
+
+def test_a_full_disk_fails_only_the_stage_that_wrote_and_keeps_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path, wd = chain(tmp_path), tmp_path / "wd"
+    real = s3store.write_atomic
+
+    def full_for_s2(target: Path, source: Callable[[IO[bytes]], None]) -> None:
+        if target.name == "S2.txt" and target.parent.name == "ok":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(target, source)
+
+    monkeypatch.setattr(s3store, "write_atomic", full_for_s2)
+    failed = run(RunOptions(path, workdir=wd))
+    assert failed.status == "FAILED"
+    st = statuses(failed.rows)
+    assert st[("check", "S2")] == "FAILED" and st[("check", "S1")] == "SUCCEEDED"
+    kept = kept_files(wd)
+    assert "ok/S2.txt" not in kept and kept["ok/S1.txt"] == b"S1 OK\n"
+    monkeypatch.setattr(s3store, "write_atomic", real)  # space is freed
+    again = run(RunOptions(path, workdir=wd))
+    assert again.succeeded, again.cause
+    assert {u: s for u, s in statuses(again.rows).items() if s != "SKIPPED"} == {
+        ("check", "S2"): "SUCCEEDED", ("merge", "_once"): "SUCCEEDED"}
+    assert kept_files(wd)["ok/S1.txt"] == kept["ok/S1.txt"]
+
+
+def test_an_unusable_workspace_is_a_one_line_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = chain(tmp_path, samples=1)
+    (tmp_path / "afile").write_text("")
+    assert main(["run", str(path), "--local", "--workdir", str(tmp_path / "afile" / "wd")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "afile/wd is not usable" in err and "--workdir" in err
