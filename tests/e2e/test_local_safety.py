@@ -102,7 +102,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     return kept_files(folder / "wd")
 
 
-@settings(max_examples=4, deadline=None,
+@settings(max_examples=3, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(delay=st.floats(min_value=0.0, max_value=6.0),
        sig=st.sampled_from([signal.SIGKILL, signal.SIGTERM, signal.SIGINT]))
