@@ -13,7 +13,8 @@ it describes (size, mtime, inode): a sidecar that does not match its file (a cra
 the two renames) is ignored and the ETag is the MD5 of the bytes.
 
 The input data folder is served in place, read-only: ``<data>/<rel>`` is the object
-``<prefix>/<rel>``; nothing is uploaded or duplicated. Its ETags are MD5s, computed once and
+``<prefix>/<rel>``; nothing is uploaded or duplicated (a kept copy of such a key, which the
+data folder hides, is removed when the store opens). Its ETags are MD5s, computed once and
 cached by (path, size, mtime) in the workspace.
 
 Reserved names: every path segment starting with ``.orch-`` belongs to the store (temporary
@@ -240,7 +241,20 @@ class DiskKeyStore(_VersionedKeyStore):
             folder, prefix = data
             for rel, path in _walk(folder):
                 name = "/".join(x for x in (prefix.strip("/"), rel) if x)
+                self._drop_shadowed(name)
                 dict.__setitem__(self, name, [self._key(name, path, None, read_only=True)])
+
+    def _drop_shadowed(self, name: str) -> None:
+        """A kept copy of an input the data folder serves is never read: reclaim its space.
+
+        (Workspaces of the copy-in/copy-out engine hold such duplicates of every input.)"""
+        kept = dict.get(self, name)
+        if not kept or not isinstance(kept[-1], DiskKey) or kept[-1].read_only:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            kept[-1].path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            self._meta(name).unlink()
 
     # the paths of a key
     def path(self, name: str) -> Path | None:

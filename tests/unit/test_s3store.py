@@ -119,6 +119,23 @@ def test_data_folder_is_served_in_place_read_only(tmp_path: Path) -> None:
     assert not list(root.rglob("r1.fq"))  # no duplicate
 
 
+def test_kept_duplicates_of_data_files_are_removed(tmp_path: Path) -> None:
+    """Workspaces of the copy-back engine held a copy of every input; the data folder wins."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "big").write_bytes(b"new input")
+    root = tmp_path / "s3"
+    (root / "w").mkdir(parents=True)
+    (root / "w" / "big").write_bytes(b"old copy")
+    (root / "w" / "out").write_bytes(b"an output")
+    with mock_aws():
+        s3 = open_bucket(root, data=(data, "w"))
+        got = s3.get_object(Bucket=BUCKET, Key="w/big")  # type: ignore[attr-defined]
+        assert got["Body"].read() == b"new input"
+    assert sorted(p.name for p in (root / "w").iterdir()) == ["out"]
+    assert (data / "big").read_bytes() == b"new input"
+
+
 def test_data_etags_are_cached_by_size_and_mtime(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "data"
@@ -212,18 +229,28 @@ def test_a_write_killed_or_failing_at_any_step_keeps_old_or_new_bytes(
     assert leftovers == []
 
 
-def test_unwritable_folder_fails_the_put_and_keeps_the_old_object(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root ignores folder permissions")
+def test_unwritable_folder_fails_the_put_and_keeps_the_old_object(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "s3"
     (root / "w").mkdir(parents=True)
     (root / "w" / "a").write_bytes(b"old")
+    if os.geteuid() == 0:  # root ignores folder modes: the kernel's answer, simulated
+        real_open = open
+
+        def refuse(file: object, mode: str = "r", *a: object, **k: object) -> object:
+            if "x" in mode and Path(str(file)).parent == root / "w":
+                raise PermissionError(errno.EACCES, "Permission denied", str(file))
+            return real_open(file, mode, *a, **k)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(s3store, "open", refuse, raising=False)
     os.chmod(root / "w", 0o555)
     try:
         with mock_aws():
             s3 = open_bucket(root)
-            with pytest.raises(ClientError):
+            with pytest.raises((ClientError, OSError)):  # in-process moto re-raises
                 s3.put_object(Bucket=BUCKET, Key="w/a", Body=b"new")  # type: ignore[attr-defined]
+            assert s3.get_object(Bucket=BUCKET,  # type: ignore[attr-defined]
+                                 Key="w/a")["Body"].read() == b"old"
     finally:
         os.chmod(root / "w", 0o755)
     assert (root / "w" / "a").read_bytes() == b"old"
