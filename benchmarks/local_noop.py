@@ -92,7 +92,7 @@ def main() -> None:
                 sys.exit(f"the re-run did work:\n{out}")
             after = du(workdir)
             print(f"{text:>6} {first:>12.1f} {wall:>15.1f} {rss / 1e6:>12.0f} "
-                  f"{after / 1e6:>13.1f} {(after - before) / 1e6:>15.2f}")
+                  f"{after / 1e6:>13.2f} {(after - before) / 1e6:>15.2f}")
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
