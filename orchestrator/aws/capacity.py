@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orchestrator_runtime import limits
+
 
 @dataclass(frozen=True)
 class InstanceType:
@@ -92,17 +94,7 @@ def expand(allowed: tuple[str, ...]) -> tuple[tuple[InstanceType, ...], tuple[st
 
 
 # Fargate task sizes (vCPU -> allowed memory in MiB), from the Batch ResourceRequirement and
-# ECS task-size tables: 0.25 -> 0.5/1/2 GiB; 0.5 -> 1-4 GiB; 1 -> 2-8 GiB; 2 -> 4-16 GiB and
-# 4 -> 8-30 GiB in 1 GiB steps; 8 -> 16-60 GiB in 4 GiB steps; 16 -> 32-120 GiB in 8 GiB steps.
-FARGATE_MEMORY: dict[float, tuple[int, ...]] = {
-    0.25: (512, 1024, 2048),
-    0.5: tuple(range(1024, 4097, 1024)),
-    1.0: tuple(range(2048, 8193, 1024)),
-    2.0: tuple(range(4096, 16385, 1024)),
-    4.0: tuple(range(8192, 30721, 1024)),
-    8.0: tuple(range(16384, 61441, 4096)),
-    16.0: tuple(range(32768, 122881, 8192)),
-}
+FARGATE_MEMORY = limits.FARGATE_MEMORY_MIB
 
 
 def fargate_fits(vcpus: float, memory_mib: int) -> bool:

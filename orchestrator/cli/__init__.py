@@ -49,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 1)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted: running jobs were stopped; finished stages are kept",
+              file=sys.stderr)
         return 130
 
 

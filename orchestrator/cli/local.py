@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from orchestrator.local import progress
-from orchestrator.local.engine import RunOptions, RunResult, run
+from orchestrator.local import progress, runlock
+
+if TYPE_CHECKING:
+    from orchestrator.local.engine import RunResult
 
 
 def register(sub: Any) -> None:
@@ -24,8 +29,11 @@ def register(sub: Any) -> None:
     p.add_argument("--out", type=Path, metavar="DIR", help="copy the produced outputs here")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--cores", type=float, help="vCPUs jobs may use at once (default: all)")
-    p.add_argument("--workdir", type=Path, default=Path(".orchestrator"),
-                   help="where runs keep the bucket, logs and state (%(default)s)")
+    p.add_argument("--workdir", type=Path,
+                   help="where runs keep the bucket, logs and run records (default: "
+                        ".orchestrator in the project root above FILE, else next to FILE)")
+    p.add_argument("--wait-for-lock", action="store_true",
+                   help="if another run uses the workspace, wait for it instead of stopping")
     p.set_defaults(func=cmd_run)
 
 
@@ -45,13 +53,42 @@ class Screen:
         self.lines = text.count("\n") + 1 if self.tty else 0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, unwinding like Ctrl-C: jobs are stopped and scratch folders removed."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    def raise_terminated(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if not args.wait_for_lock:  # before loading the engine: a busy workspace is said at once
+        runlock.check_free(runlock.locate(Path(args.file), args.workdir))
+    from orchestrator.local.engine import RunOptions, run
+
     opts = RunOptions(workflow_file=Path(args.file), data_dir=args.data, out_dir=args.out,
                       samples=args.samples, params=tuple(args.param), cores=args.cores,
-                      workdir=args.workdir)
+                      workdir=args.workdir, wait_for_lock=args.wait_for_lock)
     screen = Screen(sys.stdout)
-    print(f"running {args.file} on the embedded engine (moto + local processes)")
-    result = run(opts, screen.show)
+
+    def note(line: str) -> None:
+        print(line, flush=True)
+
+    print(f"running {args.file} on the embedded engine (moto + local processes)", flush=True)
+    try:
+        with _sigterm_unwinds():
+            result = run(opts, screen.show, note)
+    except Terminated:
+        print("terminated: running jobs were stopped; finished stages are kept", file=sys.stderr)
+        return 143
     report(result, args.out, sys.stdout)
     return 0 if result.succeeded else 1
 
@@ -66,6 +103,14 @@ def report(result: RunResult, out_dir: Path | None, out: TextIO) -> None:
           f"({ran} job(s) ran, {skipped} skipped: outputs already complete)", file=out)
     if out_dir is not None:
         print(f"outputs: {len(result.outputs)} file(s) copied to {out_dir}/", file=out)
+        missing = result.published.missing if result.published else []
+        if missing:
+            shown = ", ".join(f"{st}/{sa} ({state})" for st, sa, state in missing[:8])
+            more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+            print(f"missing from {out_dir}/ (not current after this run): {shown}{more}; "
+                  f"see {out_dir}/RUN.json", file=out)
+    if result.state_dir is not None:
+        print(f"run {result.run_id} recorded in {result.state_dir}/runs/", file=out)
     if result.succeeded:
         return
     print(f"\nerror: {result.error}", file=out)

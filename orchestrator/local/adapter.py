@@ -290,13 +290,15 @@ class LocalAws:
                  log_dir: str | os.PathLike[str] = ".orchestrator/logs",
                  region: str = "us-east-1", kill_grace: float = 10.0,
                  lambdas: Mapping[str, Handler] | None = None,
-                 extra_env: Mapping[str, str] | None = None) -> None:
+                 extra_env: Mapping[str, str] | None = None,
+                 scratch_dir: Path | None = None) -> None:
         self.region = region
         self._handlers = dict(lambdas or {})
         self._extra_env = dict(extra_env or {})  # for in-process handlers, e.g. TABLE_NAME
         self._cores = cores
         self._log_dir = Path(log_dir)
         self._kill_grace = kill_grace
+        self._scratch_dir = scratch_dir  # jobs' working folders (default: the system temp)
         self._server: ThreadedMotoServer | None = None
         self._patches: Installed | None = None
         self._saved_env: dict[str, str | None] = {}
@@ -347,7 +349,7 @@ class LocalAws:
         path = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))
         self.batch = LocalBatch(log_dir=self._log_dir, cores=self._cores,
                                 env={**self.environment, "PATH": path},
-                                kill_grace=self._kill_grace)
+                                kill_grace=self._kill_grace, scratch_dir=self._scratch_dir)
         self._router = OutputRouter(self._log_dir / "lambda")
         self._router.install()
         self.lambdas = LambdaRegistry(self.region, self._router)

@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -90,7 +91,7 @@ class LocalBatch:
 
     def __init__(self, *, log_dir: str | os.PathLike[str], cores: float | None = None,
                  env: Mapping[str, str] | None = None, kill_grace: float = 10.0,
-                 tail_lines: int = 30) -> None:
+                 tail_lines: int = 30, scratch_dir: Path | None = None) -> None:
         self.log_dir = Path(log_dir)
         self.cores = float(cores or os.cpu_count() or 1)
         self.env = dict(env or {})  # added to every job's environment (endpoint, credentials)
@@ -102,7 +103,9 @@ class LocalBatch:
         self._listeners: list[Listener] = []
         self._capacity = _Capacity(self.cores)
         self._threads: list[threading.Thread] = []
-        self._work = Path(tempfile.mkdtemp(prefix="orch-jobs-"))
+        if scratch_dir is not None:
+            scratch_dir.mkdir(parents=True, exist_ok=True)
+        self._work = Path(tempfile.mkdtemp(prefix="orch-jobs-", dir=scratch_dir))
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -304,8 +307,9 @@ def _pump(src: IO[bytes] | None, log: IO[bytes], lock: threading.Lock,
         return
     with src:
         for line in iter(lambda: src.readline(65536), b""):
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ ").encode()
             with lock:
-                log.write(line)
+                log.write(stamp + line)
                 log.flush()
             if tail is not None:
                 tail.append(line.decode("utf-8", "replace").rstrip("\n"))

@@ -18,10 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from moto.core.models import DEFAULT_ACCOUNT_ID
+
 from orchestrator import loader, model
 from orchestrator.compiler import compile_workflow, render
 from orchestrator.errors import UsageError
-from orchestrator.local import progress, resources, settle, workspace
+from orchestrator.local import (
+    progress,
+    reaper,
+    resources,
+    runlock,
+    runrecord,
+    s3store,
+    settle,
+    workspace,
+)
 from orchestrator.local.adapter import LocalAws
 from orchestrator.samples import execution_input, parse_params, read_sheet
 from orchestrator.template import describe
@@ -48,8 +59,13 @@ class RunOptions:
     samples: Path | None = None
     params: tuple[str, ...] = ()
     cores: float | None = None
-    workdir: Path = Path(".orchestrator")
+    workdir: Path | None = None  # default: runlock.locate()
     poll_seconds: float = 0.2
+    wait_for_lock: bool = False
+
+    @property
+    def state_dir(self) -> Path:
+        return runlock.locate(self.workflow_file, self.workdir)
 
 
 @dataclass
@@ -65,6 +81,9 @@ class RunResult:
     logs: dict[str, str] = field(default_factory=dict)  # job id -> log file
     failed_tails: dict[str, list[str]] = field(default_factory=dict)  # job id -> stderr tail
     outputs: list[Path] = field(default_factory=list)
+    published: workspace.Published | None = None
+    run_id: str = ""
+    state_dir: Path | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -104,7 +123,7 @@ def prepare(opts: RunOptions) -> Prepared:
     params = parse_params(list(opts.params))
     execution_input(wf, samples=samples, params=params)  # raises on unknown/missing params
     values = {**{p.name: p.default for p in wf.params if p.default is not None}, **params}
-    mirror = workspace.Workspace(opts.workdir, wf.bucket_name).mirror
+    mirror = workspace.Workspace(opts.state_dir, wf.bucket_name).mirror
     workspace.check_inputs(wf, samples, values, data_dir, mirror)
     return Prepared(wf, definition, samples, params, values, data_dir)
 
@@ -131,43 +150,95 @@ def _quiet_emulator() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def run(opts: RunOptions, show: Callable[[str], None] = lambda _: None) -> RunResult:
+def run(opts: RunOptions, show: Callable[[str], None] = lambda _: None,
+        note: Callable[[str], None] = lambda _: None) -> RunResult:
+    """One local run. ``show`` gets the progress display, ``note`` one-line notices.
+
+    Finished stages are on disk the moment their marker is written (s3store), so an
+    interruption at any point (KeyboardInterrupt, SIGTERM turned into one by the CLI, or
+    SIGKILL) loses at most the stages that were running.
+    """
     prep = prepare(opts)
     wf = prep.workflow
-    space = workspace.Workspace(opts.workdir, wf.bucket_name)
+    root = opts.state_dir
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    log_dir = opts.workdir / "logs" / wf.name / run_id
-    stack = describe([wf], {wf.name: json.loads(prep.definition)})
-    handler_env = HANDLER_ENV | {"TABLE_NAME": resources.table_name(stack.tables[0])}
-    with _quiet_emulator(), LocalAws(cores=opts.cores, log_dir=log_dir,
-                                     extra_env=handler_env) as aws:
-        deployed = resources.deploy(aws, stack, {wf.name: prep.definition}, _handlers())
-        s3 = aws.client("s3")
-        space.restore(s3, wf.bucket_prefix)
-        if prep.data_dir is not None:
-            workspace.upload_tree(s3, prep.data_dir, wf.bucket_name, wf.bucket_prefix)
-        result = _execute(aws, deployed, prep, run_id, opts.poll_seconds, show)
-        result.outputs = (workspace.copy_outputs(s3, wf, prep.samples, prep.values,
-                                                 opts.out_dir) if opts.out_dir else [])
-        space.keep(s3, wf.bucket_prefix)
+    record = runrecord.RunRecord(root, run_id, wf.name, str(opts.workflow_file.resolve()))
+    note(f"state: {root}")
+    note(f"logs:  {record.log_dir}")
+    with runlock.hold(root, run_id, wf.name, wait=opts.wait_for_lock, note=note) as stale:
+        if stale is not None:
+            note(f"took over the workspace lock of {stale.describe()}: no longer running")
+        killed = reaper.sweep(root)
+        if killed:
+            note(f"stopped {killed} leftover job process(es) of an interrupted run")
+        runrecord.close_interrupted(root)
+        try:
+            record.save()
+        except OSError as exc:
+            raise runlock.WorkspaceUnusable.because(root, exc) from exc
+        watchdog = reaper.watch(root)
+        try:
+            result = _run_locked(opts, prep, record, show)
+        except BaseException as exc:
+            if record.status == "RUNNING":
+                interrupted = isinstance(exc, KeyboardInterrupt)
+                record.finish("INTERRUPTED" if interrupted else "FAILED",
+                              type(exc).__name__, str(exc))
+            raise
+        finally:
+            if watchdog.stdin is not None:
+                watchdog.stdin.close()
+            with contextlib.suppress(Exception):
+                watchdog.wait(timeout=10)
     return result
 
 
-def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared, run_id: str,
-             poll: float, show: Callable[[str], None]) -> RunResult:
+def _run_locked(opts: RunOptions, prep: Prepared, record: runrecord.RunRecord,
+                show: Callable[[str], None]) -> RunResult:
+    wf = prep.workflow
+    space = workspace.Workspace(record.root, wf.bucket_name)
+    stack = describe([wf], {wf.name: json.loads(prep.definition)})
+    handler_env = HANDLER_ENV | {"TABLE_NAME": resources.table_name(stack.tables[0]),
+                                 reaper.MARKER: str(record.root)}
+    with _quiet_emulator(), LocalAws(cores=opts.cores, log_dir=record.stream_dir,
+                                     extra_env=handler_env,
+                                     scratch_dir=record.root / reaper.SCRATCH) as aws:
+        deployed = resources.deploy(aws, stack, {wf.name: prep.definition}, _handlers())
+        store = space.open_store(prefix=wf.bucket_prefix, data_dir=prep.data_dir,
+                                 account_id=DEFAULT_ACCOUNT_ID, region_name=aws.region)
+        s3store.attach(wf.bucket_name, store)
+        try:
+            result = _execute(aws, deployed, prep, record, opts.poll_seconds, show)
+        finally:
+            store.cache.save()
+        record.finish(result.status, result.error, result.cause)
+        result.run_id, result.state_dir = record.run_id, record.root
+        if opts.out_dir is not None:
+            result.published = workspace.publish_outputs(
+                aws.client("s3"), wf, prep.samples, prep.values, opts.out_dir, result.rows,
+                record.run_id, result.status)
+            result.outputs = result.published.files
+    return result
+
+
+def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
+             record: runrecord.RunRecord, poll: float,
+             show: Callable[[str], None]) -> RunResult:
     sfn = aws.client("stepfunctions")
     wf = prep.workflow
     started = time.monotonic()
     arn = sfn.start_execution(
         stateMachineArn=deployed.state_machines[wf.name],
-        name=f"{wf.name}-{run_id}"[:limits.EXECUTION_NAME_CHARS],
+        name=f"{wf.name}-{record.run_id}"[:limits.EXECUTION_NAME_CHARS],
         input=c.canonical_json(execution_input(prep.workflow, samples=prep.samples,
                                                params=prep.params)))["executionArn"]
+    record.execution_arn = arn
     aws.emit_execution_status(arn)
     shown = ""
     while True:
         desc = sfn.describe_execution(executionArn=arn)
         _, rows = jobstate.read_execution(deployed.table, arn)
+        record.update(rows)
         text = progress.render_progress(progress.tally(wf, len(prep.samples), rows),
                                         time.monotonic() - started)
         if text.split("\nelapsed")[0] != shown.split("\nelapsed")[0]:
@@ -180,8 +251,10 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared, run_id
     rows = settle.settled_rows(deployed.table, sfn, arn).rows
     tallies = progress.tally(wf, len(prep.samples), rows)
     show(progress.render_progress(tallies, time.monotonic() - started))
-    logs = {str(r["job_id"]): str(aws.log_path(str(r["log_stream"])))
-            for r in rows if r.get("job_id") and r.get("log_stream")}
+    record.update(rows)
+    rows = record.rows
+    logs = {str(r["job_id"]): str(r["log_files"][-1])
+            for r in rows if r.get("job_id") and r.get("log_files")}
     tails = {str(r["job_id"]): aws.batch.stderr_tail(str(r["job_id"]))
              for r in rows if r.get("status") == "FAILED" and r.get("job_id")}
     return RunResult(wf, desc["status"], arn, desc.get("error", ""), desc.get("cause", ""),

@@ -1,24 +1,26 @@
-"""The local run's files: input data, the bucket kept between runs, and copies of outputs.
+"""The local run's files: where the workspace is, the bucket kept on disk, the input data
+read in place, and the outputs a run vouches for in ``--out``.
 
-moto forgets everything when the process ends, so the workflow's part of the bucket is
-mirrored to ``<workdir>/s3/<bucket>/<key>`` after each run and put back before the next one.
-Same bytes give the same ETags, so markers and fingerprints stay valid and a second run
-skips what the first one finished.
+The workflow's bucket lives in ``<workspace>/s3/<bucket>/<key>`` (see s3store.py: written as
+moto accepts each object, atomically). Same bytes keep the same ETags, so markers and
+fingerprints stay valid and a second run skips what the first one finished.
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from botocore.exceptions import ClientError
 
 from orchestrator import model
 from orchestrator.errors import OrchestratorError
+from orchestrator.local import runrecord, s3store
 from orchestrator_runtime import contracts as c
+
+MANIFEST = "RUN.json"
 
 
 class InputDataError(OrchestratorError):
@@ -27,40 +29,31 @@ class InputDataError(OrchestratorError):
     exit_code = 2
 
 
+class OutputDirError(OrchestratorError):
+    """``--out`` cannot be written (a file, not writable, disk full)."""
+
+    exit_code = 1
+
+
 @dataclass(frozen=True)
 class Workspace:
-    root: Path  # e.g. .orchestrator
+    root: Path  # e.g. <project>/.orchestrator
     bucket: str
 
     @property
     def mirror(self) -> Path:
         return self.root / "s3" / self.bucket
 
-    def restore(self, s3: Any, prefix: str) -> int:
-        """Upload the kept copy of ``prefix`` into the emulator; returns the object count."""
-        return upload_tree(s3, self.mirror / prefix, self.bucket, prefix)
-
-    def keep(self, s3: Any, prefix: str) -> int:
-        """Mirror every object under ``prefix`` (but per-run task documents) to disk."""
-        base = self.mirror / prefix
-        if base.exists():
-            shutil.rmtree(base)
-        count = 0
-        skip = f"{prefix}/{c.META_PREFIX}/tasks/".lstrip("/")
-        for key in list_keys(s3, self.bucket, prefix):
-            if key.startswith(skip):
-                continue
-            download(s3, self.bucket, key, self.mirror / key)
-            count += 1
-        return count
-
-
-def list_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
-    pages = s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=f"{prefix}/" if prefix else "")
-    for page in pages:
-        for obj in page.get("Contents", []):
-            yield obj["Key"]
+    def open_store(self, *, prefix: str, data_dir: Path | None, account_id: str,
+                   region_name: str) -> s3store.DiskKeyStore:
+        """The bucket's key store: kept objects on disk, the data folder in place."""
+        tasks = f"{prefix}/{c.META_PREFIX}/tasks/".lstrip("/")
+        return s3store.DiskKeyStore(
+            self.mirror, bucket_name=self.bucket, account_id=account_id,
+            region_name=region_name,
+            data=(data_dir, prefix) if data_dir is not None else None,
+            ephemeral=lambda key: key.startswith(tasks),
+            etag_cache=self.root / "cache" / "etags.json")
 
 
 def safe_target(root: Path, key: str) -> Path:
@@ -68,22 +61,6 @@ def safe_target(root: Path, key: str) -> Path:
     if not target.is_relative_to(root.resolve()):
         raise InputDataError(f"object key {key!r} would leave {root}")
     return target
-
-
-def download(s3: Any, bucket: str, key: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    s3.download_file(bucket, key, str(path))
-
-
-def upload_tree(s3: Any, folder: Path, bucket: str, prefix: str) -> int:
-    if not folder.is_dir():
-        return 0
-    count = 0
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        key = "/".join(x for x in (prefix, path.relative_to(folder).as_posix()) if x)
-        s3.upload_file(str(path), bucket, key)
-        count += 1
-    return count
 
 
 def produced(wf: model.Workflow) -> set[str]:
@@ -129,24 +106,83 @@ def check_inputs(wf: model.Workflow, samples: list[dict[str, str]], params: dict
         raise InputDataError("missing input data: " + "; ".join(missing[:5]) + more)
 
 
-def copy_outputs(s3: Any, wf: model.Workflow, samples: list[dict[str, str]],
-                 params: dict[str, str], out_dir: Path) -> list[Path]:
-    """Copy every declared output that exists to ``out_dir``, keeping relative paths."""
-    copied: list[Path] = []
+@dataclass
+class Published:
+    files: list[Path]
+    units: dict[tuple[str, str], str]  # (stage, sample) -> current / failed / not run
+    manifest: Path
+
+    @property
+    def missing(self) -> list[tuple[str, str, str]]:
+        return [(st, sa, state) for (st, sa), state in self.units.items() if state != "current"]
+
+
+def _get_atomic(s3: Any, bucket: str, key: str, target: Path) -> bool:
+    """Download one object via a temporary file; False when it does not exist."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            return False
+        raise
+
+    def copy(out: IO[bytes]) -> None:
+        for chunk in iter(lambda: body.read(s3store.CHUNK), b""):
+            out.write(chunk)
+
+    s3store.write_atomic(target, copy)
+    return True
+
+
+def publish_outputs(s3: Any, wf: model.Workflow, samples: list[dict[str, str]],
+                    params: dict[str, str], out_dir: Path, rows: list[dict[str, Any]],
+                    run_id: str, status: str) -> Published:
+    """Put in ``out_dir`` only the outputs of stages that are current after this run.
+
+    A stage and sample is current when this run succeeded it or skipped it as complete.
+    Files an earlier run put there and this one does not vouch for are removed (only files
+    listed in the earlier ``RUN.json``: nothing of the user's); ``RUN.json`` says what is
+    there and what is missing.
+    """
+    column = wf.foreach.column if wf.foreach else None
+    labelled = list(zip(runrecord.sample_labels(column, samples), samples, strict=True))
+    units: list[tuple[str, str]] = []
+    plan: list[tuple[str, str, str]] = []  # (stage, sample, rendered output path)
     for job in wf.jobs:
-        rows: list[dict[str, str] | None] = list(samples) if job.per_sample else [None]
-        for template in job.outputs.values():
-            for row in rows:
-                uri = c.resolve_path(wf.bucket, c.render(template, _values(row, params)))
-                bucket, key = c.split_uri(uri)
-                rel = key[len(wf.bucket_prefix):].lstrip("/") if bucket == wf.bucket_name \
-                    else f"{bucket}/{key}"
-                target = safe_target(out_dir, rel)
-                try:
-                    download(s3, bucket, key, target)
-                except ClientError as exc:  # absent: a stage that failed or never ran
-                    if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey"):
-                        raise
-                    continue
+        rows_of: list[tuple[str, dict[str, str] | None]] = (
+            [(label, row) for label, row in labelled] if job.per_sample else [(c.ONCE, None)])
+        for label, row in rows_of:
+            units.append((job.name, label))
+            for template in job.outputs.values():
+                plan.append((job.name, label, c.render(template, _values(row, params))))
+    states = runrecord.unit_states(units, rows)
+    manifest = out_dir / MANIFEST
+    try:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise OutputDirError(f"--out {out_dir}: exists and is not a folder")
+        old = runrecord.load(manifest) or {}
+        copied: list[Path] = []
+        for stage, label, path in plan:
+            if states[(stage, label)] != "current":
+                continue
+            bucket, key = c.split_uri(c.resolve_path(wf.bucket, path))
+            rel = key[len(wf.bucket_prefix):].lstrip("/") if bucket == wf.bucket_name \
+                else f"{bucket}/{key}"
+            target = safe_target(out_dir, rel)
+            if _get_atomic(s3, bucket, key, target):
                 copied.append(target)
-    return copied
+        keep = {str(p.resolve()) for p in copied}
+        for name in old.get("files", []):
+            stale = safe_target(out_dir, str(name))
+            if str(stale) not in keep and stale.is_file():
+                stale.unlink()
+        doc = {"run_id": run_id, "workflow": wf.name, "status": status,
+               "files": sorted(p.resolve().relative_to(out_dir.resolve()).as_posix()
+                               for p in copied),
+               "stages": [{"stage": st, "sample": sa, "state": states[(st, sa)]}
+                          for st, sa in units]}
+        s3store.write_bytes_atomic(manifest, json.dumps(doc, indent=1).encode())
+    except OSError as exc:
+        raise OutputDirError(f"--out {out_dir}: {exc.strerror or exc}; finished stages are "
+                             "kept in the workspace: fix it and run again") from exc
+    return Published(copied, states, manifest)

@@ -40,3 +40,16 @@ LOG_STREAM_NAME_CHARS: Final = 512  # a CloudWatch Logs stream name
 ARN_CHARS: Final = 1024  # the longest ARN the events may carry
 DYNAMODB_PARTITION_KEY_BYTES: Final = 2048
 DYNAMODB_SORT_KEY_BYTES: Final = 1024
+
+# Fargate: the memory (MiB) each vCPU size accepts (ECS task-size table): 0.25 -> 0.5/1/2 GiB;
+# 0.5 -> 1-4 GiB; 1 -> 2-8 GiB; 2 -> 4-16 GiB and 4 -> 8-30 GiB in 1 GiB steps;
+# 8 -> 16-60 GiB in 4 GiB steps; 16 -> 32-120 GiB in 8 GiB steps.
+FARGATE_MEMORY_MIB: Final[dict[float, tuple[int, ...]]] = {
+    0.25: (512, 1024, 2048),
+    0.5: tuple(range(1024, 4097, 1024)),
+    1.0: tuple(range(2048, 8193, 1024)),
+    2.0: tuple(range(4096, 16385, 1024)),
+    4.0: tuple(range(8192, 30721, 1024)),
+    8.0: tuple(range(16384, 61441, 4096)),
+    16.0: tuple(range(32768, 122881, 8192)),
+}

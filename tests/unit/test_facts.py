@@ -111,7 +111,8 @@ FACTS: dict[str, tuple[Callable[[Literal], bool], dict[str, str]]] = {
         LIMITS: "owner",
         "runtime/orchestrator_runtime/runner.py": "128 + N: exit status after signal N",
         "orchestrator/local/batch.py": "128 + N: exit status after signal N",
-        "orchestrator/local/lambdas.py": "memory_limit_in_mb of the fake Lambda context"}),
+        "orchestrator/local/lambdas.py": "memory_limit_in_mb of the fake Lambda context",
+        "orchestrator/aws/capacity.py": "vCPUs of instance sizes (32xlarge)"}),
 }
 
 
