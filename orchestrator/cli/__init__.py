@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except WorkflowError as exc:
         for d in exc.diagnostics:
-            print(d.render(), file=sys.stderr)
+            print(d.text(), file=sys.stderr)
         print(f"{len(exc.errors)} error(s); nothing was written", file=sys.stderr)
         return 2
     except LoadError as exc:

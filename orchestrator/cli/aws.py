@@ -21,9 +21,9 @@ from orchestrator import loader, model
 from orchestrator.aws import deploy, executions, stack, start
 from orchestrator.aws.errors import AwsError, UsageError
 from orchestrator.cli.build import drift, load_valid, write_atomically
-from orchestrator.compiler import compile_workflow, render
-from orchestrator.samples import parse_sheet
-from orchestrator.template import build_template, definition_uri, render_template
+from orchestrator.compiler import asl_text, compile_workflow
+from orchestrator.samples import execution_input, parse_params, parse_sheet
+from orchestrator.template import build_template, definition_uri, template_yaml
 
 DEFAULT_TEMPLATE = "template.yaml"
 DEFAULT_STACK = "orchestrator"
@@ -78,10 +78,10 @@ def _generate(files: list[str]) -> tuple[list[model.Workflow], dict[str, dict[st
     loaded = load_valid(files)
     for _, warnings in loaded:
         for w in warnings:
-            print(w.render(), file=sys.stderr)
+            print(w.text(), file=sys.stderr)
     wfs = [wf for wf, _ in loaded]
     definitions = {wf.name: compile_workflow(wf) for wf in wfs}
-    return wfs, definitions, render_template(build_template(wfs, definitions))
+    return wfs, definitions, template_yaml(build_template(wfs, definitions))
 
 
 def cmd_template(args: argparse.Namespace) -> int:
@@ -101,7 +101,7 @@ def cmd_template(args: argparse.Namespace) -> int:
         print(f"wrote {out} ({len(wfs)} workflow(s))")
     for wf in wfs:
         asl = out.parent / definition_uri(wf)
-        if not asl.is_file() or asl.read_text(encoding="utf-8") != render(definitions[wf.name]):
+        if not asl.is_file() or asl.read_text(encoding="utf-8") != asl_text(definitions[wf.name]):
             print(f"note: {asl} is missing or stale; the template deploys it: run orchestrator "
                   f"compile {' '.join(args.files)} -o {asl.parent}", file=sys.stderr)
     return 0
@@ -127,7 +127,7 @@ def _stage(dest: Path, wfs: list[model.Workflow], definitions: dict[str, dict[st
                          "checkout of the orchestrator repository")
     shutil.copyfile(requirements, dest / "runtime" / "requirements.txt")
     for wf in wfs:
-        write_atomically(dest / definition_uri(wf), render(definitions[wf.name]))
+        write_atomically(dest / definition_uri(wf), asl_text(definitions[wf.name]))
     write_atomically(dest / DEFAULT_TEMPLATE, template)
 
 
@@ -205,8 +205,8 @@ def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any
                              '{"samples": [...], "params": {...}}')
     if args.samples:
         samples = parse_sheet(_read(args.samples), wf, args.samples)
-    return start.execution_input(wf, base=base, samples=samples,
-                                 params=start.parse_params(args.param))
+    return execution_input(wf, base=base, samples=samples,
+                           params=parse_params(args.param))
 
 
 def _read(path: str) -> str:

@@ -218,12 +218,12 @@ def build_machine(wf: model.Workflow) -> Machine:
 
 def compile_workflow(wf: model.Workflow) -> dict[str, Any]:
     """The ASL document of a valid workflow (validate first: see orchestrator.validate)."""
-    doc = build_machine(wf).render()
+    doc = build_machine(wf).to_asl()
     check(doc)
-    check_size(wf, render(doc))
+    check_size(wf, asl_text(doc))
     return doc
 
 
-def render(doc: dict[str, Any]) -> str:
+def asl_text(doc: dict[str, Any]) -> str:
     """Deterministic JSON: key order as built, indent 2, trailing newline."""
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

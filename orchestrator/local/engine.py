@@ -21,7 +21,7 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from orchestrator import loader, model
-from orchestrator.compiler import compile_workflow, render
+from orchestrator.compiler import asl_text, compile_workflow
 from orchestrator.errors import UsageError
 from orchestrator.local import (
     progress,
@@ -104,7 +104,7 @@ def prepare(opts: RunOptions) -> Prepared:
     """Everything that can be wrong with the inputs, found before anything starts."""
     wf = loader.load_one(opts.workflow_file)
     ensure_valid(wf)
-    definition = render(compile_workflow(wf))
+    definition = asl_text(compile_workflow(wf))
     data_dir = opts.data_dir
     if data_dir is not None and not data_dir.is_dir():
         raise workspace.InputDataError(f"{data_dir}: no such data folder")

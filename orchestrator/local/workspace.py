@@ -85,7 +85,7 @@ def raw_inputs(wf: model.Workflow, samples: list[dict[str, str]],
             rows: list[dict[str, str] | None] = (
                 list(samples) if job.per_sample or uses_sample else [None])
             for row in rows:
-                path = c.render(template, _values(row, params))
+                path = c.fill(template, _values(row, params))
                 if (path, job.name, name) not in out:
                     out.append((path, job.name, name))
     return out
@@ -154,7 +154,7 @@ def publish_outputs(s3: Any, wf: model.Workflow, samples: list[dict[str, str]],
         for label, row in rows_of:
             units.append((job.name, label))
             for template in job.outputs.values():
-                plan.append((job.name, label, c.render(template, _values(row, params))))
+                plan.append((job.name, label, c.fill(template, _values(row, params))))
     states = runrecord.unit_states(units, rows)
     manifest = out_dir / MANIFEST
     try:

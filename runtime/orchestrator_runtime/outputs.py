@@ -137,7 +137,7 @@ def pre_check(
     s3: S3Client, request: contracts.CheckRequest, *, table: Table | None = None,
     now: datetime | None = None, sleep: Callable[[float], None] = time.sleep,
 ) -> contracts.CheckResponse:
-    """Skip when complete (recording SKIPPED in ``table``), else write the Task document."""
+    """Skip when complete (recording SKIPPED in ``table``), else write the RunnerTask document."""
     stage = resolve(request)
     result = evaluate(s3, stage, sleep=sleep)
     if result.complete:

@@ -52,7 +52,7 @@ LAYERS: dict[str, str] = {
     **_layer("compiler", _in("orchestrator.compiler", "", "compile", "dag", "stages")),
     **_layer("template", _in(
         "orchestrator.template", "", "access", "batch", "build", "cfn", "description",
-        "functions", "ids", "machines", "refs", "render")),
+        "functions", "ids", "machines", "refs", "yamltext")),
     **_layer("graph", _in("orchestrator", "graph")),
     **_layer("aws", _in(
         "orchestrator.aws", "", "batch_infra", "capacity", "collect", "deploy", "doctor",
