@@ -21,14 +21,8 @@ def parser() -> argparse.ArgumentParser:
         description="Compile Python workflows to AWS Step Functions + AWS Batch, deploy, run.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"orchestrator.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"orchestrator.cli.{name}":
-                raise
-            continue
-        module.register(sub)
+    for name in COMMAND_MODULES:  # a missing module is a bug: let the import fail
+        importlib.import_module(f"orchestrator.cli.{name}").register(sub)
     return p
 
 

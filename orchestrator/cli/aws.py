@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import shutil
 import sys
 import uuid
 from collections.abc import Iterator
@@ -20,12 +18,13 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from orchestrator import loader, model
 from orchestrator.aws import deploy, executions, stack, start
 from orchestrator.aws.errors import AwsError, UsageError
+from orchestrator.cli import sam_stage
 from orchestrator.cli.build import drift, load_valid, write_atomically
 from orchestrator.compiler import asl_text, compile_workflow
 from orchestrator.samples import execution_input, parse_params, parse_sheet
 from orchestrator.template import build_template, definition_uri, template_yaml
 
-DEFAULT_TEMPLATE = "template.yaml"
+DEFAULT_TEMPLATE = sam_stage.TEMPLATE_FILE
 DEFAULT_STACK = "orchestrator"
 STAGING = Path(".orchestrator/sam")
 
@@ -107,30 +106,6 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
-def _package_dir(name: str) -> Path:
-    """Where an installed package's files are (also for namespace packages: no __file__)."""
-    return Path(next(iter(importlib.import_module(name).__path__)))
-
-
-def _stage(dest: Path, wfs: list[model.Workflow], definitions: dict[str, dict[str, Any]],
-           template: str) -> None:
-    """Everything `sam build` reads, laid out as the template's relative paths expect."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    lambdas = _package_dir("orchestrator_lambdas")
-    for fn in sorted(p.name for p in lambdas.iterdir() if (p / "app.py").is_file()):
-        shutil.copytree(lambdas / fn, dest / "lambdas" / fn, dirs_exist_ok=True, ignore=ignore)
-    runtime = _package_dir("orchestrator_runtime")
-    shutil.copytree(runtime, dest / "runtime" / runtime.name, dirs_exist_ok=True, ignore=ignore)
-    requirements = runtime.parent / "requirements.txt"
-    if not requirements.is_file():
-        raise UsageError(f"{requirements} not found: the Lambda layer needs it; deploy from a "
-                         "checkout of the orchestrator repository")
-    shutil.copyfile(requirements, dest / "runtime" / "requirements.txt")
-    for wf in wfs:
-        write_atomically(dest / definition_uri(wf), asl_text(definitions[wf.name]))
-    write_atomically(dest / DEFAULT_TEMPLATE, template)
-
-
 def cmd_deploy(args: argparse.Namespace) -> int:
     sam = deploy.require_sam()
     with _aws("reading AWS credentials"):
@@ -139,7 +114,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         if "=" not in pair:
             raise UsageError(f"--parameter {pair!r}: write it as KEY=VALUE")
     wfs, definitions, template = _generate(args.files)
-    _stage(STAGING, wfs, definitions, template)
+    sam_stage.stage(STAGING, wfs, definitions, template)
     print(f"staged {len(wfs)} workflow(s) in {STAGING}/; running sam build and sam deploy")
     deploy.run(deploy.commands(sam, args.stack_name, guided=args.guided,
                                parameters=args.parameter), cwd=STAGING)
