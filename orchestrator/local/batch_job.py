@@ -88,15 +88,6 @@ class LocalJob(Job):
     def status(self, value: str) -> None:
         self._status = value
 
-    def describe_short(self) -> dict[str, Any]:
-        full = self.describe()
-        keep = ("jobArn", "jobId", "jobName", "createdAt", "status", "statusReason",
-                "startedAt", "stoppedAt", "jobDefinition")
-        out = {k: full[k] for k in keep if k in full}
-        if "exitCode" in full["container"]:
-            out["container"] = {"exitCode": full["container"]["exitCode"]}
-        return out
-
     def describe(self) -> dict[str, Any]:
         last = self.runs[-1] if self.runs else None
         container: dict[str, Any] = {

@@ -136,15 +136,6 @@ class ExplainResponse(TypedDict):
     cause: str  # one paragraph: stage, sample, status reason, exit code, log stream
 
 
-class IterationResult(TypedDict, total=False):
-    """What one Map iteration ends with."""
-
-    sample: str
-    status: Literal["SUCCEEDED", "FAILED"]
-    stage: str  # the failed stage
-    cause: str  # the explained cause
-
-
 class SummaryResponse(TypedDict):
     total: int
     failed: int

@@ -16,5 +16,5 @@ def test_every_command_module_registers_its_commands() -> None:
 
 def test_a_missing_command_module_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "no_such_module"))
-    with pytest.raises(ModuleNotFoundError, match="orchestrator.cli.no_such_module"):
+    with pytest.raises(ModuleNotFoundError, match=r"orchestrator\.cli\.no_such_module"):
         cli.parser()
