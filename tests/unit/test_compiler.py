@@ -10,7 +10,13 @@ import pytest
 
 from orchestrator import Workflow
 from orchestrator.compiler import asl_text, build_machine, compile_workflow
-from orchestrator.compiler.compile import DefinitionTooLarge, check_size, deployed_size, group
+from orchestrator.compiler.compile import (
+    DefinitionTooLarge,
+    check_size,
+    deployed_size,
+    group,
+    label,
+)
 from orchestrator.loader import load_file
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
@@ -122,10 +128,11 @@ def make(jobs: list[tuple[str, bool, list[str]]]) -> Any:
 def test_per_sample_job_after_a_once_job_gets_its_own_map() -> None:
     nodes, preds, blocks = group(make([("a", True, []), ("merge", False, ["a"]),
                                        ("b", True, ["merge"])]))
-    assert nodes == ["For each sample_id (1)", "merge", "For each sample_id (2)"]
-    assert preds["merge"] == {"For each sample_id (1)"}
-    assert preds["For each sample_id (2)"] == {"merge"}
-    assert [b.jobs for b in blocks.values()] == [("a",), ("b",)]
+    assert [label(n) for n in nodes] == ["For each sample_id (1)", "merge",
+                                         "For each sample_id (2)"]
+    first, second = blocks
+    assert preds["merge"] == {first} and preds[second] == {"merge"}
+    assert [b.jobs for b in blocks] == [("a",), ("b",)]
 
 
 @pytest.mark.parametrize("example", ["rnaseq", "diamond"])
