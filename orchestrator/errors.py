@@ -17,7 +17,7 @@ class Diagnostic:
     hint: str = ""
     severity: Severity = "error"
 
-    def render(self) -> str:
+    def text(self) -> str:
         where = f"{self.file}:{self.line}: " if self.file else ""
         text = f"{where}{self.severity} {self.code}: {self.message}"
         return f"{text}\n    hint: {self.hint}" if self.hint else text
@@ -33,7 +33,7 @@ class WorkflowError(OrchestratorError):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         self.diagnostics = diagnostics
         errors = [d for d in diagnostics if d.severity == "error"]
-        super().__init__(f"{len(errors)} error(s)\n" + "\n".join(d.render() for d in diagnostics))
+        super().__init__(f"{len(errors)} error(s)\n" + "\n".join(d.text() for d in diagnostics))
 
     @property
     def errors(self) -> list[Diagnostic]:

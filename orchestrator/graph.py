@@ -82,7 +82,7 @@ def job_graph(wf: model.Workflow, fmt: Format = "mermaid") -> str:
             if dep in ids and edge not in seen:
                 seen.add(edge)
                 g.edges.append(_Edge(ids[dep], ids[job.name]))
-    return _render(g, fmt)
+    return _to_text(g, fmt)
 
 
 def state_machine_graph(definition: dict[str, Any], fmt: Format = "mermaid") -> str:
@@ -90,7 +90,7 @@ def state_machine_graph(definition: dict[str, Any], fmt: Format = "mermaid") -> 
     drawn as clusters inside the scope of their state."""
     g = _Graph(str(definition.get("Comment", "state machine"))[:60], _Cluster("root", ""))
     _Scope(g, g.root, "").add(definition)
-    return _render(g, fmt)
+    return _to_text(g, fmt)
 
 
 class _Scope:
@@ -192,7 +192,7 @@ def _rule_text(rule: dict[str, Any]) -> str:
     return var
 
 
-def _render(g: _Graph, fmt: str) -> str:
+def _to_text(g: _Graph, fmt: str) -> str:
     if fmt == "mermaid":
         return _mermaid(g)
     if fmt == "dot":

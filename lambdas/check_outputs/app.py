@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from orchestrator_runtime import contracts, outputs, s3util
+from orchestrator_runtime import actions, contracts, s3util
 from orchestrator_runtime.envcache import env_cached
 from orchestrator_runtime.resolve import BadCheckRequest, sample_id_of
 
@@ -160,7 +160,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                            stage=request.stage, sample=_sample_label(typed),
                            action=request.action)
         metrics.add_dimension("workflow", request.workflow or "unknown")
-        response = outputs.handle(typed, s3=_s3(), table=_table())
+        response = actions.handle(typed, s3=_s3(), table=_table())
     except Exception as exc:
         metrics.add_metric(f"Check{type(exc).__name__}", MetricUnit.Count, 1)
         logger.warning("check failed", extra={"error": type(exc).__name__, "reason": str(exc)})

@@ -34,7 +34,7 @@ def _clients() -> tuple[SFNClient, S3Client]:
 
 
 @env_cached("TRIGGERS")
-def _triggers() -> list[contracts.Trigger]:
+def _triggers() -> list[contracts.TriggerConfig]:
     return triggers.parse_triggers(os.environ.get("TRIGGERS", "[]"))
 
 

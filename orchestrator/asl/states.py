@@ -21,7 +21,7 @@ class Retry:
     max_delay_seconds: int | None = None
     jitter: bool = False
 
-    def render(self) -> Json:
+    def to_asl(self) -> Json:
         out: Json = {
             "ErrorEquals": list(self.errors),
             "IntervalSeconds": self.interval_seconds,
@@ -41,7 +41,7 @@ class Catch:
     errors: tuple[str, ...] = ("States.ALL",)
     result_path: str | None = "$.error"
 
-    def render(self) -> Json:
+    def to_asl(self) -> Json:
         return {"ErrorEquals": list(self.errors), "ResultPath": self.result_path,
                 "Next": self.next}
 
@@ -50,7 +50,7 @@ class Catch:
 class State:
     name: str
 
-    def render(self) -> Json:
+    def to_asl(self) -> Json:
         raise NotImplementedError
 
 
@@ -69,7 +69,7 @@ class Task(State):
     catch: tuple[Catch, ...] = ()
     comment: str = ""
 
-    def render(self) -> Json:
+    def to_asl(self) -> Json:
         out: Json = {"Type": "Task"}
         if self.comment:
             out["Comment"] = self.comment
@@ -80,9 +80,9 @@ class Task(State):
         if self.result_path != "$":
             out["ResultPath"] = self.result_path
         if self.retry:
-            out["Retry"] = [r.render() for r in self.retry]
+            out["Retry"] = [r.to_asl() for r in self.retry]
         if self.catch:
-            out["Catch"] = [c.render() for c in self.catch]
+            out["Catch"] = [c.to_asl() for c in self.catch]
         return out | _flow(self.next)
 
 
@@ -94,7 +94,7 @@ class Pass(State):
     output_path: str | None = None
     comment: str = ""
 
-    def render(self) -> Json:
+    def to_asl(self) -> Json:
         out: Json = {"Type": "Pass"}
         if self.comment:
             out["Comment"] = self.comment
@@ -114,7 +114,7 @@ class ChoiceRule:
     value: Any
     next: str
 
-    def render(self) -> Json:
+    def to_asl(self) -> Json:
         return {"Variable": self.variable, self.test: self.value, "Next": self.next}
 
 
@@ -124,16 +124,16 @@ class Choice(State):
     default: str
     comment: str = ""
 
-    def render(self) -> Json:
+    def to_asl(self) -> Json:
         out: Json = {"Type": "Choice"}
         if self.comment:
             out["Comment"] = self.comment
-        return out | {"Choices": [r.render() for r in self.rules], "Default": self.default}
+        return out | {"Choices": [r.to_asl() for r in self.rules], "Default": self.default}
 
 
 @dataclass(frozen=True)
 class Succeed(State):
-    def render(self) -> Json:
+    def to_asl(self) -> Json:
         return {"Type": "Succeed"}
 
 
@@ -143,7 +143,7 @@ class Fail(State):
     cause: str = ""
     cause_path: str = ""
 
-    def render(self) -> Json:
+    def to_asl(self) -> Json:
         out: Json = {"Type": "Fail", "Error": self.error}
         if self.cause_path:
             out["CausePath"] = self.cause_path
@@ -160,14 +160,14 @@ class Parallel(State):
     catch: tuple[Catch, ...] = ()
     comment: str = ""
 
-    def render(self) -> Json:
+    def to_asl(self) -> Json:
         out: Json = {"Type": "Parallel"}
         if self.comment:
             out["Comment"] = self.comment
-        out["Branches"] = [b.render() for b in self.branches]
+        out["Branches"] = [b.to_asl() for b in self.branches]
         out["ResultPath"] = self.result_path
         if self.catch:
-            out["Catch"] = [c.render() for c in self.catch]
+            out["Catch"] = [c.to_asl() for c in self.catch]
         return out | _flow(self.next)
 
 
@@ -181,11 +181,11 @@ class Map(State):
     result_path: str | None = "$"
     comment: str = ""
 
-    def render(self) -> Json:
+    def to_asl(self) -> Json:
         out: Json = {"Type": "Map"}
         if self.comment:
             out["Comment"] = self.comment
-        processor = {"ProcessorConfig": {"Mode": "INLINE"}} | self.processor.render()
+        processor = {"ProcessorConfig": {"Mode": "INLINE"}} | self.processor.to_asl()
         out |= {
             "ItemsPath": self.items_path,
             "ItemSelector": self.item_selector,
@@ -206,10 +206,10 @@ class Machine:
     comment: str = ""
     extra: Json = field(default_factory=dict)  # top-level only, e.g. TimeoutSeconds
 
-    def render(self) -> Json:
+    def to_asl(self) -> Json:
         out: Json = {}
         if self.comment:
             out["Comment"] = self.comment
         out["StartAt"] = self.start_at
-        out["States"] = {s.name: s.render() for s in self.states}
+        out["States"] = {s.name: s.to_asl() for s in self.states}
         return out | self.extra

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator import model
 from orchestrator.aws.errors import UsageError
-from orchestrator.template.description import placeholders
+from orchestrator.template.description import substitution_keys
 from orchestrator_runtime import contracts as c
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 def substitute(definition: dict[str, Any], substitutions: Mapping[str, str]) -> dict[str, Any]:
     """A copy of ``definition`` with every ``${Key}`` replaced, as DefinitionSubstitutions
     does; a placeholder without a value is an error naming it."""
-    missing = [p for p in placeholders(definition) if p not in substitutions]
+    missing = [p for p in substitution_keys(definition) if p not in substitutions]
     if missing:
         raise UsageError("no value for " + ", ".join(c.substitution(m) for m in missing)
                          + ": pass them in substitutions (see orchestrator.aws.stack."

@@ -15,13 +15,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from orchestrator.aws.errors import AwsError
-from orchestrator.samples import execution_input, parse_params
 from orchestrator.template import machine_output_key
 from orchestrator_runtime import contracts as c
-
-__all__ = ["execution_input", "parse_params"]  # re-exported for callers of start
-
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 
 @dataclass(frozen=True)
@@ -111,6 +106,6 @@ def wait(sfn: Any, arn: str, report: Callable[[str], None], *, poll_seconds: flo
         if now != last:
             report(f"{now[0]}: {now[1]}" if now[1] and now[0] == "RUNNING" else now[0])
             last = now
-        if now[0] in TERMINAL:
+        if now[0] in c.EXECUTION_FINAL:
             return desc
         sleep(poll_seconds)

@@ -21,14 +21,8 @@ def parser() -> argparse.ArgumentParser:
         description="Compile Python workflows to AWS Step Functions + AWS Batch, deploy, run.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"orchestrator.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"orchestrator.cli.{name}":
-                raise
-            continue
-        module.register(sub)
+    for name in COMMAND_MODULES:  # a missing module is a bug: let the import fail
+        importlib.import_module(f"orchestrator.cli.{name}").register(sub)
     return p
 
 
@@ -39,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except WorkflowError as exc:
         for d in exc.diagnostics:
-            print(d.render(), file=sys.stderr)
+            print(d.text(), file=sys.stderr)
         print(f"{len(exc.errors)} error(s); nothing was written", file=sys.stderr)
         return 2
     except LoadError as exc:

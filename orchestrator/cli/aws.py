@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import shutil
 import sys
 import uuid
 from collections.abc import Iterator
@@ -20,12 +18,13 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from orchestrator import loader, model
 from orchestrator.aws import deploy, executions, stack, start
 from orchestrator.aws.errors import AwsError, UsageError
+from orchestrator.cli import sam_stage
 from orchestrator.cli.build import drift, load_valid, write_atomically
-from orchestrator.compiler import compile_workflow, render
-from orchestrator.samples import parse_sheet
-from orchestrator.template import build_template, definition_uri, render_template
+from orchestrator.compiler import asl_text, compile_workflow
+from orchestrator.samples import execution_input, parse_params, parse_sheet
+from orchestrator.template import build_template, definition_uri, template_yaml
 
-DEFAULT_TEMPLATE = "template.yaml"
+DEFAULT_TEMPLATE = sam_stage.TEMPLATE_FILE
 DEFAULT_STACK = "orchestrator"
 STAGING = Path(".orchestrator/sam")
 
@@ -78,10 +77,10 @@ def _generate(files: list[str]) -> tuple[list[model.Workflow], dict[str, dict[st
     loaded = load_valid(files)
     for _, warnings in loaded:
         for w in warnings:
-            print(w.render(), file=sys.stderr)
+            print(w.text(), file=sys.stderr)
     wfs = [wf for wf, _ in loaded]
     definitions = {wf.name: compile_workflow(wf) for wf in wfs}
-    return wfs, definitions, render_template(build_template(wfs, definitions))
+    return wfs, definitions, template_yaml(build_template(wfs, definitions))
 
 
 def cmd_template(args: argparse.Namespace) -> int:
@@ -101,34 +100,10 @@ def cmd_template(args: argparse.Namespace) -> int:
         print(f"wrote {out} ({len(wfs)} workflow(s))")
     for wf in wfs:
         asl = out.parent / definition_uri(wf)
-        if not asl.is_file() or asl.read_text(encoding="utf-8") != render(definitions[wf.name]):
+        if not asl.is_file() or asl.read_text(encoding="utf-8") != asl_text(definitions[wf.name]):
             print(f"note: {asl} is missing or stale; the template deploys it: run orchestrator "
                   f"compile {' '.join(args.files)} -o {asl.parent}", file=sys.stderr)
     return 0
-
-
-def _package_dir(name: str) -> Path:
-    """Where an installed package's files are (also for namespace packages: no __file__)."""
-    return Path(next(iter(importlib.import_module(name).__path__)))
-
-
-def _stage(dest: Path, wfs: list[model.Workflow], definitions: dict[str, dict[str, Any]],
-           template: str) -> None:
-    """Everything `sam build` reads, laid out as the template's relative paths expect."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    lambdas = _package_dir("orchestrator_lambdas")
-    for fn in sorted(p.name for p in lambdas.iterdir() if (p / "app.py").is_file()):
-        shutil.copytree(lambdas / fn, dest / "lambdas" / fn, dirs_exist_ok=True, ignore=ignore)
-    runtime = _package_dir("orchestrator_runtime")
-    shutil.copytree(runtime, dest / "runtime" / runtime.name, dirs_exist_ok=True, ignore=ignore)
-    requirements = runtime.parent / "requirements.txt"
-    if not requirements.is_file():
-        raise UsageError(f"{requirements} not found: the Lambda layer needs it; deploy from a "
-                         "checkout of the orchestrator repository")
-    shutil.copyfile(requirements, dest / "runtime" / "requirements.txt")
-    for wf in wfs:
-        write_atomically(dest / definition_uri(wf), render(definitions[wf.name]))
-    write_atomically(dest / DEFAULT_TEMPLATE, template)
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -139,7 +114,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         if "=" not in pair:
             raise UsageError(f"--parameter {pair!r}: write it as KEY=VALUE")
     wfs, definitions, template = _generate(args.files)
-    _stage(STAGING, wfs, definitions, template)
+    sam_stage.stage(STAGING, wfs, definitions, template)
     print(f"staged {len(wfs)} workflow(s) in {STAGING}/; running sam build and sam deploy")
     deploy.run(deploy.commands(sam, args.stack_name, guided=args.guided,
                                parameters=args.parameter), cwd=STAGING)
@@ -205,8 +180,8 @@ def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any
                              '{"samples": [...], "params": {...}}')
     if args.samples:
         samples = parse_sheet(_read(args.samples), wf, args.samples)
-    return start.execution_input(wf, base=base, samples=samples,
-                                 params=start.parse_params(args.param))
+    return execution_input(wf, base=base, samples=samples,
+                           params=parse_params(args.param))
 
 
 def _read(path: str) -> str:

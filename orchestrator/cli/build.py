@@ -13,7 +13,7 @@ from typing import Any
 
 from orchestrator import graph, loader, model
 from orchestrator.asl import check as asl_check
-from orchestrator.compiler import compile_workflow, render
+from orchestrator.compiler import asl_text, compile_workflow
 from orchestrator.errors import Diagnostic, WorkflowError
 from orchestrator.validate import ensure_valid
 
@@ -67,8 +67,8 @@ def compiled(files: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for wf, warnings in load_valid(files):
         for w in warnings:
-            print(w.render(), file=sys.stderr)
-        out[f"{wf.name}.asl.json"] = render(compile_workflow(wf))
+            print(w.text(), file=sys.stderr)
+        out[f"{wf.name}.asl.json"] = asl_text(compile_workflow(wf))
     return out
 
 
@@ -126,14 +126,14 @@ def validate_workflow_file(f: str) -> tuple[bool, list[str]]:
     try:
         loaded = load_valid([f])
     except WorkflowError as exc:
-        return False, [d.render() for d in exc.diagnostics]
+        return False, [d.text() for d in exc.diagnostics]
     warnings: list[str] = []
     for wf, found in loaded:
-        warnings += [w.render() for w in found]
+        warnings += [w.text() for w in found]
         try:
             compile_workflow(wf)  # what only the compiled definition shows (its size)
         except WorkflowError as exc:
-            return False, warnings + [d.render() for d in exc.diagnostics]
+            return False, warnings + [d.text() for d in exc.diagnostics]
     return True, warnings
 
 

@@ -1,5 +1,5 @@
 """Compile a workflow model to an Amazon States Language document."""
 
-from orchestrator.compiler.compile import build_machine, compile_workflow, group, render
+from orchestrator.compiler.compile import asl_text, build_machine, compile_workflow
 
-__all__ = ["build_machine", "compile_workflow", "group", "render"]
+__all__ = ["asl_text", "build_machine", "compile_workflow"]

@@ -59,7 +59,7 @@ def check_size(wf: model.Workflow, definition_json: str) -> None:
         raise DefinitionTooLarge(wf, size)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a node of the top-level plan, by identity
 class Block:
     """Per-sample jobs that run inside one Map iteration."""
 
@@ -72,7 +72,15 @@ class Block:
         return self.states.map
 
 
-def group(wf: model.Workflow) -> tuple[list[str], dict[str, frozenset[str]], dict[str, Block]]:
+Node = str | Block  # a top-level node: a once-job by name, or a Map block
+
+
+def label(node: Node) -> str:
+    """The state name a node is known by: the job's name, or the block's Map state."""
+    return node.name if isinstance(node, Block) else node
+
+
+def group(wf: model.Workflow) -> tuple[list[Node], dict[Node, frozenset[Node]], list[Block]]:
     """Top-level nodes (once-jobs and Map blocks), their predecessors, and the blocks.
 
     Per-sample jobs are grouped by the set of once-jobs they depend on (transitively): two
@@ -87,15 +95,15 @@ def group(wf: model.Workflow) -> tuple[list[str], dict[str, frozenset[str]], dic
         if n in per_sample:
             keys.setdefault(frozenset(a for a in anc[n] if a not in per_sample), []).append(n)
     column = wf.foreach.column if wf.foreach else "sample"
-    node_of = {n: n for n in order}
-    blocks: dict[str, Block] = {}
+    node_of: dict[str, Node] = {n: n for n in order}
+    blocks: list[Block] = []
     for k, members in enumerate(keys.values(), start=1):
         b = Block(names.block(column, k if len(keys) > 1 else None), tuple(members),
                   {m: preds[m] & set(members) for m in members})
-        blocks[b.name] = b
-        node_of.update({m: b.name for m in members})
-    nodes: list[str] = []
-    top: dict[str, set[str]] = {}
+        blocks.append(b)
+        node_of.update({m: b for m in members})
+    nodes: list[Node] = []
+    top: dict[Node, set[Node]] = {}
     for n in order:
         node = node_of[n]
         if node not in top:
@@ -106,15 +114,15 @@ def group(wf: model.Workflow) -> tuple[list[str], dict[str, frozenset[str]], dic
 
 
 class _Emitter:
-    def __init__(self, wf: model.Workflow, blocks: dict[str, Block]) -> None:
+    def __init__(self, wf: model.Workflow, weights: dict[Node, float]) -> None:
         self.wf = wf
-        self.blocks = blocks
+        self.weights = weights
 
-    def emit(self, p: dag.Plan, next_: str) -> tuple[str, list[State]]:
+    def emit(self, p: dag.Plan[Node], next_: str) -> tuple[str, list[State]]:
         """States of plan ``p`` continuing to ``next_``; returns (first state, states)."""
         if isinstance(p, dag.Leaf):
-            if p.name in self.blocks:
-                return self.block(self.blocks[p.name], next_)
+            if isinstance(p.name, Block):
+                return self.block(p.name, next_)
             sts = stages.stage_states(self.wf, self.wf.job(p.name), next_)
             return sts[0].name, sts
         if isinstance(p, dag.Seq):
@@ -125,7 +133,7 @@ class _Emitter:
             return next_, out
         return self.parallel(p, next_)
 
-    def parallel(self, p: dag.Par, next_: str) -> tuple[str, list[State]]:
+    def parallel(self, p: dag.Par[Node], next_: str) -> tuple[str, list[State]]:
         branches = [self.branch(b) for b in p.branches]
         name = _parallel_name(p)
         state = Parallel(name, branches=tuple(branches), next=next_, result_path=None,
@@ -136,7 +144,9 @@ class _Emitter:
         assert self.wf.foreach is not None
         column = self.wf.foreach.column
         n = b.states
-        inner = dag.plan(list(b.jobs), b.preds, weights(self.wf, {}))
+        jobs: list[Node] = list(b.jobs)
+        preds: dict[Node, frozenset[Node]] = {k: v for k, v in b.preds.items()}
+        inner = dag.plan(jobs, preds, self.weights)
         body = Parallel(
             n.body,
             branches=tuple(self.branch(x) for x in
@@ -176,26 +186,32 @@ class _Emitter:
         failure = Fail(n.fail, error=c.ERR_SAMPLES_FAILED, cause_path="$.block_results.cause")
         return fan_out.name, [fan_out, summary, choice, failure]
 
-    def branch(self, p: dag.Plan) -> Machine:
+    def branch(self, p: dag.Plan[Node]) -> Machine:
         # Named after what the branch starts with. Its first job would not do: a branch that
         # starts with a Parallel shares that job with the first branch of the Parallel.
         first = p.items[0] if isinstance(p, dag.Seq) else p
-        label = _parallel_name(first) if isinstance(first, dag.Par) else dag.leaves(first)[0]
-        done = Succeed(names.branch_done(label))
+        name = _parallel_name(first) if isinstance(first, dag.Par) else label(dag.leaves(first)[0])
+        done = Succeed(names.branch_done(name))
         start, sts = self.emit(p, done.name)
         return Machine(start, (*sts, done))
 
 
-def _parallel_name(p: dag.Par) -> str:
-    return names.parallel([dag.leaves(b)[0] for b in p.branches])
+def _parallel_name(p: dag.Par[Node]) -> str:
+    return names.parallel([label(dag.leaves(b)[0]) for b in p.branches])
 
 
-def weights(wf: model.Workflow, blocks: dict[str, Block]) -> dict[str, float]:
+def job_weights(wf: model.Workflow) -> dict[str, float]:
     """Planning weights: a job's timeout stands in for its duration (users size timeouts to
-    expected run time); a Map block weighs its inner critical path."""
-    w: dict[str, float] = {j.name: float(j.timeout_seconds) for j in wf.jobs}
-    for b in blocks.values():
-        w[b.name] = dag.critical_path(list(b.jobs), b.preds, w)
+    expected run time)."""
+    return {j.name: float(j.timeout_seconds) for j in wf.jobs}
+
+
+def weights(wf: model.Workflow, blocks: list[Block]) -> dict[Node, float]:
+    """Job weights, and a Map block weighs its inner critical path."""
+    jobs = job_weights(wf)
+    w: dict[Node, float] = {k: v for k, v in jobs.items()}
+    for b in blocks:
+        w[b] = dag.critical_path(list(b.jobs), b.preds, jobs)
     return w
 
 
@@ -205,7 +221,7 @@ def build_machine(wf: model.Workflow) -> Machine:
     plan = dag.plan(nodes, preds, w)
     done = Pass(names.DONE, parameters={"workflow": wf.name,
                                     "samples.$": f"States.ArrayLength($.{c.SAMPLES_KEY})"})
-    start, sts = _Emitter(wf, blocks).emit(plan, done.name)
+    start, sts = _Emitter(wf, w).emit(plan, done.name)
     defaults = Pass(names.READ_INPUT, next=names.APPLY_DEFAULTS, parameters={
         "defaults": {c.PARAMS_KEY: {}, c.SAMPLES_KEY: []}, "input.$": "$"},
         comment="samples and params may be omitted from the execution input")
@@ -218,12 +234,12 @@ def build_machine(wf: model.Workflow) -> Machine:
 
 def compile_workflow(wf: model.Workflow) -> dict[str, Any]:
     """The ASL document of a valid workflow (validate first: see orchestrator.validate)."""
-    doc = build_machine(wf).render()
+    doc = build_machine(wf).to_asl()
     check(doc)
-    check_size(wf, render(doc))
+    check_size(wf, asl_text(doc))
     return doc
 
 
-def render(doc: dict[str, Any]) -> str:
+def asl_text(doc: dict[str, Any]) -> str:
     """Deterministic JSON: key order as built, indent 2, trailing newline."""
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -16,33 +16,36 @@ benchmarks/dag_makespan.py measures the makespan of these plans against the crit
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+N = TypeVar("N", bound=Hashable)  # a node: a job name, or whatever the caller plans over
 
 
 @dataclass(frozen=True)
-class Leaf:
-    name: str
+class Leaf(Generic[N]):
+    name: N
 
 
 @dataclass(frozen=True)
-class Seq:
-    items: tuple[Plan, ...]
+class Seq(Generic[N]):
+    items: tuple[Plan[N], ...]
 
 
 @dataclass(frozen=True)
-class Par:
-    branches: tuple[Plan, ...]
+class Par(Generic[N]):
+    branches: tuple[Plan[N], ...]
 
 
-Plan = Leaf | Seq | Par
+Plan = Leaf[N] | Seq[N] | Par[N]
 
 
 def plan(
-    nodes: Sequence[str],
-    preds: Mapping[str, frozenset[str] | set[str]],
-    weight: Mapping[str, float] | None = None,
-) -> Plan:
+    nodes: Sequence[N],
+    preds: Mapping[N, frozenset[N] | set[N]],
+    weight: Mapping[N, float] | None = None,
+) -> Plan[N]:
     """Plan ``nodes`` (in definition order) given each node's direct predecessors."""
     if not nodes:
         raise ValueError("cannot plan an empty graph")
@@ -51,7 +54,7 @@ def plan(
     return _plan(list(nodes), p, w)
 
 
-def _plan(nodes: list[str], preds: Mapping[str, frozenset[str]], w: Mapping[str, float]) -> Plan:
+def _plan(nodes: list[N], preds: Mapping[N, frozenset[N]], w: Mapping[N, float]) -> Plan[N]:
     if len(nodes) == 1:
         return Leaf(nodes[0])
     members = set(nodes)
@@ -63,17 +66,17 @@ def _plan(nodes: list[str], preds: Mapping[str, frozenset[str]], w: Mapping[str,
     return _seq(_plan(first, sub, w), _plan(rest, sub, w))
 
 
-def _seq(a: Plan, b: Plan) -> Seq:
-    items: list[Plan] = []
+def _seq(a: Plan[N], b: Plan[N]) -> Seq[N]:
+    items: list[Plan[N]] = []
     for x in (a, b):
         items.extend(x.items if isinstance(x, Seq) else (x,))
     return Seq(tuple(items))
 
 
-def _components(nodes: list[str], preds: Mapping[str, frozenset[str]]) -> list[list[str]]:
+def _components(nodes: list[N], preds: Mapping[N, frozenset[N]]) -> list[list[N]]:
     parent = {n: n for n in nodes}
 
-    def find(x: str) -> str:
+    def find(x: N) -> N:
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
@@ -82,16 +85,16 @@ def _components(nodes: list[str], preds: Mapping[str, frozenset[str]]) -> list[l
     for n in nodes:
         for q in preds[n]:
             parent[find(n)] = find(q)
-    groups: dict[str, list[str]] = {}
+    groups: dict[N, list[N]] = {}
     for n in nodes:
         groups.setdefault(find(n), []).append(n)
     return list(groups.values())  # ordered by each component's first node
 
 
-def ancestors(nodes: list[str], preds: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
-    out: dict[str, frozenset[str]] = {}
+def ancestors(nodes: list[N], preds: Mapping[N, frozenset[N]]) -> dict[N, frozenset[N]]:
+    out: dict[N, frozenset[N]] = {}
     for n in topological(nodes, preds):
-        acc: set[str] = set()
+        acc: set[N] = set()
         for q in preds[n]:
             acc.add(q)
             acc |= out[q]
@@ -99,15 +102,15 @@ def ancestors(nodes: list[str], preds: Mapping[str, frozenset[str]]) -> dict[str
     return out
 
 
-def topological(nodes: list[str], preds: Mapping[str, frozenset[str]]) -> list[str]:
+def topological(nodes: list[N], preds: Mapping[N, frozenset[N]]) -> list[N]:
     """Definition order where possible (stable Kahn); raises ValueError on a cycle."""
-    done: list[str] = []
-    placed: set[str] = set()
+    done: list[N] = []
+    placed: set[N] = set()
     remaining = list(nodes)
     while remaining:
         ready = [n for n in remaining if preds[n] <= placed]
         if not ready:
-            raise ValueError("cycle among: " + ", ".join(remaining))
+            raise ValueError("cycle among: " + ", ".join(map(str, remaining)))
         for n in ready:
             done.append(n)
             placed.add(n)
@@ -115,20 +118,20 @@ def topological(nodes: list[str], preds: Mapping[str, frozenset[str]]) -> list[s
     return done
 
 
-def critical_path(nodes: list[str], preds: Mapping[str, frozenset[str]],
-                  w: Mapping[str, float]) -> float:
-    finish: dict[str, float] = {}
+def critical_path(nodes: list[N], preds: Mapping[N, frozenset[N]],
+                  w: Mapping[N, float]) -> float:
+    finish: dict[N, float] = {}
     members = set(nodes)
     for n in topological(nodes, {k: preds[k] & members for k in nodes}):
         finish[n] = w[n] + max((finish[q] for q in preds[n] if q in members), default=0.0)
     return max(finish.values(), default=0.0)
 
 
-def _best_cut(nodes: list[str], preds: Mapping[str, frozenset[str]],
-              w: Mapping[str, float]) -> tuple[list[str], list[str]]:
+def _best_cut(nodes: list[N], preds: Mapping[N, frozenset[N]],
+              w: Mapping[N, float]) -> tuple[list[N], list[N]]:
     anc = ancestors(nodes, preds)
     all_nodes = frozenset(nodes)
-    candidates: list[frozenset[str]] = []
+    candidates: list[frozenset[N]] = []
     for b in nodes:
         for cut in (anc[b], anc[b] | {b}):
             if cut and cut != all_nodes and cut not in candidates:
@@ -137,7 +140,7 @@ def _best_cut(nodes: list[str], preds: Mapping[str, frozenset[str]],
     if exact:
         chosen = min(exact, key=len)
     else:
-        def cost(a: frozenset[str]) -> tuple[float, int]:
+        def cost(a: frozenset[N]) -> tuple[float, int]:
             first = [n for n in nodes if n in a]
             rest = [n for n in nodes if n not in a]
             return (critical_path(first, preds, w) + critical_path(rest, preds, w), -len(a))
@@ -146,7 +149,7 @@ def _best_cut(nodes: list[str], preds: Mapping[str, frozenset[str]],
     return [n for n in nodes if n in chosen], [n for n in nodes if n not in chosen]
 
 
-def makespan(p: Plan, w: Mapping[str, float]) -> float:
+def makespan(p: Plan[N], w: Mapping[N, float]) -> float:
     """How long a plan takes with unlimited parallelism and the given durations."""
     if isinstance(p, Leaf):
         return w[p.name]
@@ -155,7 +158,7 @@ def makespan(p: Plan, w: Mapping[str, float]) -> float:
     return max(makespan(x, w) for x in p.branches)
 
 
-def leaves(p: Plan) -> list[str]:
+def leaves(p: Plan[N]) -> list[N]:
     if isinstance(p, Leaf):
         return [p.name]
     items = p.items if isinstance(p, Seq) else p.branches

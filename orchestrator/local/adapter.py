@@ -79,7 +79,7 @@ from werkzeug.serving import make_server
 
 from orchestrator.local import casing, mapfix
 from orchestrator.local.batch import LocalBatch
-from orchestrator.local.batch_job import TERMINAL
+from orchestrator.local.batch_job import BATCH_FINAL
 from orchestrator.local.events import BatchEvents, SqsHandler, SqsPoller, emit_execution_status
 from orchestrator.local.lambdas import Handler, LambdaRegistry, OutputRouter
 
@@ -216,7 +216,7 @@ def sync_resolver(batch: LocalBatch, job_id: str, describe: Callable[[], Any],
     def resolve() -> Any:
         while running():
             status = batch.wait(job_id, timeout=SYNC_SLICE)
-            if status in TERMINAL or status == "UNKNOWN":
+            if status in BATCH_FINAL or status == "UNKNOWN":
                 result = describe()
                 if result:
                     return result

@@ -35,16 +35,16 @@ from moto.batch.exceptions import ClientException
 from moto.batch.models import BatchBackend
 
 from orchestrator.local.batch_job import (
+    BATCH_FINAL,
     ENGINE_STOPPED,
     EXITED,
     START_FAILED,
-    TERMINAL,
     TIMED_OUT,
     Attempt,
     LocalJob,
     now_ms,
 )
-from orchestrator.local.batch_spec import job_spec, should_retry
+from orchestrator.local.batch_spec import run_spec, should_retry
 
 LOG = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class LocalBatch:
             queue = backend.get_job_queue(str(params.get("jobQueue")))
             if queue is None:
                 raise ClientException(f"Job queue {params.get('jobQueue')} does not exist")
-            spec = job_spec(definition.container_properties, definition.retry_strategy,
+            spec = run_spec(definition.container_properties, definition.retry_strategy,
                             definition.timeout, definition.parameters,
                             params.get("containerOverrides"), params.get("retryStrategy"),
                             params.get("timeout"), params.get("parameters"))
@@ -156,7 +156,7 @@ class LocalBatch:
         if job is None:
             return
         with self.lock:
-            if job.status in TERMINAL or job.stop_reason is not None:
+            if job.status in BATCH_FINAL or job.stop_reason is not None:
                 return
             if not running_too and job.status in ("STARTING", "RUNNING"):
                 return
@@ -179,7 +179,7 @@ class LocalBatch:
         with self._changed:
             while True:
                 job = self.find(job_id)
-                if job is None or job.status in TERMINAL:
+                if job is None or job.status in BATCH_FINAL:
                     return job.status if job else "UNKNOWN"
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
@@ -290,7 +290,7 @@ class LocalBatch:
             job.status = status
             if reason is not None or status == "RUNNABLE":
                 job.reason = reason
-            if status in TERMINAL:
+            if status in BATCH_FINAL:
                 job.stopped_ms = now_ms()
             description = job.describe()
             self._changed.notify_all()

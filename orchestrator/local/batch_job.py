@@ -17,13 +17,13 @@ from typing import Any
 
 from moto.batch.models import BatchBackend, Job, JobDefinition, JobQueue
 
-from orchestrator.local.batch_spec import JobSpec
+from orchestrator.local.batch_spec import RunSpec
 
 EXITED = "Essential container in task exited"
 TIMED_OUT = "Job attempt duration exceeded timeout"
 START_FAILED = "Task failed to start"
 ENGINE_STOPPED = "Local engine stopped"
-TERMINAL = frozenset({"SUCCEEDED", "FAILED"})
+BATCH_FINAL = frozenset({"SUCCEEDED", "FAILED"})
 
 
 def now_ms() -> int:
@@ -60,7 +60,7 @@ class LocalJob(Job):
     """moto's Job, described as AWS describes it, with a status that only we move."""
 
     def __init__(self, backend: BatchBackend, definition: JobDefinition, queue: JobQueue,
-                 name: str, spec: JobSpec, submitted: Mapping[str, Any]) -> None:
+                 name: str, spec: RunSpec, submitted: Mapping[str, Any]) -> None:
         super().__init__(
             name, definition, queue, backend, log_backend=backend.logs_backend,
             container_overrides=submitted.get("containerOverrides"),
@@ -87,15 +87,6 @@ class LocalJob(Job):
     @status.setter
     def status(self, value: str) -> None:
         self._status = value
-
-    def describe_short(self) -> dict[str, Any]:
-        full = self.describe()
-        keep = ("jobArn", "jobId", "jobName", "createdAt", "status", "statusReason",
-                "startedAt", "stoppedAt", "jobDefinition")
-        out = {k: full[k] for k in keep if k in full}
-        if "exitCode" in full["container"]:
-            out["container"] = {"exitCode": full["container"]["exitCode"]}
-        return out
 
     def describe(self) -> dict[str, Any]:
         last = self.runs[-1] if self.runs else None

@@ -18,7 +18,7 @@ MAX_ATTEMPTS = limits.BATCH_ATTEMPTS_MAX
 
 
 @dataclass(frozen=True)
-class JobSpec:
+class RunSpec:
     image: str
     command: list[str]
     environment: dict[str, str]
@@ -36,7 +36,7 @@ class JobSpec:
         return strategy
 
 
-def job_spec(
+def run_spec(
     container: Mapping[str, Any],
     definition_retry: Mapping[str, Any] | None,
     definition_timeout: Mapping[str, Any] | None,
@@ -45,7 +45,7 @@ def job_spec(
     retry: Mapping[str, Any] | None,
     timeout: Mapping[str, Any] | None,
     parameters: Mapping[str, str] | None,
-) -> JobSpec:
+) -> RunSpec:
     overrides = overrides or {}
     params = {**definition_parameters, **(parameters or {})}
     command = list(overrides.get("command") or container.get("command") or [])
@@ -55,7 +55,7 @@ def job_spec(
                         or container.get("resourceRequirements") or [])
     strategy = retry or definition_retry or {}
     seconds = (timeout or definition_timeout or {}).get("attemptDurationSeconds")
-    return JobSpec(
+    return RunSpec(
         image=str(container.get("image", "")),
         command=[_substitute(arg, params) for arg in command],
         environment=env,
@@ -90,7 +90,7 @@ def _glob(pattern: str | None, value: str) -> bool:
 
 
 def should_retry(
-    spec: JobSpec, attempt: int, exit_code: int | None, reason: str | None, status_reason: str
+    spec: RunSpec, attempt: int, exit_code: int | None, reason: str | None, status_reason: str
 ) -> bool:
     """Whether attempt number ``attempt`` (1-based), which failed, is followed by another."""
     if attempt >= spec.attempts:

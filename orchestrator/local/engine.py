@@ -21,10 +21,12 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from orchestrator import loader, model
-from orchestrator.compiler import compile_workflow, render
+from orchestrator.compiler import asl_text, compile_workflow
 from orchestrator.errors import UsageError
 from orchestrator.local import (
+    inputs,
     progress,
+    publish,
     reaper,
     resources,
     runlock,
@@ -81,7 +83,7 @@ class RunResult:
     logs: dict[str, str] = field(default_factory=dict)  # job id -> log file
     failed_tails: dict[str, list[str]] = field(default_factory=dict)  # job id -> stderr tail
     outputs: list[Path] = field(default_factory=list)
-    published: workspace.Published | None = None
+    published: publish.Published | None = None
     run_id: str = ""
     state_dir: Path | None = None
 
@@ -104,10 +106,10 @@ def prepare(opts: RunOptions) -> Prepared:
     """Everything that can be wrong with the inputs, found before anything starts."""
     wf = loader.load_one(opts.workflow_file)
     ensure_valid(wf)
-    definition = render(compile_workflow(wf))
+    definition = asl_text(compile_workflow(wf))
     data_dir = opts.data_dir
     if data_dir is not None and not data_dir.is_dir():
-        raise workspace.InputDataError(f"{data_dir}: no such data folder")
+        raise inputs.InputDataError(f"{data_dir}: no such data folder")
     if data_dir is None:
         default = opts.workflow_file.parent / "data" / wf.name
         data_dir = default if default.is_dir() else None
@@ -124,7 +126,7 @@ def prepare(opts: RunOptions) -> Prepared:
     execution_input(wf, samples=samples, params=params)  # raises on unknown/missing params
     values = {**{p.name: p.default for p in wf.params if p.default is not None}, **params}
     mirror = workspace.Workspace(opts.state_dir, wf.bucket_name).mirror
-    workspace.check_inputs(wf, samples, values, data_dir, mirror)
+    inputs.check_inputs(wf, samples, values, data_dir, mirror)
     return Prepared(wf, definition, samples, params, values, data_dir)
 
 
@@ -214,7 +216,7 @@ def _run_locked(opts: RunOptions, prep: Prepared, record: runrecord.RunRecord,
         record.finish(result.status, result.error, result.cause)
         result.run_id, result.state_dir = record.run_id, record.root
         if opts.out_dir is not None:
-            result.published = workspace.publish_outputs(
+            result.published = publish.publish_outputs(
                 aws.client("s3"), wf, prep.samples, prep.values, opts.out_dir, result.rows,
                 record.run_id, result.status)
             result.outputs = result.published.files

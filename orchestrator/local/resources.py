@@ -146,7 +146,7 @@ def _rules(aws: LocalAws, stack: d.StackDescription, resolve: Resolver,
     queues: dict[str, str] = {}  # function logical id -> ARN of the queue feeding it
     for rule in stack.rules:
         events.put_rule(Name=rule.logical_id, Description=rule.description, State="ENABLED",
-                        EventPattern=json.dumps(d.fill(dict(rule.pattern), resolve)))
+                        EventPattern=json.dumps(d.resolve_references(dict(rule.pattern), resolve)))
         fn = stack.function(rule.function)
         if fn.name not in handlers or fn.queue is None:
             continue

@@ -58,10 +58,10 @@ def unsettled(execution: Mapping[str, Any] | None, rows: Sequence[Mapping[str, A
               submitted: Mapping[str, str]) -> tuple[str, ...]:
     """Job names (and ``execution``) the table does not yet show in their final state."""
     final = {str(r.get("job_name")): str(r.get("job_id")) for r in rows
-             if r.get("status") in c.TERMINAL}
+             if r.get("status") in c.STAGE_FINAL}
     missing = [name for name, job_id in submitted.items() if final.get(name) != job_id]
     missing += [f"{r.get('stage')}/{r.get('sample')}" for r in rows
-                if r.get("status") not in c.TERMINAL and str(r.get("job_name")) not in submitted]
+                if r.get("status") not in c.STAGE_FINAL and str(r.get("job_name")) not in submitted]
     if execution is None or execution.get("status") in (None, "RUNNING"):
         missing.append("execution")
     return tuple(missing)

@@ -1,14 +1,13 @@
 """Model(s) + compiled definitions -> the SAM template (pure), and its deterministic YAML."""
 
-from orchestrator.template.build import build_template, render_template
+from orchestrator.template.build import build_template, template_yaml
 from orchestrator.template.cfn import TemplateError
 from orchestrator.template.description import (
-    StackDescription,
     definition_uri,
     describe,
-    placeholders,
+    substitution_keys,
 )
 from orchestrator.template.ids import machine_output_key
 
-__all__ = ["StackDescription", "TemplateError", "build_template", "definition_uri", "describe",
-           "machine_output_key", "placeholders", "render_template"]
+__all__ = ["TemplateError", "build_template", "definition_uri", "describe", "machine_output_key",
+           "substitution_keys", "template_yaml"]

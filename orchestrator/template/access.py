@@ -8,7 +8,7 @@ from typing import Any
 
 from orchestrator import model
 from orchestrator.template.cfn import escape_sub, s3_arn, statement
-from orchestrator.template.render import Commented
+from orchestrator.template.yamltext import Commented
 from orchestrator_runtime import contracts as c
 
 

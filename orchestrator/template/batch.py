@@ -25,7 +25,7 @@ from orchestrator.template.cfn import (
     sub,
 )
 from orchestrator.template.ids import CREATED_QUEUE, job_role_id
-from orchestrator.template.render import Commented
+from orchestrator.template.yamltext import Commented
 
 JOB_LOG_GROUP = "JobLogGroup"
 EXECUTION_ROLE = "JobExecutionRole"

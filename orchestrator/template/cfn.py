@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from orchestrator.errors import OrchestratorError
-from orchestrator.template.render import Commented
+from orchestrator.template.yamltext import Commented
 
 Value = Any  # a JSON value or an intrinsic-function mapping
 

@@ -69,14 +69,14 @@ Reference = JobQueueArn | BucketName | FunctionArn | JobDefinitionArn | StateMac
 REFERENCES = (JobQueueArn, BucketName, FunctionArn, JobDefinitionArn, StateMachineArn)
 
 
-def fill(value: Json, resolve: Callable[[Reference], Any]) -> Any:
+def resolve_references(value: Json, resolve: Callable[[Reference], Any]) -> Any:
     """A copy of ``value`` with every Reference replaced by ``resolve(reference)``."""
     if isinstance(value, REFERENCES):
         return resolve(value)
     if isinstance(value, dict):
-        return {k: fill(v, resolve) for k, v in value.items()}
+        return {k: resolve_references(v, resolve) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [fill(v, resolve) for v in value]
+        return [resolve_references(v, resolve) for v in value]
     return value
 
 
@@ -228,7 +228,7 @@ def job_definition(wf: model.Workflow, job: model.Job) -> JobDefinition:
     )
 
 
-def placeholders(definition: Any) -> list[str]:
+def substitution_keys(definition: Any) -> list[str]:
     """Every ``${Name}`` in the definition's strings (keys included), sorted."""
     found: set[str] = set()
     stack = [definition]
@@ -253,7 +253,7 @@ def substitutions(wf: model.Workflow, definition: Any) -> dict[str, Reference]:
     for job in wf.jobs:
         known[c.substitution_key("JobDefinition", job.name)] = JobDefinitionArn(
             job_definition_id(wf, job))
-    found = placeholders(definition)
+    found = substitution_keys(definition)
     unknown = [p for p in found if p not in known]
     if unknown:
         names = ", ".join(c.substitution(p) for p in unknown)

@@ -40,7 +40,7 @@ from orchestrator.template.ids import (
     function_id,
     machine_id,
 )
-from orchestrator.template.render import Commented
+from orchestrator.template.yamltext import Commented
 from orchestrator_runtime import contracts as c
 
 __all__ = ["FUNCTIONS", "TABLE", "TIMEOUTS", "check_outputs", "job_events", "layer",
@@ -154,8 +154,8 @@ def s3_trigger(wfs: Sequence[model.Workflow], stack: description.StackDescriptio
     return out
 
 
-def _trigger(wf: model.Workflow, t: model.Trigger) -> c.Trigger:
-    out: c.Trigger = {"workflow": wf.name,
+def _trigger(wf: model.Workflow, t: model.Trigger) -> c.TriggerConfig:
+    out: c.TriggerConfig = {"workflow": wf.name,
                       "state_machine_arn": f"${{{machine_id(wf)}}}",
                       "kind": t.kind, "bucket": wf.bucket.rstrip("/")}
     if t.kind == "key":

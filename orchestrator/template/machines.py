@@ -19,7 +19,7 @@ from orchestrator.template.cfn import (
 )
 from orchestrator.template.cfn import role as iam_role
 from orchestrator.template.ids import function_id
-from orchestrator.template.render import Commented
+from orchestrator.template.yamltext import Commented
 from orchestrator_runtime import contracts as c
 
 CHECK_FUNCTION = function_id("check_outputs")

@@ -28,4 +28,4 @@ def intrinsic(reference: d.Reference) -> Any:
 
 def cfn(value: Any) -> Any:
     """``value`` with its References written as intrinsic functions."""
-    return d.fill(value, intrinsic)
+    return d.resolve_references(value, intrinsic)

@@ -8,7 +8,7 @@ Flow of one stage for one sample (or once, for a stage without fan-out):
    (``action="pre"``). The function resolves the stage's paths for this sample, looks at the
    outputs and the completion marker, and answers with a :data:`CheckResponse`.
 2. When ``complete`` is true the stage is skipped. Otherwise the function has written a
-   :data:`Task` document to ``task_uri`` and the state machine submits the Batch job with
+   :data:`RunnerTask` document to ``task_uri`` and the state machine submits the Batch job with
    ``ORCH_TASK_URI`` in its environment and ``job_name``/tags from the response.
 3. The job runner (:data:`RUNNER_COMMAND`) reads the task, downloads inputs, runs the command,
    uploads outputs and writes the :data:`Marker` last.
@@ -128,21 +128,12 @@ class CheckResponse(TypedDict):
     missing: list[str]  # the first few missing URIs
     sample: str  # sample label (ONCE for once-stages)
     job_name: str  # valid AWS Batch job name
-    task_uri: str  # s3:// of the Task document ("" when complete)
+    task_uri: str  # s3:// of the RunnerTask document ("" when complete)
 
 
 class ExplainResponse(TypedDict):
     error: str
     cause: str  # one paragraph: stage, sample, status reason, exit code, log stream
-
-
-class IterationResult(TypedDict, total=False):
-    """What one Map iteration ends with."""
-
-    sample: str
-    status: Literal["SUCCEEDED", "FAILED"]
-    stage: str  # the failed stage
-    cause: str  # the explained cause
 
 
 class SummaryResponse(TypedDict):
@@ -151,7 +142,7 @@ class SummaryResponse(TypedDict):
     cause: str  # "2 of 50 samples failed: S3 (align: ...); S7 (...)" or ""
 
 
-class Task(TypedDict):
+class RunnerTask(TypedDict):
     """What the job runner executes: everything resolved except local paths."""
 
     version: int
@@ -188,7 +179,7 @@ class Marker(TypedDict):
     outputs: dict[str, MarkerOutput]
 
 
-class Trigger(TypedDict, total=False):
+class TriggerConfig(TypedDict, total=False):
     """One S3 upload trigger; the s3_trigger function gets a list in its TRIGGERS variable."""
 
     workflow: str
@@ -214,7 +205,9 @@ STATUS_RANK: Final = {
     "SUBMITTED": 1, "PENDING": 2, "RUNNABLE": 3, "STARTING": 4, "RUNNING": 5,
     "SUCCEEDED": 6, "FAILED": 6, "SKIPPED": 6,
 }
-TERMINAL: Final = frozenset({"SUCCEEDED", "FAILED", "SKIPPED"})
+STAGE_FINAL: Final = frozenset({"SUCCEEDED", "FAILED", "SKIPPED"})  # a job row that will not change
+# Step Functions execution statuses that end a run.
+EXECUTION_FINAL: Final = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 
 def job_sk(stage: str, sample: str) -> str:
@@ -231,7 +224,7 @@ def placeholders(template: str) -> list[str]:
     return PLACEHOLDER_RE.findall(template)
 
 
-def render(template: str, values: dict[str, str]) -> str:
+def fill(template: str, values: dict[str, str]) -> str:
     """Fill ``{name}`` placeholders; a name without a value raises KeyError naming it."""
 
     def sub(m: re.Match[str]) -> str:
@@ -360,8 +353,8 @@ def canonical_json(value: Any) -> str:
 def fingerprint(basis: dict[str, Any], input_etags: dict[str, list[str]]) -> str:
     """What produced a stage's outputs: image, command, environment, values, input ETags.
 
-    ``basis`` is the Task's ``fingerprint_basis``; ``input_etags`` maps each input name to
-    the ETags of its objects in the order of ``Task.inputs``, each passed through
+    ``basis`` is the RunnerTask's ``fingerprint_basis``; ``input_etags`` maps each input name to
+    the ETags of its objects in the order of ``RunnerTask.inputs``, each passed through
     :func:`normalize_etag`.
     """
     doc = {"basis": basis, "inputs": input_etags, "v": CONTRACT_VERSION}

@@ -22,8 +22,7 @@ from typing import Any
 
 from orchestrator_runtime import contracts, limits
 
-EXECUTION_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
-EXECUTION_RANK = {"PENDING_REDRIVE": 0, "RUNNING": 1, **dict.fromkeys(EXECUTION_TERMINAL, 2)}
+EXECUTION_RANK = {"PENDING_REDRIVE": 0, "RUNNING": 1, **dict.fromkeys(contracts.EXECUTION_FINAL, 2)}
 CAUSE_LIMIT = 1000  # free text (status reasons, causes) is cut to this many characters
 
 # Plausible event times: epoch milliseconds from 2000-01-01 up to 2100-01-01 (UTC).
@@ -77,7 +76,7 @@ class JobEvent:
 
     @property
     def duration_seconds(self) -> float | None:
-        if self.status not in contracts.TERMINAL or None in (self.started_ms, self.stopped_ms):
+        if self.status not in contracts.STAGE_FINAL or None in (self.started_ms, self.stopped_ms):
             return None
         return max(0, (self.stopped_ms or 0) - (self.started_ms or 0)) / 1000
 

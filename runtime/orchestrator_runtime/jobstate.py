@@ -28,7 +28,6 @@ from botocore.exceptions import ClientError
 from orchestrator_runtime import contracts
 from orchestrator_runtime.events import (
     EXECUTION_RANK,
-    EXECUTION_TERMINAL,
     ExecutionEvent,
     JobEvent,
     MalformedEvent,
@@ -69,13 +68,13 @@ def _millis(when: datetime) -> int:
 
 
 def _order(event: JobEvent) -> str:
-    terminal = int(event.status in contracts.TERMINAL)
+    terminal = int(event.status in contracts.STAGE_FINAL)
     return (f"{event.created_ms:015d}|{terminal}|{_millis(event.time):015d}|"
             f"{event.attempts:04d}|{contracts.STATUS_RANK[event.status]}")
 
 
 def _execution_order(event: ExecutionEvent) -> str:
-    terminal = int(event.status in EXECUTION_TERMINAL)
+    terminal = int(event.status in contracts.EXECUTION_FINAL)
     return (f"{event.redrive_count:05d}|{terminal}|{_millis(event.time):015d}|"
             f"{EXECUTION_RANK[event.status]}")
 

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, assert_never
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orchestrator_runtime import contracts, explain, jobstate, s3util
+from orchestrator_runtime import contracts, jobstate, s3util
 from orchestrator_runtime.resolve import Stage, resolve
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def pre_check(
     s3: S3Client, request: contracts.CheckRequest, *, table: Table | None = None,
     now: datetime | None = None, sleep: Callable[[float], None] = time.sleep,
 ) -> contracts.CheckResponse:
-    """Skip when complete (recording SKIPPED in ``table``), else write the Task document."""
+    """Skip when complete (recording SKIPPED in ``table``), else write the RunnerTask document."""
     stage = resolve(request)
     result = evaluate(s3, stage, sleep=sleep)
     if result.complete:
@@ -161,21 +161,3 @@ def post_check(
     if not result.complete:
         raise StageOutputsMissing(f"{stage.label}: {result.reason}")
     return result.response()
-
-
-def handle(
-    request: contracts.CheckRequest, *, s3: S3Client, table: Table | None = None,
-) -> contracts.CheckResponse | contracts.ExplainResponse | contracts.SummaryResponse:
-    """Dispatch a checked CheckRequest on its ``action`` (every contracts.Action handled)."""
-    action = request["action"]
-    match action:
-        case "pre":
-            return pre_check(s3, request, table=table)
-        case "post":
-            return post_check(s3, request)
-        case "explain":
-            return explain.explain(request)
-        case "summarize":
-            return explain.summarize(request)
-        case _:
-            assert_never(action)

@@ -110,8 +110,8 @@ class Stage:
             self.inputs, self.outputs,
         )
 
-    def task(self) -> contracts.Task:
-        return contracts.Task(
+    def task(self) -> contracts.RunnerTask:
+        return contracts.RunnerTask(
             version=contracts.CONTRACT_VERSION, workflow=self.workflow, stage=self.stage,
             sample=self.sample, execution=self.execution, image=self.job["image"],
             command=self.job["command"], environment=self.job["environment"],
@@ -187,7 +187,7 @@ class _Resolver:
 
     def path(self, field: str, template: str, values: Mapping[str, str]) -> str:
         try:
-            rendered = contracts.render(template, dict(values))
+            rendered = contracts.fill(template, dict(values))
             return contracts.resolve_path(self.job["bucket"], rendered)
         except (KeyError, ValueError) as exc:
             used = {n: values.get(n) for n in contracts.placeholders(template)}

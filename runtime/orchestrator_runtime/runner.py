@@ -1,6 +1,6 @@
 """The job runner: the container command of every Batch job (``orchestrator-runner``).
 
-It executes one :class:`~orchestrator_runtime.contracts.Task`: read the task document
+It executes one :class:`~orchestrator_runtime.contracts.RunnerTask`: read the task document
 (``$ORCH_TASK_URI`` or ``--task``), download the inputs into a scratch directory, run the
 command there with placeholders filled (see :mod:`orchestrator_runtime.runner_template`),
 check the outputs, upload them, and write the completion marker LAST, so that a crash at
@@ -93,7 +93,7 @@ def execute(
         return exc.code
 
 
-def _load(task: str | Mapping[str, Any], store: Store) -> contracts.Task:
+def _load(task: str | Mapping[str, Any], store: Store) -> contracts.RunnerTask:
     if not isinstance(task, str):
         return check_task(dict(task), "document")
     try:
@@ -105,7 +105,7 @@ def _load(task: str | Mapping[str, Any], store: Store) -> contracts.Task:
     return parse_task(raw, task)
 
 
-def _run(task: contracts.Task, work: Path, store: Store, out: BinaryIO, err: BinaryIO) -> int:
+def _run(task: contracts.RunnerTask, work: Path, store: Store, out: BinaryIO, err: BinaryIO) -> int:
     where = f"{task['stage']}/{task['sample']}"
     inputs = input_layout(work, task["inputs"])
     outputs = output_layout(work, task["outputs"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 EXIT_OUTPUT_MISSING: Final = 3  # the command succeeded but a declared output is absent/empty
-EXIT_TASK_INVALID: Final = 4  # the task document could not be read or is not a valid Task
+EXIT_TASK_INVALID: Final = 4  # the task document could not be read or is not a valid RunnerTask
 EXIT_STORAGE: Final = 5  # downloading an input or uploading an output or the marker failed
 EXIT_NOT_EXECUTABLE: Final = 126  # the program exists but cannot be executed (as sh does)
 EXIT_NOT_FOUND: Final = 127  # the program does not exist (as sh does)

@@ -1,4 +1,4 @@
-"""Reading and checking the Task document before anything is downloaded or run.
+"""Reading and checking the RunnerTask document before anything is downloaded or run.
 
 A task that fails a check is reported with the field's name and what to put there, so a
 hand-written task (``orchestrator-runner --task task.json``) can be fixed from the message.
@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any, Final, cast
 
-from orchestrator_runtime.contracts import CONTRACT_VERSION, RUNNER_COMMAND, Task
+from orchestrator_runtime.contracts import CONTRACT_VERSION, RUNNER_COMMAND, RunnerTask
 from orchestrator_runtime.runner_errors import task_error
 
 _NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -18,7 +18,7 @@ _NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STRINGS: Final = ("workflow", "stage", "sample", "execution", "marker")
 
 
-def parse_task(raw: bytes, source: str) -> Task:
+def parse_task(raw: bytes, source: str) -> RunnerTask:
     """Decode and check a task document; raises RunnerError (exit 4) naming the problem."""
     try:
         doc = json.loads(raw)
@@ -27,7 +27,7 @@ def parse_task(raw: bytes, source: str) -> Task:
     return check_task(doc, source)
 
 
-def check_task(doc: Any, source: str) -> Task:
+def check_task(doc: Any, source: str) -> RunnerTask:
     if not isinstance(doc, dict):
         raise task_error(f"task {source} must be a JSON object, got {type(doc).__name__}")
     version = doc.get("version")
@@ -71,7 +71,7 @@ def check_task(doc: Any, source: str) -> Task:
              f"null or the name of an output ({', '.join(sorted(outputs)) or 'none declared'})")
     _require(isinstance(doc.get("fingerprint_basis"), dict), source, "fingerprint_basis",
              "an object")
-    return cast(Task, doc)
+    return cast(RunnerTask, doc)
 
 
 def _require(ok: bool, source: str, field: str, expected: str) -> None:

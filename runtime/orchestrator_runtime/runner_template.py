@@ -1,4 +1,4 @@
-"""Turning a Task's command templates into an argv and an environment for the local files.
+"""Turning a RunnerTask's command templates into an argv and an environment for the local files.
 
 Placeholders are filled from three sources: ``inputs.NAME`` (local paths of the downloaded
 objects, possibly several), ``outputs.NAME`` and ``outputs.NAME.parent`` (local paths the
@@ -43,7 +43,7 @@ def values_for(
     return table
 
 
-def render(template: str, table: Values, *, quote: bool, field: str) -> str:
+def fill_field(template: str, table: Values, *, quote: bool, field: str) -> str:
     """Fill every placeholder; several values are joined by spaces (each quoted if asked)."""
 
     def sub(match: re.Match[str]) -> str:
@@ -59,24 +59,24 @@ def render(template: str, table: Values, *, quote: bool, field: str) -> str:
 def argv(command: Sequence[str], table: Values, *, shell: bool) -> list[str]:
     """The argv to execute: ``/bin/sh -c SCRIPT`` in shell mode, the arguments otherwise.
 
-    ``command`` comes from a checked :class:`~orchestrator_runtime.contracts.Task`.
+    ``command`` comes from a checked :class:`~orchestrator_runtime.contracts.RunnerTask`.
     """
     if shell:  # the task document holds exactly one string then (runner_task checks it)
-        return ["/bin/sh", "-c", render(command[0], table, quote=True, field="command[0]")]
+        return ["/bin/sh", "-c", fill_field(command[0], table, quote=True, field="command[0]")]
     out: list[str] = []
     for i, arg in enumerate(command):
         whole = _WHOLE.match(arg)
         if whole and whole.group(1).startswith("inputs.") and whole.group(1) in table:
             out.extend(table[whole.group(1)])
         else:
-            out.append(render(arg, table, quote=False, field=f"command[{i}]"))
+            out.append(fill_field(arg, table, quote=False, field=f"command[{i}]"))
     return out
 
 
 def environment(env: Mapping[str, str], table: Values) -> dict[str, str]:
     """Environment values with placeholders filled (never quoted: no shell reads them)."""
     return {
-        key: render(value, table, quote=False, field=f"environment[{key!r}]")
+        key: fill_field(value, table, quote=False, field=f"environment[{key!r}]")
         for key, value in env.items()
     }
 

@@ -109,7 +109,7 @@ def _split_bucket(uri: str, where: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-def parse_triggers(raw: str) -> list[contracts.Trigger]:
+def parse_triggers(raw: str) -> list[contracts.TriggerConfig]:
     """The TRIGGERS variable, checked field by field."""
     try:
         items = json.loads(raw or "[]")
@@ -138,7 +138,7 @@ def parse_triggers(raw: str) -> list[contracts.Trigger]:
                 )
         elif item["kind"] == "sheet" and not item.get("sample_column"):
             raise TriggerConfigError(f"{where}.sample_column must name the foreach column")
-    return cast(list[contracts.Trigger], items)
+    return cast(list[contracts.TriggerConfig], items)
 
 
 def pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -157,7 +157,7 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL)
 
 
-def relative_key(trigger: contracts.Trigger, bucket: str, key: str) -> str | None:
+def relative_key(trigger: contracts.TriggerConfig, bucket: str, key: str) -> str | None:
     """The key relative to the workflow's prefix, or None when it is not under it or unsafe."""
     t_bucket, prefix = _split_bucket(trigger["bucket"], "trigger")
     if bucket != t_bucket:
@@ -172,7 +172,7 @@ def relative_key(trigger: contracts.Trigger, bucket: str, key: str) -> str | Non
     return key
 
 
-def match_key(trigger: contracts.Trigger, rel: str) -> dict[str, str] | None:
+def match_key(trigger: contracts.TriggerConfig, rel: str) -> dict[str, str] | None:
     """The sample row an uploaded key names, or None when it does not match the pattern."""
     m = pattern_regex(trigger.get("pattern", "")).fullmatch(rel)
     if m is None:
@@ -194,8 +194,8 @@ def parse_sheet(body: bytes, sample_column: str, where: str) -> list[dict[str, s
         raise SheetError(str(exc)) from exc
 
 
-def start(sfn: SFNClient, trigger: contracts.Trigger, name: str, rows: Sequence[Mapping[str, str]],
-          source: str = "") -> Started:
+def start(sfn: SFNClient, trigger: contracts.TriggerConfig, name: str,
+          rows: Sequence[Mapping[str, str]], source: str = "") -> Started:
     """StartExecution by a deterministic name; ``already_existed`` when the name is taken.
 
     StartExecution answers a repeated call with the same name and input as a *running*
@@ -226,7 +226,7 @@ class Result:
 
 
 def on_object_created(
-    sfn: SFNClient, s3: S3Client, triggers: Sequence[contracts.Trigger], *, bucket: str,
+    sfn: SFNClient, s3: S3Client, triggers: Sequence[contracts.TriggerConfig], *, bucket: str,
     key: str, etag: str, version_id: str | None = None,
 ) -> Result:
     """Start what this object version triggers, at most once per workflow.

@@ -59,7 +59,7 @@ def read_json(s3: S3Client, uri: str) -> Any:
 
 def finish(s3: S3Client, task_uri: str, outputs: dict[str, bytes] | None = None) -> None:
     """Do what the runner promises: upload every output, then write the marker last."""
-    task: contracts.Task = read_json(s3, task_uri)
+    task: contracts.RunnerTask = read_json(s3, task_uri)
     etags = {}
     for name, uris in task["inputs"].items():
         etags[name] = [contracts.normalize_etag(

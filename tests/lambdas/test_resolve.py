@@ -127,4 +127,4 @@ def test_sample_ids_unsafe_for_names_get_distinct_labels() -> None:
 def test_task_document_matches_the_contract_keys() -> None:
     task = resolve(request()).task()
 
-    assert set(task) == set(contracts.Task.__annotations__)
+    assert set(task) == set(contracts.RunnerTask.__annotations__)

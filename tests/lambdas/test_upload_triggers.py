@@ -24,14 +24,14 @@ def machine(sfn: SFNClient) -> str:
         roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
 
 
-def key_trigger(machine: str, pattern: str = "raw/{sample_id}.fastq.gz") -> contracts.Trigger:
-    return contracts.Trigger(workflow="rnaseq", state_machine_arn=machine, kind="key",
+def key_trigger(machine: str, pattern: str = "raw/{sample_id}.fastq.gz") -> contracts.TriggerConfig:
+    return contracts.TriggerConfig(workflow="rnaseq", state_machine_arn=machine, kind="key",
                              bucket=f"s3://{BUCKET}/rnaseq", pattern=pattern,
                              sample_column="sample_id")
 
 
-def sheet_trigger(machine: str) -> contracts.Trigger:
-    return contracts.Trigger(workflow="rnaseq", state_machine_arn=machine, kind="sheet",
+def sheet_trigger(machine: str) -> contracts.TriggerConfig:
+    return contracts.TriggerConfig(workflow="rnaseq", state_machine_arn=machine, kind="sheet",
                              bucket=f"s3://{BUCKET}/rnaseq", prefix="sheets/", suffix=".csv",
                              sample_column="sample_id")
 
@@ -44,7 +44,7 @@ def executions(sfn: SFNClient, machine: str) -> list[dict[str, Any]]:
     return [{k: v for k, v in doc.items() if k != triggers.TRIGGER_KEY} for doc in docs]
 
 
-def upload(sfn: SFNClient, s3: S3Client, trigger: contracts.Trigger, key: str,
+def upload(sfn: SFNClient, s3: S3Client, trigger: contracts.TriggerConfig, key: str,
            body: bytes = b"reads") -> triggers.Result:
     etag = s3.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"].strip('"')
     return triggers.on_object_created(sfn, s3, [trigger], bucket=BUCKET, key=key, etag=etag)

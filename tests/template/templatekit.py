@@ -13,7 +13,7 @@ from cfnlint.decode import cfn_yaml
 
 from orchestrator import loader, model
 from orchestrator.compiler import compile_workflow
-from orchestrator.template import build_template, render_template
+from orchestrator.template import build_template, template_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(glob.glob(str(ROOT / "examples" / "*.py")))
@@ -35,7 +35,7 @@ def generate(wfs: tuple[model.Workflow, ...]) -> dict[str, Any]:
 
 
 def text(wfs: tuple[model.Workflow, ...]) -> str:
-    return render_template(build_template(wfs, definitions(wfs)))
+    return template_yaml(build_template(wfs, definitions(wfs)))
 
 
 def parse(yaml_text: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from templatekit import definitions, examples, generate
 
-from orchestrator.compiler import compile_workflow, render
+from orchestrator.compiler import asl_text, compile_workflow
 from orchestrator.local import resources
 from orchestrator.local.adapter import LocalAws
 from orchestrator.template import describe, description
@@ -33,7 +33,7 @@ def _deploy(aws: LocalAws, stack: description.StackDescription, received: list[R
         received.extend(json.loads(r["body"]) for r in event["Records"])
         return {"batchItemFailures": []}
 
-    texts = {wf.name: render(compile_workflow(wf)) for wf in examples()}
+    texts = {wf.name: asl_text(compile_workflow(wf)) for wf in examples()}
     return resources.deploy(aws, stack, texts, {
         "check_outputs": lambda event, context: {}, "job_events": job_events})
 

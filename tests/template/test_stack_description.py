@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from templatekit import definitions, examples, generate, resources
 
 from orchestrator.aws import sdk, stack
-from orchestrator.compiler import compile_workflow, render
+from orchestrator.compiler import asl_text, compile_workflow
 from orchestrator.dsl import Workflow
 from orchestrator.local import resources as local_resources
 from orchestrator.local.adapter import LocalAws
-from orchestrator.template import build_template, describe, description, placeholders, refs
+from orchestrator.template import build_template, describe, description, refs, substitution_keys
 
 
 def _logical(ref: description.Reference) -> str:
@@ -34,7 +34,7 @@ def test_every_placeholder_is_in_the_description_and_the_template_substitutes_it
     desc = describe(examples(), defs)
     machines = resources(generate(examples()), "AWS::Serverless::StateMachine")
     for machine in desc.state_machines:
-        assert sorted(machine.substitutions) == placeholders(defs[machine.workflow])
+        assert sorted(machine.substitutions) == substitution_keys(defs[machine.workflow])
         props = machines[machine.logical_id]["Properties"]
         assert props["DefinitionSubstitutions"] == refs.cfn(dict(machine.substitutions))
 
@@ -52,7 +52,7 @@ def test_any_workflow_gets_a_value_for_every_placeholder(names: list[str]) -> No
     built = wf.build()
     definition = compile_workflow(built)
     machine = describe([built], {"w": definition}).state_machine("w")
-    assert sorted(machine.substitutions) == placeholders(definition)
+    assert sorted(machine.substitutions) == substitution_keys(definition)
     jobs = {_logical(r) for r in machine.substitutions.values()
             if isinstance(r, description.JobDefinitionArn)}
     declared = {d.logical_id for d in describe([built], {"w": definition}).job_definitions}
@@ -83,7 +83,7 @@ def test_local_engine_fills_definitions_from_the_description_it_is_given(
     # Would fail if local/ built its own substitution map: the rewiring would not show.
     desc, first, second = _rewired("diamond")
     machine = desc.state_machine("diamond")
-    texts = {wf.name: render(compile_workflow(wf)) for wf in examples()}
+    texts = {wf.name: asl_text(compile_workflow(wf)) for wf in examples()}
     handlers: dict[str, Callable[..., Any]] = {"check_outputs": lambda event, context: {}}
     with LocalAws(cores=1, log_dir=tmp_path / "logs") as aws:
         deployed = local_resources.deploy(aws, desc, texts, handlers)

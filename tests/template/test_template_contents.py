@@ -20,7 +20,7 @@ from templatekit import (
 )
 
 from orchestrator import model
-from orchestrator.template import TemplateError, build_template, placeholders
+from orchestrator.template import TemplateError, build_template, substitution_keys
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import triggers
 
@@ -51,7 +51,7 @@ def test_every_placeholder_of_a_definition_is_substituted(doc: dict[str, Any]) -
     job_defs = resources(doc, "AWS::Batch::JobDefinition")
     for m in resources(doc, "AWS::Serverless::StateMachine").values():
         name, subs = m["Properties"]["Name"], m["Properties"]["DefinitionSubstitutions"]
-        assert sorted(subs) == placeholders(defs[name])
+        assert sorted(subs) == substitution_keys(defs[name])
         for job in workflow(name).jobs:
             target = subs[c.substitution_key("JobDefinition", job.name)]["Ref"]
             assert job_defs[target]["Properties"]["JobDefinitionName"] == f"{name}-{job.name}"

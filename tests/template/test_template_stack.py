@@ -26,7 +26,7 @@ from samtranslator.translator.transform import transform
 from templatekit import ROOT, definitions, examples, generate
 
 from orchestrator.aws import sdk, stack
-from orchestrator.compiler import render
+from orchestrator.compiler import asl_text
 from orchestrator.local.adapter import LocalAws
 from orchestrator.template import describe
 
@@ -59,7 +59,7 @@ def package(template: dict[str, Any], s3: Any) -> dict[str, Any]:
                 props[key] = f"s3://{ARTIFACTS}/{rid}.zip"
         if "DefinitionUri" in props:
             key = props["DefinitionUri"]
-            s3.put_object(Bucket=ARTIFACTS, Key=key, Body=render(defs[props["Name"]]).encode())
+            s3.put_object(Bucket=ARTIFACTS, Key=key, Body=asl_text(defs[props["Name"]]).encode())
             props["DefinitionUri"] = {"Bucket": ARTIFACTS, "Key": key}
     return template
 

@@ -15,7 +15,7 @@ from orchestrator import loader
 from orchestrator.aws import sdk
 from orchestrator.aws.errors import UsageError
 from orchestrator.compiler import compile_workflow
-from orchestrator.template import placeholders
+from orchestrator.template import substitution_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 ARN = "arn:aws:{}:us-east-1:123456789012:{}"
@@ -24,7 +24,7 @@ ARN = "arn:aws:{}:us-east-1:123456789012:{}"
 def substitutions(definition: dict[str, Any]) -> dict[str, str]:
     values = {"CheckOutputsFunctionArn": ARN.format("lambda", "function:check-outputs"),
               "JobQueueArn": ARN.format("batch", "job-queue/jobs")}
-    for key in placeholders(definition):
+    for key in substitution_keys(definition):
         values.setdefault(key, ARN.format("batch", f"job-definition/{key}:1"))
     return values
 

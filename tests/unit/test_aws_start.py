@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from orchestrator import loader
+from orchestrator import loader, samples
 from orchestrator.aws import start
 from orchestrator.aws.errors import AwsError, UsageError
 
@@ -103,10 +103,10 @@ def test_input_is_checked_against_the_workflow() -> None:
     rnaseq = loader.load_one(ROOT / "examples" / "rnaseq.py")
     diamond = loader.load_one(ROOT / "examples" / "diamond.py")
     with pytest.raises(UsageError, match="runs once per sample: give --samples"):
-        start.execution_input(rnaseq)
+        samples.execution_input(rnaseq)
     with pytest.raises(UsageError, match=r"has no parameter\(s\) depth; its parameters are: top"):
-        start.execution_input(diamond, params={"depth": "2"})
-    doc = start.execution_input(diamond, base={"params": {"top": "3"}}, params={"top": "4"})
+        samples.execution_input(diamond, params={"depth": "2"})
+    doc = samples.execution_input(diamond, base={"params": {"top": "3"}}, params={"top": "4"})
     assert doc == {"params": {"top": "4"}}
 
 
@@ -118,11 +118,11 @@ def test_a_required_parameter_must_be_given() -> None:
     diamond = loader.load_one(ROOT / "examples" / "diamond.py")
     needs = dataclasses.replace(diamond, params=(model.Param("genome", None, diamond.source),))
     with pytest.raises(UsageError, match=r"needs parameter.*--param genome=VALUE"):
-        start.execution_input(needs)
+        samples.execution_input(needs)
 
 
 @pytest.mark.parametrize("bad", ["top", "=3", ""])
 def test_parameters_must_be_name_equals_value(bad: str) -> None:
     with pytest.raises(UsageError, match="NAME=VALUE"):
-        start.parse_params([bad])
-    assert start.parse_params(["top=3", "x=a=b"]) == {"top": "3", "x": "a=b"}
+        samples.parse_params([bad])
+    assert samples.parse_params(["top=3", "x=a=b"]) == {"top": "3", "x": "a=b"}

@@ -9,8 +9,14 @@ from typing import Any
 import pytest
 
 from orchestrator import Workflow
-from orchestrator.compiler import build_machine, compile_workflow, group, render
-from orchestrator.compiler.compile import DefinitionTooLarge, check_size, deployed_size
+from orchestrator.compiler import asl_text, build_machine, compile_workflow
+from orchestrator.compiler.compile import (
+    DefinitionTooLarge,
+    check_size,
+    deployed_size,
+    group,
+    label,
+)
 from orchestrator.loader import load_file
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
@@ -33,11 +39,11 @@ def rnaseq() -> dict[str, Any]:
 
 
 def test_same_input_gives_byte_identical_output() -> None:
-    assert render(rnaseq()) == render(rnaseq())
+    assert asl_text(rnaseq()) == asl_text(rnaseq())
 
 
 def test_no_account_region_or_partition_is_baked_in() -> None:
-    text = render(rnaseq())
+    text = asl_text(rnaseq())
     assert not re.search(r"\d{12}", text)
     assert "us-east-1" not in text and "arn:aws:batch" not in text and "arn:aws:lambda" not in text
     subs = set(re.findall(r"\$\{(\w+)\}", text))
@@ -122,15 +128,16 @@ def make(jobs: list[tuple[str, bool, list[str]]]) -> Any:
 def test_per_sample_job_after_a_once_job_gets_its_own_map() -> None:
     nodes, preds, blocks = group(make([("a", True, []), ("merge", False, ["a"]),
                                        ("b", True, ["merge"])]))
-    assert nodes == ["For each sample_id (1)", "merge", "For each sample_id (2)"]
-    assert preds["merge"] == {"For each sample_id (1)"}
-    assert preds["For each sample_id (2)"] == {"merge"}
-    assert [b.jobs for b in blocks.values()] == [("a",), ("b",)]
+    assert [label(n) for n in nodes] == ["For each sample_id (1)", "merge",
+                                         "For each sample_id (2)"]
+    first, second = blocks
+    assert preds["merge"] == {first} and preds[second] == {"merge"}
+    assert [b.jobs for b in blocks] == [("a",), ("b",)]
 
 
 @pytest.mark.parametrize("example", ["rnaseq", "diamond"])
 def test_definition_is_valid_json_under_the_size_limit(example: str) -> None:
-    text = render(compile_workflow(load_file(f"examples/{example}.py")[0]))
+    text = asl_text(compile_workflow(load_file(f"examples/{example}.py")[0]))
     assert json.loads(text) and len(text.encode()) < 1024 * 1024
 
 
@@ -150,11 +157,11 @@ def test_registering_job_definitions_locally_does_not_change_later_compiles() ->
     from orchestrator.template import describe
 
     wf = load_file("examples/diamond.py")[0]
-    before = render(compile_workflow(wf))
+    before = asl_text(compile_workflow(wf))
     stack = describe([wf], {wf.name: compile_workflow(wf)})
     register_parameters(stack.job_definitions[0])
     register_parameters(stack.job_definitions[0])
-    assert render(compile_workflow(wf)) == before
+    assert asl_text(compile_workflow(wf)) == before
     assert "RetryStrategy" in stack.job_definitions[0].register_parameters()
 
 
@@ -181,11 +188,11 @@ def big(length: int, jobs: int = 20) -> Any:
 def test_a_definition_that_outgrows_the_limit_only_once_deployed_is_a_diagnostic() -> None:
     # Regression: the ARN estimate was applied only when the definition was already over
     # the limit before substitution, so this one compiled and would fail to deploy.
-    raw = len(render(build_machine(big(0)).render()).encode())
-    arns = deployed_size(render(build_machine(big(0)).render())) - raw
-    per_char = len(render(build_machine(big(1)).render()).encode()) - raw
+    raw = len(asl_text(build_machine(big(0)).to_asl()).encode())
+    arns = deployed_size(asl_text(build_machine(big(0)).to_asl())) - raw
+    per_char = len(asl_text(build_machine(big(1)).to_asl()).encode()) - raw
     wf = big((limits.DEFINITION_BYTES - arns // 2 - raw) // per_char)
-    text = render(build_machine(wf).render())
+    text = asl_text(build_machine(wf).to_asl())
     assert len(text.encode()) < limits.DEFINITION_BYTES < deployed_size(text)
     with pytest.raises(DefinitionTooLarge) as exc:
         compile_workflow(wf)

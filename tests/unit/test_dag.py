@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from orchestrator.compiler import dag
 
 
-def order_constraints_hold(plan: dag.Plan, preds: dict[str, frozenset[str]]) -> bool:
+def order_constraints_hold(plan: dag.Plan[str], preds: dict[str, frozenset[str]]) -> bool:
     """In a plan, u certainly finishes before v starts iff u precedes v in some Seq."""
     before: dict[str, set[str]] = {}
 
-    def walk(p: dag.Plan) -> list[str]:
+    def walk(p: dag.Plan[str]) -> list[str]:
         if isinstance(p, dag.Leaf):
             before.setdefault(p.name, set())
             return [p.name]

@@ -37,9 +37,9 @@ def _layer(layer: str, *groups: dict[str, str]) -> dict[str, str]:
 
 LAYERS: dict[str, str] = {
     **_layer("runtime", _in(
-        "orchestrator_runtime", "", "contracts", "envcache", "events", "explain", "jobstate",
-        "limits", "outputs", "resolve", "runner", "runner_errors", "runner_io", "runner_task",
-        "runner_template", "s3util", "samplesheet", "triggers")),
+        "orchestrator_runtime", "", "actions", "contracts", "envcache", "events", "explain",
+        "jobstate", "limits", "outputs", "resolve", "runner", "runner_errors", "runner_io",
+        "runner_task", "runner_template", "s3util", "samplesheet", "triggers")),
     **_layer("lambdas", _in(
         "orchestrator_lambdas", "", "check_outputs", "check_outputs.app", "job_events",
         "job_events.app", "s3_trigger", "s3_trigger.app")),
@@ -52,18 +52,18 @@ LAYERS: dict[str, str] = {
     **_layer("compiler", _in("orchestrator.compiler", "", "compile", "dag", "stages")),
     **_layer("template", _in(
         "orchestrator.template", "", "access", "batch", "build", "cfn", "description",
-        "functions", "ids", "machines", "refs", "render")),
+        "functions", "ids", "machines", "refs", "yamltext")),
     **_layer("graph", _in("orchestrator", "graph")),
     **_layer("aws", _in(
         "orchestrator.aws", "", "batch_infra", "capacity", "collect", "deploy", "doctor",
         "errors", "executions", "facts", "sdk", "stack", "start")),
     **_layer("local", _in(
         "orchestrator.local", "", "adapter", "batch", "batch_job", "batch_spec", "casing",
-        "engine", "events", "lambdas", "mapfix", "progress", "reaper", "resources", "runlock",
-        "runrecord", "s3store", "settle", "workspace")),
+        "engine", "events", "inputs", "lambdas", "mapfix", "progress", "publish", "reaper",
+        "resources", "runlock", "runrecord", "s3store", "settle", "workspace")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",
-        "opsout")),
+        "opsout", "sam_stage")),
 }
 
 

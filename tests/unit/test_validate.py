@@ -54,7 +54,7 @@ def found(wf: model.Workflow, code: str) -> list[Diagnostic]:
 def only(wf: model.Workflow, code: str) -> Diagnostic:
     """The one diagnostic of ``code``; also proves the workflow has no other error."""
     diags = validate(wf)
-    assert [d.code for d in diags if d.severity == "error"] == [code], [d.render() for d in diags]
+    assert [d.code for d in diags if d.severity == "error"] == [code], [d.text() for d in diags]
     return next(d for d in diags if d.code == code)
 
 

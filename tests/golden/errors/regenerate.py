@@ -3,7 +3,7 @@
     .venv/bin/python tests/golden/errors/regenerate.py
 
 Each ``<case>.py`` is a workflow with mistakes on purpose; ``<case>.txt`` holds exactly what
-the CLI prints for it: one ``Diagnostic.render()`` per problem, paths relative to the repo.
+the CLI prints for it: one ``Diagnostic.text()`` per problem, paths relative to the repo.
 Review the diff before committing: a changed golden is a changed user-facing message.
 """
 
@@ -28,7 +28,7 @@ def render_case(case: Path) -> str:
     from orchestrator.validate import validate
 
     diagnostics = validate(load_one(case))
-    lines = [replace(d, file=os.path.relpath(d.file, ROOT)).render() if d.file else d.render()
+    lines = [replace(d, file=os.path.relpath(d.file, ROOT)).text() if d.file else d.text()
              for d in diagnostics]
     return "\n".join(lines) + "\n"
 

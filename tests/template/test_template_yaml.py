@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from templatekit import parse
 
-from orchestrator.template.render import Commented, to_yaml
+from orchestrator.template.yamltext import Commented, to_yaml
 
 
 def roundtrip(doc: dict[str, Any]) -> dict[str, Any]:
