@@ -79,14 +79,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         with _sigterm_unwinds():
             result = run(opts, sink.emit, note)
     except Terminated:
+        sink.close()
         print("terminated: running jobs were stopped; finished stages are kept", file=sys.stderr)
         return 143
-    finally:
-        sink.close()
+    except BaseException:
+        sink.close()  # a live display gives the terminal back before the error is printed
+        raise
     wall = time.monotonic() - began  # the summary's time is the command's, start to end
     sink.emit(progress.summarize(
         result.workflow, result.rows, status=result.status, seconds=wall, logs=result.logs,
         error=result.error, cause=result.cause, run_id=result.run_id, elapsed=wall))
+    sink.close()
     if not args.json:
         report(result, args.out, sys.stderr if args.quiet else sys.stdout,
                details=not args.quiet)
