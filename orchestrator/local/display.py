@@ -78,22 +78,24 @@ def bar(t: Tally, width: int = BAR_WIDTH) -> Text:
     return text
 
 
-def counts(t: Tally) -> Text:
+def counts(t: Tally, over: bool = False) -> Text:
+    """Counts of the states a stage has; once the run is ``over``, waiting means not run."""
     text = Text(f"{t.done:>3}/{t.total:<3}")
+    waiting = (t.pending, (WAITING[0], WAITING[1], "not run")) if over else (0, WAITING)
     for n, (symbol, style, label) in ((t.succeeded, DONE), (t.skipped, SKIPPED),
-                                       (t.failed, FAILED), (t.running, RUNNING)):
+                                       (t.failed, FAILED), (t.running, RUNNING), waiting):
         if n:
             text.append(f"  {symbol} {n} {label}", style=style)
     return text
 
 
-def stage_table(snapshot: Snapshot) -> Table:
+def stage_table(snapshot: Snapshot, over: bool = False) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True)
     grid.add_column(no_wrap=True)
     grid.add_column(no_wrap=True)
     for name, t in snapshot.stages:
-        grid.add_row(Text(name, style="bold"), bar(t), counts(t))
+        grid.add_row(Text(name, style="bold"), bar(t), counts(t, over))
     return grid
 
 
@@ -142,7 +144,7 @@ class LiveSink:
         head.append(f"   ⏱ {clock_text(took)}", style="cyan")
         parts: list[Table | Text] = [head]
         if self.snapshot is not None:
-            parts.append(stage_table(self.snapshot))
+            parts.append(stage_table(self.snapshot, over=self.stopped is not None))
         yield Group(*parts)
 
     def _start(self) -> None:

@@ -171,6 +171,8 @@ def test_the_live_display_shows_bars_symbols_the_clock_and_counts_skipped_jobs()
     assert rows == [["align", "S4", "FAILED"], ["align", "S2", "SUCCEEDED"],
                     ["align", "S3", "SUCCEEDED"]]
     assert "░ 1 job(s) skipped: outputs already complete" in final
+    assert "· 1 not run" in next(x for x in final if x.startswith("merge "))
+    assert "⏱ 0:00:42" in next(x for x in final if x.startswith("● failed"))
     assert final[-1] == ("w: FAILED in 42.0s (3 job(s) ran, 1 skipped: outputs already "
                          "complete)")
 
