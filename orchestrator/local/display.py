@@ -26,7 +26,6 @@ from orchestrator.local.progress import (
     Event,
     Heartbeat,
     JobChanged,
-    JobLine,
     Notice,
     Phase,
     Progress,
@@ -283,4 +282,4 @@ def choose(out: TextIO, *, json_lines: bool = False, quiet: bool = False) -> Sin
     return PlainSink(out)
 
 
-__all__ = ["JobLine", "JsonSink", "LiveSink", "PlainSink", "QuietSink", "Sink", "choose"]
+__all__ = ["JsonSink", "LiveSink", "PlainSink", "QuietSink", "Sink", "choose"]
