@@ -84,12 +84,13 @@ def _measure(case: str, n: int, cores: float, spawned: float) -> dict[str, Any]:
     """Runs inside a child process whose PYTHONPATH selects the revision."""
     from datetime import datetime
 
+    from orchestrator.local import progress
     from orchestrator.local.engine import RunOptions, run
 
     first: list[float] = []
 
-    def show(_: str) -> None:
-        if not first:
+    def show(event: progress.Event) -> None:
+        if isinstance(event, progress.Progress) and not first:
             first.append(time.time())
 
     with tempfile.TemporaryDirectory(prefix="bench-local-") as tmp:

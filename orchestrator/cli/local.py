@@ -6,11 +6,12 @@ import argparse
 import contextlib
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from orchestrator.local import progress, runlock
+from orchestrator.local import display, progress, runlock
 
 if TYPE_CHECKING:
     from orchestrator.local.engine import RunResult
@@ -34,23 +35,13 @@ def register(sub: Any) -> None:
                         ".orchestrator in the project root above FILE, else next to FILE)")
     p.add_argument("--wait-for-lock", action="store_true",
                    help="if another run uses the workspace, wait for it instead of stopping")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", action="store_true",
+                       help="print only the summary line (and errors)")
+    shown.add_argument("--json", action="store_true",
+                       help="print one JSON object per event (phase, job, progress, "
+                            "heartbeat, summary) for scripts")
     p.set_defaults(func=cmd_run)
-
-
-class Screen:
-    """Progress in place on a terminal; only changes, line by line, elsewhere."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.tty = out.isatty()
-        self.lines = 0
-
-    def show(self, text: str) -> None:
-        if self.tty and self.lines:
-            self.out.write(f"\x1b[{self.lines}F\x1b[J")
-        self.out.write(text + "\n")
-        self.out.flush()
-        self.lines = text.count("\n") + 1 if self.tty else 0
 
 
 class Terminated(KeyboardInterrupt):
@@ -70,6 +61,7 @@ def _sigterm_unwinds() -> Iterator[None]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    began = time.monotonic()
     if not args.wait_for_lock:  # before loading the engine: a busy workspace is said at once
         runlock.check_free(runlock.locate(Path(args.file), args.workdir))
     from orchestrator.local.engine import RunOptions, run
@@ -77,30 +69,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     opts = RunOptions(workflow_file=Path(args.file), data_dir=args.data, out_dir=args.out,
                       samples=args.samples, params=tuple(args.param), cores=args.cores,
                       workdir=args.workdir, wait_for_lock=args.wait_for_lock)
-    screen = Screen(sys.stdout)
+    sink = display.choose(sys.stdout, json_lines=args.json, quiet=args.quiet)
 
     def note(line: str) -> None:
-        print(line, flush=True)
+        sink.emit(progress.Notice(line))
 
-    print(f"running {args.file} on the embedded engine (moto + local processes)", flush=True)
+    note(f"running {args.file} on the embedded engine (moto + local processes)")
     try:
         with _sigterm_unwinds():
-            result = run(opts, screen.show, note)
+            result = run(opts, sink.emit, note)
     except Terminated:
+        sink.close()
         print("terminated: running jobs were stopped; finished stages are kept", file=sys.stderr)
         return 143
-    report(result, args.out, sys.stdout)
+    except BaseException:
+        sink.close()  # a live display gives the terminal back before the error is printed
+        raise
+    wall = time.monotonic() - began  # the summary's time is the command's, start to end
+    sink.emit(progress.summarize(
+        result.workflow, result.rows, status=result.status, seconds=wall, logs=result.logs,
+        error=result.error, cause=result.cause, run_id=result.run_id, elapsed=wall))
+    sink.close()
+    if not args.json:
+        report(result, args.out, sys.stderr if args.quiet else sys.stdout,
+               details=not args.quiet)
     return 0 if result.succeeded else 1
 
 
-def report(result: RunResult, out_dir: Path | None, out: TextIO) -> None:
-    wf = result.workflow
-    print("", file=out)
-    print(progress.render_summary(wf, result.rows, result.logs), file=out)
-    skipped = sum(t.skipped for t in result.tallies.values())
-    ran = sum(t.succeeded + t.failed for t in result.tallies.values())
-    print(f"\n{wf.name}: {result.status} in {result.seconds:.1f}s "
-          f"({ran} job(s) ran, {skipped} skipped: outputs already complete)", file=out)
+def report(result: RunResult, out_dir: Path | None, out: TextIO, details: bool = True) -> None:
+    """What follows the summary: where outputs and the run record went, and why it failed.
+    Without ``details`` (``--quiet``), only the failure."""
+    if not details:
+        if not result.succeeded:
+            print(f"error: {result.error}\ncause: {result.cause}", file=out)
+        return
     if out_dir is not None:
         print(f"outputs: {len(result.outputs)} file(s) copied to {out_dir}/", file=out)
         missing = result.published.missing if result.published else []

@@ -152,9 +152,10 @@ def _quiet_emulator() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def run(opts: RunOptions, show: Callable[[str], None] = lambda _: None,
+def run(opts: RunOptions, show: progress.Emit = lambda _: None,
         note: Callable[[str], None] = lambda _: None) -> RunResult:
-    """One local run. ``show`` gets the progress display, ``note`` one-line notices.
+    """One local run. ``show`` gets the progress events (see progress.py), ``note`` one-line
+    notices.
 
     Finished stages are on disk the moment their marker is written (s3store), so an
     interruption at any point (KeyboardInterrupt, SIGTERM turned into one by the CLI, or
@@ -162,6 +163,7 @@ def run(opts: RunOptions, show: Callable[[str], None] = lambda _: None,
     """
     prep = prepare(opts)
     wf = prep.workflow
+    monitor = progress.Monitor(wf, len(prep.samples), show)
     root = opts.state_dir
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
     record = runrecord.RunRecord(root, run_id, wf.name, str(opts.workflow_file.resolve()))
@@ -180,7 +182,7 @@ def run(opts: RunOptions, show: Callable[[str], None] = lambda _: None,
             raise runlock.WorkspaceUnusable.because(root, exc) from exc
         watchdog = reaper.watch(root)
         try:
-            result = _run_locked(opts, prep, record, show)
+            result = _run_locked(opts, prep, record, monitor)
         except BaseException as exc:
             if record.status == "RUNNING":
                 interrupted = isinstance(exc, KeyboardInterrupt)
@@ -196,8 +198,9 @@ def run(opts: RunOptions, show: Callable[[str], None] = lambda _: None,
 
 
 def _run_locked(opts: RunOptions, prep: Prepared, record: runrecord.RunRecord,
-                show: Callable[[str], None]) -> RunResult:
+                monitor: progress.Monitor) -> RunResult:
     wf = prep.workflow
+    monitor.phase("starting", "starting the engine")
     space = workspace.Workspace(record.root, wf.bucket_name)
     stack = describe([wf], {wf.name: json.loads(prep.definition)})
     handler_env = HANDLER_ENV | {"TABLE_NAME": resources.table_name(stack.tables[0]),
@@ -209,13 +212,17 @@ def _run_locked(opts: RunOptions, prep: Prepared, record: runrecord.RunRecord,
         store = space.open_store(prefix=wf.bucket_prefix, data_dir=prep.data_dir,
                                  account_id=DEFAULT_ACCOUNT_ID, region_name=aws.region)
         s3store.attach(wf.bucket_name, store)
+        staged = {path for path, _, _ in inputs.raw_inputs(wf, prep.samples, prep.values)}
+        monitor.phase("staging", f"staging {len(staged)} input file(s)"
+                      + (f" from {prep.data_dir}" if prep.data_dir is not None else ""))
         try:
-            result = _execute(aws, deployed, prep, record, opts.poll_seconds, show)
+            result = _execute(aws, deployed, prep, record, opts.poll_seconds, monitor)
         finally:
             store.cache.save()
         record.finish(result.status, result.error, result.cause)
         result.run_id, result.state_dir = record.run_id, record.root
         if opts.out_dir is not None:
+            monitor.phase("keeping", f"keeping results in {opts.out_dir}")
             result.published = publish.publish_outputs(
                 aws.client("s3"), wf, prep.samples, prep.values, opts.out_dir, result.rows,
                 record.run_id, result.status)
@@ -225,7 +232,7 @@ def _run_locked(opts: RunOptions, prep: Prepared, record: runrecord.RunRecord,
 
 def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
              record: runrecord.RunRecord, poll: float,
-             show: Callable[[str], None]) -> RunResult:
+             monitor: progress.Monitor) -> RunResult:
     sfn = aws.client("stepfunctions")
     wf = prep.workflow
     started = time.monotonic()
@@ -236,23 +243,20 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
                                                params=prep.params)))["executionArn"]
     record.execution_arn = arn
     aws.emit_execution_status(arn)
-    shown = ""
+    jobs = sum(progress.expected_jobs(wf, len(prep.samples)).values())
+    monitor.phase("running", f"running {jobs} job(s)")
     while True:
         desc = sfn.describe_execution(executionArn=arn)
         _, rows = jobstate.read_execution(deployed.table, arn)
         record.update(rows)
-        text = progress.render_progress(progress.tally(wf, len(prep.samples), rows),
-                                        time.monotonic() - started)
-        if text.split("\nelapsed")[0] != shown.split("\nelapsed")[0]:
-            show(text)
-            shown = text
+        monitor.rows(rows)
         if desc["status"] != "RUNNING":
             break
         time.sleep(poll)
     aws.emit_execution_status(arn)
     rows = settle.settled_rows(deployed.table, sfn, arn).rows
     tallies = progress.tally(wf, len(prep.samples), rows)
-    show(progress.render_progress(tallies, time.monotonic() - started))
+    monitor.rows(rows)
     record.update(rows)
     rows = record.rows
     logs = {str(r["job_id"]): str(r["log_files"][-1])

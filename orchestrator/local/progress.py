@@ -1,20 +1,40 @@
-"""What a person watching a run sees: per-stage counts with a bar, then a summary table.
+"""What a person (or a script) watching a run is told: typed events, never rendered text.
 
 Everything here is computed from job-state rows (the table that Batch events feed), the
-same monitoring path users have on AWS, never from the engine's internals.
+same monitoring path users have on AWS, never from the engine's internals. The engine feeds
+rows to a ``Monitor`` on every poll; the monitor turns them into events, and the sinks in
+``display`` render those events. Whether anything changed is decided by comparing typed
+snapshots (counts per stage and state), never by comparing rendered strings.
+
+Events, as ``--json`` writes them (one object per line, the kind in ``event``):
+
+- ``notice``: ``text`` (where state and logs live, a lock taken over, ...)
+- ``phase``: ``phase`` (``starting``, ``staging``, ``running``, ``keeping``), ``text``
+- ``job``: ``stage``, ``sample``, ``status``, ``previous``, ``attempts``, ``job_id``
+- ``progress``: ``stages``: per stage ``total``, ``pending``, ``running``, ``succeeded``,
+  ``failed``, ``skipped``
+- ``heartbeat``: ``stages`` as in ``progress``; at most every 30 s while a run lasts
+- ``summary``: ``workflow``, ``status``, ``ran``, ``failed``, ``skipped``, ``jobs`` (the jobs
+  that ran or failed; skipped ones are only counted), ``error``, ``cause``, ``run_id``
+
+Every event also carries ``elapsed``: seconds since the run started.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from orchestrator import model
+from orchestrator_runtime import contracts as c
 
 Row = Mapping[str, Any]
 WAITING = {"SUBMITTED", "PENDING", "RUNNABLE", "STARTING"}
+HEARTBEAT_SECONDS = 30.0
+PhaseName = Literal["starting", "staging", "running", "keeping"]
 
 
 @dataclass(frozen=True)
@@ -50,23 +70,171 @@ def tally(wf: model.Workflow, n_samples: int, rows: Sequence[Row]) -> dict[str, 
     return out
 
 
-def bar(t: Tally, width: int = 20) -> str:
-    if t.total == 0:
-        return " " * width
-    full = round(width * t.done / t.total)
-    run = min(width - full, round(width * t.running / t.total))
-    return "#" * full + ">" * run + "." * (width - full - run)
+@dataclass(frozen=True)
+class Snapshot:
+    """Counts per stage and state, in the workflow's stage order. Compared with ``==``."""
+
+    stages: tuple[tuple[str, Tally], ...]
+
+    @classmethod
+    def of(cls, tallies: Mapping[str, Tally]) -> Snapshot:
+        return cls(tuple(tallies.items()))
+
+    def to_json(self) -> dict[str, dict[str, int]]:
+        return {name: asdict(t) for name, t in self.stages}
 
 
-def render_progress(tallies: Mapping[str, Tally], elapsed: float) -> str:
-    name_w = max([5, *map(len, tallies)])
-    lines = [f"{'stage':<{name_w}}  {'progress':<22} {'pend':>4} {'run':>4} {'ok':>4} "
-             f"{'skip':>4} {'fail':>4}"]
-    for stage, t in tallies.items():
-        lines.append(f"{stage:<{name_w}}  [{bar(t)}] {t.pending:>4} {t.running:>4} "
-                     f"{t.succeeded:>4} {t.skipped:>4} {t.failed:>4}")
-    lines.append(f"elapsed {elapsed:5.1f}s")
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class Notice:
+    text: str
+    elapsed: float = 0.0
+    event: str = field(default="notice", init=False)
+
+
+@dataclass(frozen=True)
+class Phase:
+    phase: PhaseName
+    text: str
+    elapsed: float = 0.0
+    event: str = field(default="phase", init=False)
+
+
+@dataclass(frozen=True)
+class JobChanged:
+    stage: str
+    sample: str
+    status: str
+    previous: str  # "" for a job seen for the first time
+    attempts: int
+    job_id: str
+    elapsed: float = 0.0
+    event: str = field(default="job", init=False)
+
+    @property
+    def unit(self) -> str:
+        return f"{self.stage}/{self.sample}" if self.sample else self.stage
+
+
+@dataclass(frozen=True)
+class Progress:
+    snapshot: Snapshot
+    elapsed: float = 0.0
+    event: str = field(default="progress", init=False)
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    snapshot: Snapshot
+    elapsed: float = 0.0
+    event: str = field(default="heartbeat", init=False)
+
+
+@dataclass(frozen=True)
+class JobLine:
+    """One job of the final table."""
+
+    stage: str
+    sample: str
+    status: str
+    attempts: int
+    seconds: float | None
+    log: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    workflow: str
+    status: str
+    seconds: float
+    jobs: tuple[JobLine, ...]  # ran or failed; skipped jobs are only counted
+    skipped: int
+    error: str = ""
+    cause: str = ""
+    run_id: str = ""
+    elapsed: float = 0.0
+    event: str = field(default="summary", init=False)
+
+    @property
+    def ran(self) -> int:
+        return sum(1 for j in self.jobs if j.status in ("SUCCEEDED", "FAILED"))
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for j in self.jobs if j.status == "FAILED")
+
+    def line(self) -> str:
+        return (f"{self.workflow}: {self.status} in {self.seconds:.1f}s ({self.ran} job(s) ran, "
+                f"{self.skipped} skipped: outputs already complete)")
+
+
+Event = Notice | Phase | JobChanged | Progress | Heartbeat | Summary
+Emit = Callable[[Event], None]
+
+
+def to_json(event: Event) -> dict[str, Any]:
+    """The JSON object ``--json`` writes for ``event``."""
+    if isinstance(event, Progress | Heartbeat):
+        return {"event": event.event, "elapsed": round(event.elapsed, 3),
+                "stages": event.snapshot.to_json()}
+    out = {k: v for k, v in asdict(event).items() if k != "event"}
+    if isinstance(event, Summary):
+        out |= {"ran": event.ran, "failed": event.failed}
+    out["elapsed"] = round(event.elapsed, 3)
+    return {"event": event.event, **out}
+
+
+def _sample(row: Row) -> str:
+    """The sample a row is for; "" for a stage that runs once."""
+    sample = str(row.get("sample", "") or "")
+    return "" if sample == c.ONCE else sample
+
+
+def _key(row: Row) -> tuple[str, str]:
+    return str(row.get("stage", "")), _sample(row)
+
+
+def _attempts(row: Row) -> int:
+    try:
+        return int(row.get("attempts") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+class Monitor:
+    """Turns the rows of successive polls into events: one per job state change, a snapshot
+    when the counts change, and a heartbeat every ``HEARTBEAT_SECONDS``."""
+
+    def __init__(self, wf: model.Workflow, n_samples: int, emit: Emit,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.wf, self.n_samples, self.emit, self.clock = wf, n_samples, emit, clock
+        self.started = clock()
+        self.last_beat = self.started
+        self.statuses: dict[tuple[str, str], str] = {}
+        self.snapshot: Snapshot | None = None
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def phase(self, phase: PhaseName, text: str) -> None:
+        self.emit(Phase(phase, text, self.elapsed()))
+
+    def rows(self, rows: Sequence[Row]) -> Snapshot:
+        now = self.elapsed()
+        for row in rows:
+            key, status = _key(row), str(row.get("status", ""))
+            previous = self.statuses.get(key, "")
+            if status and status != previous:
+                self.statuses[key] = status
+                self.emit(JobChanged(key[0], key[1], status, previous, _attempts(row),
+                                     str(row.get("job_id", "") or ""), now))
+        snap = Snapshot.of(tally(self.wf, self.n_samples, rows))
+        if snap != self.snapshot:
+            self.snapshot = snap
+            self.emit(Progress(snap, now))
+        if self.clock() - self.last_beat >= HEARTBEAT_SECONDS:
+            self.last_beat = self.clock()
+            self.emit(Heartbeat(snap, now))
+        return snap
 
 
 def _seconds(row: Row) -> float | None:
@@ -78,18 +246,18 @@ def _seconds(row: Row) -> float | None:
     return (stop - start).total_seconds()
 
 
-def render_summary(wf: model.Workflow, rows: Sequence[Row],
-                   log_path: Mapping[str, str] | None = None) -> str:
-    """One line per job: stage, sample, status, attempts, duration, log file."""
+def summarize(wf: model.Workflow, rows: Sequence[Row], *, status: str, seconds: float,
+              logs: Mapping[str, str] | None = None, error: str = "", cause: str = "",
+              run_id: str = "", elapsed: float = 0.0) -> Summary:
+    """The summary of a finished run: the jobs that ran (failed first), skipped ones counted."""
     order = {j.name: i for i, j in enumerate(wf.jobs)}
-    ordered = sorted(rows, key=lambda r: (order.get(str(r.get("stage")), 99),
+    ordered = sorted(rows, key=lambda r: (r.get("status") != "FAILED",
+                                          order.get(str(r.get("stage")), 99),
                                           str(r.get("sample"))))
-    lines = [f"{'stage':<12} {'sample':<14} {'status':<10} {'tries':>5} {'time':>7}  log"]
-    for r in ordered:
-        secs = _seconds(r)
-        took = f"{secs:6.1f}s" if secs is not None else "      -"
-        log = (log_path or {}).get(str(r.get("job_id", "")), "")
-        tries = str(r.get("attempts", "")) if r.get("status") != "SKIPPED" else "-"
-        lines.append(f"{r.get('stage', '?')!s:<12} {r.get('sample', '?')!s:<14} "
-                     f"{r.get('status', '?')!s:<10} {tries:>5} {took:>7}  {log}")
-    return "\n".join(lines)
+    jobs = tuple(
+        JobLine(str(r.get("stage", "?")), _sample(r),
+                str(r.get("status", "?")), _attempts(r), _seconds(r),
+                (logs or {}).get(str(r.get("job_id", "")), ""))
+        for r in ordered if r.get("status") != "SKIPPED")
+    skipped = sum(1 for r in rows if r.get("status") == "SKIPPED")
+    return Summary(wf.name, status, seconds, jobs, skipped, error, cause, run_id, elapsed)

@@ -59,8 +59,8 @@ LAYERS: dict[str, str] = {
         "errors", "executions", "facts", "sdk", "stack", "start")),
     **_layer("local", _in(
         "orchestrator.local", "", "adapter", "batch", "batch_job", "batch_spec", "casing",
-        "engine", "events", "inputs", "lambdas", "mapfix", "progress", "publish", "reaper",
-        "resources", "runlock", "runrecord", "s3store", "settle", "workspace")),
+        "display", "engine", "events", "inputs", "lambdas", "mapfix", "progress", "publish",
+        "reaper", "resources", "runlock", "runrecord", "s3store", "settle", "workspace")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",
         "opsout", "sam_stage")),
