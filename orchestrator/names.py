@@ -21,6 +21,8 @@ DIGEST = 8
 READ_INPUT = "Read input"
 APPLY_DEFAULTS = "Apply defaults"
 DONE = "Done"
+ANY_SAMPLES = "Any samples?"
+NO_SAMPLES = "No samples"
 
 
 def state(text: str) -> str:

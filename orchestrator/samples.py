@@ -51,8 +51,10 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
 
 def execution_input(wf: model.Workflow | None, *, base: Mapping[str, Any] | None = None,
                     samples: list[dict[str, str]] | None = None,
-                    params: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The execution input ``{"samples": [...], "params": {...}}``, checked against ``wf``."""
+                    params: Mapping[str, str] | None = None,
+                    source: str = "input") -> dict[str, Any]:
+    """The execution input ``{"samples": [...], "params": {...}}``, checked against ``wf``;
+    ``source`` names where it came from in messages (``--input``, a file)."""
     doc: dict[str, Any] = dict(base or {})
     if samples is not None:
         doc[c.SAMPLES_KEY] = samples
@@ -61,11 +63,19 @@ def execution_input(wf: model.Workflow | None, *, base: Mapping[str, Any] | None
         merged.update(params)
         doc[c.PARAMS_KEY] = merged
     if wf is not None:
-        _check_against(wf, doc)
+        _check_against(wf, doc, source)
+    elif doc.get(c.SAMPLES_KEY) is not None:  # no workflow to compare with: the shape only
+        try:
+            samplesheet.check_rows(doc[c.SAMPLES_KEY], None,
+                                   where=samplesheet.Locator(source))
+        except samplesheet.SampleSheetError as exc:
+            raise UsageError(str(exc)) from None
     return doc
 
 
-def _check_against(wf: model.Workflow, doc: Mapping[str, Any]) -> None:
+def _check_against(wf: model.Workflow, doc: Mapping[str, Any], source: str) -> None:
+    """The input's shape, as ``run --local`` checks a sheet: params known and given, samples
+    a list of rows with valid, unique ids and every declared column."""
     given = doc.get(c.PARAMS_KEY) or {}
     if not isinstance(given, dict):
         raise UsageError(f"input: {c.PARAMS_KEY!r} must be an object of name: value")
@@ -84,3 +94,16 @@ def _check_against(wf: model.Workflow, doc: Mapping[str, Any]) -> None:
         raise UsageError(f"workflow {wf.name!r} runs once per sample: give --samples "
                          f"SHEET.csv (a column {wf.foreach.column!r}) or an input with "
                          f"{c.SAMPLES_KEY!r}")
+    if samples is None:
+        return
+    fe = wf.foreach
+    if fe is None:
+        if samples:
+            raise UsageError(f"{source}: workflow {wf.name!r} does not fan out over samples "
+                             f"(no wf.foreach); leave out {c.SAMPLES_KEY!r}")
+        return
+    try:
+        samplesheet.check_rows(samples, fe.column, fe.all_columns,
+                               where=samplesheet.Locator(source))
+    except samplesheet.SampleSheetError as exc:
+        raise UsageError(str(exc)) from None

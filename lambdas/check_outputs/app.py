@@ -7,6 +7,7 @@ OutputCheckAccessError.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -89,9 +90,9 @@ class CheckRequestModel(BaseModel):
     workflow: str | None = None
     stage: str | None = None
     execution: str | None = None
-    sample: dict[str, Any] | None = None
+    sample: Any = None  # a row object; checked below, so an explain can name any row
     sample_column: str | None = None
-    samples: list[dict[str, Any]] | None = None
+    samples: list[Any] | None = None  # rows as given: each is checked where it is used
     params: dict[str, Any] | None = None
     param_defaults: dict[str, Any] | None = None
     job: JobSpecModel | None = None
@@ -104,6 +105,9 @@ class CheckRequestModel(BaseModel):
         absent = [f for f in REQUIRED[self.action] if getattr(self, f) is None]
         if absent:
             raise ValueError(f"action {self.action!r} needs {', '.join(absent)}")
+        if self.action in ("pre", "post") and not isinstance(self.sample, dict | None):
+            raise ValueError(f"sample is {json.dumps(self.sample, default=str)[:60]}, not a "
+                             "row object like {\"sample_id\": \"S1\"}")
         return self
 
     def typed(self) -> contracts.CheckRequest:

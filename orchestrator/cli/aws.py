@@ -165,8 +165,9 @@ def _region(arn: str) -> str:
 def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any]:
     base: dict[str, Any] = {}
     samples = None
+    where = "--input"
     if args.input:
-        text, where = args.input, "--input"
+        text = args.input
         if text.startswith("@"):
             where = text[1:]
             text = _read(where)
@@ -181,7 +182,7 @@ def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any
     if args.samples:
         samples = parse_sheet(_read(args.samples), wf, args.samples)
     return execution_input(wf, base=base, samples=samples,
-                           params=parse_params(args.param))
+                           params=parse_params(args.param), source=where)
 
 
 def _read(path: str) -> str:

@@ -78,6 +78,7 @@ ERR_S3_ACCESS: Final = "OutputCheckAccessError"
 ERR_BAD_REQUEST: Final = "BadCheckRequest"
 
 ERR_SAMPLES_FAILED: Final = "SamplesFailed"
+ERR_NO_SAMPLES: Final = "NoSamples"  # a workflow with wf.foreach started without samples
 ERR_STAGE_FAILED: Final = "StageFailed"
 
 Action = Literal["pre", "post", "explain", "summarize"]
@@ -104,7 +105,8 @@ class CheckRequest(TypedDict, total=False):
     execution: str  # $$.Execution.Id
     sample: dict[str, Any] | None  # the sample-sheet row; None for once-stages
     sample_column: str  # the foreach column: sample[sample_column] is the sample id
-    samples: list[dict[str, Any]]  # every row, for once-stages that gather per-sample paths
+    samples: list[Any]  # every row as given: once-stages gather over them; summaries name
+    #   a failed iteration's sample from its row
     params: dict[str, Any]  # run-level parameters from the execution input
     param_defaults: dict[str, str]  # declared defaults; params from the input override them
     job: JobSpec
@@ -134,6 +136,20 @@ class CheckResponse(TypedDict):
 class ExplainResponse(TypedDict):
     error: str
     cause: str  # one paragraph: stage, sample, status reason, exit code, log stream
+
+
+class IterationResult(TypedDict, total=False):
+    """What one Map iteration ends with. The compiled Map writes ``index`` (of the row in the
+    execution input's samples), ``status`` and, on failure, the caught ``error``
+    (``{"Error", "Cause"}``): paths that exist for any row, so no row, however malformed,
+    can raise States.Runtime (which no Catch catches) and end the other samples' work."""
+
+    index: int
+    sample: str
+    status: Literal["SUCCEEDED", "FAILED"]
+    stage: str  # the failed stage
+    cause: str  # the explained cause
+    error: dict[str, Any]  # the caught error
 
 
 class SummaryResponse(TypedDict):

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator_runtime import contracts
+from orchestrator_runtime import contracts, samplesheet
 from orchestrator_runtime.resolve import BadCheckRequest, sample_id_of
 
 RAW_LIMIT = 500
@@ -108,13 +108,35 @@ def _without_label(cause: str, stage: str, sample: str) -> str:
     return re.sub(pattern, "", cause)
 
 
+def _iteration_sample(request: contracts.CheckRequest, item: Mapping[str, Any]) -> str:
+    """The sample id of an iteration's row, or ``samples[i]`` when the row has no usable id."""
+    if "sample" in item:
+        return str(item["sample"])
+    index = item.get("index")
+    rows = request.get("samples") or []
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(rows):
+        return "?"
+    column = request.get("sample_column") or ""
+    return samplesheet.sample_id(rows[index], column) or f"{contracts.SAMPLES_KEY}[{index}]"
+
+
+def _iteration_cause(item: Mapping[str, Any]) -> str:
+    """The explained cause an iteration carries, from the caught error or a cause field."""
+    error = item.get("error")
+    if isinstance(error, Mapping):
+        cause = _get(error, "cause")
+        name = _get(error, "error")
+        return str(cause) if cause else str(name or "")
+    return str(item.get("cause", ""))
+
+
 def summarize(request: contracts.CheckRequest) -> contracts.SummaryResponse:
     """Count a Map block's failed iterations; the cause names the first few and why."""
     results: list[Any] = request["results"]  # present: the request model requires it
     failed = [r for r in results if isinstance(r, Mapping) and r.get("status") == "FAILED"]
     parts = []
     for item in failed[:SUMMARY_SHOWN]:
-        sample, raw = str(item.get("sample", "?")), str(item.get("cause", ""))
+        sample, raw = _iteration_sample(request, item), _iteration_cause(item)
         # A Map iteration only knows that its sample failed; the explained cause names the stage.
         named = _STAGE_IN_CAUSE.match(raw)
         stage = str(item.get("stage") or (named.group(1) if named else "?"))

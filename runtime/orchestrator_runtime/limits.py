@@ -19,6 +19,10 @@ DEFINITION_BYTES: Final = 1024 * 1024
 PAYLOAD_BYTES: Final = 256 * 1024  # input/output of an execution, a state or a task
 INLINE_MAP_CONCURRENCY: Final = 40  # an inline Map runs at most about 40 iterations at once
 
+# Sample sheets: Python's csv module refuses longer fields by default (field_size_limit); a
+# longer cell in a sample sheet is an unclosed quote, never a sample's value.
+SHEET_CELL_CHARS: Final = 131_072
+
 # AWS Batch --------------------------------------------------------------------------------
 BATCH_NAME_CHARS: Final = 128  # job and job-definition names
 BATCH_ATTEMPTS_MAX: Final = 10  # RetryStrategy attempts: 1 to 10

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator_runtime import contracts
+from orchestrator_runtime import contracts, samplesheet
 
 
 class BadCheckRequest(ValueError):
@@ -24,12 +24,9 @@ class BadCheckRequest(ValueError):
 
 def as_value(value: Any, where: str) -> str:
     """A sample-sheet cell or parameter as the string placed into paths and commands."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, str | int | float):
-        return str(value)
+    text = samplesheet.cell_text(value)
+    if text is not None:
+        return text
     raise BadCheckRequest(
         f"{where} is a {type(value).__name__}; sample columns and params must be strings "
         f"or numbers, got {json.dumps(value, default=str)[:100]}"
@@ -41,6 +38,9 @@ def sample_id_of(request: contracts.CheckRequest) -> str | None:
     row = request.get("sample")
     if row is None:
         return None
+    if not isinstance(row, Mapping):
+        raise BadCheckRequest(f"the sample row is {json.dumps(row, default=str)[:60]}, not an "
+                              "object")
     if not row:
         raise BadCheckRequest("CheckRequest.sample is an empty row; it must hold the foreach "
                               "column")
@@ -58,8 +58,9 @@ def sample_id_of(request: contracts.CheckRequest) -> str | None:
             f"columns: {', '.join(sorted(row))}"
         )
     sample_id = as_value(row[column], f"sample column {column!r}")
-    if not sample_id:
-        raise BadCheckRequest(f"sample column {column!r} is empty in row {row}")
+    problem = samplesheet.id_problem(sample_id)
+    if problem:
+        raise BadCheckRequest(f"sample column {column!r} {problem}")
     return sample_id
 
 
@@ -136,11 +137,11 @@ class _Resolver:
         defaults = request.get("param_defaults") or {}
         self.known = {k: as_value(v, f"param {k!r}") for k, v in {**defaults, **params}.items()}
         self.known.update({k: as_value(v, f"sample column {k!r}") for k, v in row.items()})
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[Any] = []
         if self.sample_id is None:
             self.rows = request.get("samples") or []
         foreach = request.get("sample_column")
-        self.columns = ({c for r in self.rows for c in r}
+        self.columns = ({c for r in self.rows if isinstance(r, dict) for c in r}
                         | ({foreach} if foreach else set())) - set(self.known)
         self.used: dict[str, str] = {}
         self.where = where if self.sample_id is None else f"{where}, sample {self.sample_id}"
@@ -207,6 +208,9 @@ class _Resolver:
             )
         uris = []
         for i, row in enumerate(self.rows):
+            if not isinstance(row, dict):
+                raise BadCheckRequest(f"{self.where}: {field}: sample row {i} is not an object "
+                                      f"but {json.dumps(row, default=str)[:60]}")
             missing = [c for c in gather if c not in row]
             if missing:
                 raise BadCheckRequest(f"{self.where}: {field}: sample row {i} has no column "

@@ -249,6 +249,11 @@ def on_object_created(
             if row is None:
                 result.ignored.append(f"{workflow}: key does not match {trigger.get('pattern')!r}")
                 continue
+            column = trigger.get("sample_column", "")
+            problem = samplesheet.id_problem(row[column]) if column in row else ""
+            if problem:
+                result.errors.append(f"{workflow}: {source}: the key's {column} {problem}")
+                continue
             result.started.append(start(sfn, trigger, name, [row] if row else [], source))
             continue
         prefix = trigger.get("prefix", "").strip("/")

@@ -151,3 +151,20 @@ def test_summary_without_failures_has_no_cause() -> None:
     resp = summarize(request("summarize", results=[{"sample": "S1", "status": "SUCCEEDED"}]))
 
     assert resp == {"total": 1, "failed": 0, "cause": ""}
+
+
+def test_summary_names_each_failed_sample_from_its_row_whatever_the_row() -> None:
+    rows = [{"sample_id": "S1"}, {"name": "S2"}, "S3", {"sample_id": "S4"}]
+    error = {"Error": "StageFailed", "Cause": "stage qc, sample S4: 1 of 1 outputs missing"}
+    results = [{"index": 0, "status": "SUCCEEDED"},
+               {"index": 1, "status": "FAILED", "error": {"Error": "StageFailed",
+                                                          "Cause": "stage qc: no column"}},
+               {"index": 2, "status": "FAILED", "error": {"Error": "StageFailed"}},
+               {"index": 3, "status": "FAILED", "error": error}]
+
+    resp = summarize({"action": "summarize", "results": results, "samples": rows,
+                      "sample_column": "sample_id"})
+
+    assert resp["failed"] == 3 and resp["total"] == 4
+    assert resp["cause"] == ("3 of 4 samples failed: samples[1] (qc: no column); "
+                             "samples[2] (?: StageFailed); S4 (qc: 1 of 1 outputs missing)")

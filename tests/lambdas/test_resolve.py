@@ -79,10 +79,15 @@ def test_command_referring_to_an_undeclared_input_is_rejected() -> None:
 
 
 def test_sample_value_cannot_escape_the_prefix() -> None:
-    with pytest.raises(BadCheckRequest, match="leaves the workflow's bucket prefix") as caught:
+    # The sample id is refused by the id rule first (it is one path segment); another column
+    # used in a path is stopped by the prefix check.
+    with pytest.raises(BadCheckRequest, match="sample column 'sample_id' contains '/'"):
         resolve(request(sample={"sample_id": "../../etc/passwd"}))
+    spec = job(inputs={"reads": "raw/{condition}/{sample_id}.fq"})
+    with pytest.raises(BadCheckRequest, match="leaves the workflow's bucket prefix") as caught:
+        resolve(request(spec=spec, sample={"sample_id": "S1", "condition": "../../../etc"}))
 
-    assert "'sample_id': '../../etc/passwd'" in str(caught.value)
+    assert "'condition': '../../../etc'" in str(caught.value)
 
 
 def test_absolute_s3_paths_are_kept() -> None:
@@ -115,12 +120,12 @@ def test_foreach_column_must_be_named_when_the_row_has_several() -> None:
 
 def test_sample_ids_unsafe_for_names_get_distinct_labels() -> None:
     spec = job(outputs={"stats": "qc/{sample_id}.tsv"})
-    a = resolve(request(spec=spec, sample={"sample_id": "patient 1/a"}))
-    b = resolve(request(spec=spec, sample={"sample_id": "patient 1_a"}))
+    a = resolve(request(spec=spec, sample={"sample_id": "patient 1:a"}))
+    b = resolve(request(spec=spec, sample={"sample_id": "patient 1-a"}))
 
     assert a.sample != b.sample
     assert a.job_name != b.job_name
-    assert a.outputs["stats"] == f"{PREFIX}/qc/patient 1/a.tsv"
+    assert a.outputs["stats"] == f"{PREFIX}/qc/patient 1:a.tsv"
     assert a.marker_uri.endswith(f"/markers/rnaseq/qc/{a.sample}.json")
 
 
@@ -128,3 +133,22 @@ def test_task_document_matches_the_contract_keys() -> None:
     task = resolve(request()).task()
 
     assert set(task) == set(contracts.RunnerTask.__annotations__)
+
+
+@pytest.mark.parametrize(("sample_id", "problem"), [
+    ("", "is empty"), ("   ", "is empty"), ("a/b", "contains '/'"), (".", "is '.'"),
+    ("..", "is '..'"), (" S1", "space at its start or end"), ("S1\t", "U+0009"),
+    ("S\x001", "U+0000"), ("S1\n", "U+000A"),
+])
+def test_a_row_with_an_unusable_sample_id_fails_its_check_naming_the_problem(
+    sample_id: str, problem: str
+) -> None:
+    with pytest.raises(BadCheckRequest, match="sample column 'sample_id' ") as caught:
+        resolve(request(sample={"sample_id": sample_id}))
+
+    assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize("sample_id", ["patient 7", "échantillon-ü", "患者-1", "S 1 b"])
+def test_unicode_and_inner_spaces_stay_valid_sample_ids(sample_id: str) -> None:
+    assert resolve(request(sample={"sample_id": sample_id})).sample_id == sample_id

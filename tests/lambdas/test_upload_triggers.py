@@ -140,7 +140,7 @@ def test_repeated_placeholder_must_agree() -> None:
 def test_sample_sheet_starts_one_run_over_all_rows(
     sfn: SFNClient, s3: S3Client, bucket: str, machine: str
 ) -> None:
-    sheet = "\ufeffsample_id, condition\nS1,treated\n\nS2 ,control\n".encode()
+    sheet = "\ufeffsample_id, condition\nS1,treated\n\nS2,control\n".encode()
 
     result = upload(sfn, s3, sheet_trigger(machine), "rnaseq/sheets/batch1.csv", sheet)
 
@@ -153,11 +153,18 @@ def test_sample_sheet_starts_one_run_over_all_rows(
 
 @pytest.mark.parametrize(("sheet", "problem"), [
     (b"name,condition\nS1,treated\n", "no column 'sample_id'"),
-    (b"sample_id\nS1\nS1\n", ":3: sample_id 'S1' repeats line 2"),
+    (b"sample_id\nS1\nS1\n", ":3: column 'sample_id': 'S1' repeats line 2"),
     (b"sample_id,condition\n,treated\n", ":2: column 'sample_id' is empty"),
     (b"sample_id\n", "no samples"),
     (b"sample_id\n\xff\xfe\n", "not UTF-8"),
     (b"sample_id\nS1,extra\n", ":2: 2 fields, but the header has 1"),
+    (b'sample_id\n"S1\nS2\nS3\n', ":2: column 1 ('sample_id') opens a quote that is never closed"),
+    (b"sample_id\nS1\nS2," + b"x" * 131_073 + b"\n", ":3: column 2 holds 131,073 characters"),
+    (b"\n\nsample_id\nS1\n", ":1: line 1 is blank, but the first line must be the header"),
+    (b"sample_id\nS1 \n", ":2: column 'sample_id' has a space at its start or end"),
+    (b"sample_id\na/b\n", ":2: column 'sample_id' contains '/'"),
+    (b"sample_id\n..\n", ":2: column 'sample_id' is '..'"),
+    (b"sample_id\nS\x1b1\n", ":2: column 'sample_id' contains the control character U+001B"),
 ])
 def test_bad_sample_sheet_starts_nothing_and_says_why(
     sfn: SFNClient, s3: S3Client, bucket: str, machine: str, sheet: bytes, problem: str
@@ -167,6 +174,28 @@ def test_bad_sample_sheet_starts_nothing_and_says_why(
     assert result.started == []
     assert len(result.errors) == 1 and problem in result.errors[0]
     assert executions(sfn, machine) == []
+
+
+def test_unicode_and_spaces_inside_sample_ids_start_a_run(
+    sfn: SFNClient, s3: S3Client, bucket: str, machine: str
+) -> None:
+    sheet = "sample_id\npatient 7\néchantillon-ü\n患者 1\n".encode()
+
+    result = upload(sfn, s3, sheet_trigger(machine), "rnaseq/sheets/u.csv", sheet)
+
+    assert result.errors == []
+    assert [r["sample_id"] for r in executions(sfn, machine)[0]["samples"]] == [
+        "patient 7", "échantillon-ü", "患者 1"]
+
+
+@pytest.mark.parametrize("sample", [" S1", "S1 ", "S\x071", ".."])
+def test_a_key_naming_an_unusable_sample_id_starts_nothing(
+    sfn: SFNClient, s3: S3Client, bucket: str, machine: str, sample: str
+) -> None:
+    result = upload(sfn, s3, key_trigger(machine, "raw/{sample_id}.fq"), f"rnaseq/raw/{sample}.fq")
+
+    assert result.started == [] and executions(sfn, machine) == []
+    assert "the key's sample_id" in (result.errors or result.ignored)[0]
 
 
 def test_overwritten_sheet_is_left_to_its_own_event(

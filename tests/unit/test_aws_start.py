@@ -126,3 +126,40 @@ def test_parameters_must_be_name_equals_value(bad: str) -> None:
     with pytest.raises(UsageError, match="NAME=VALUE"):
         samples.parse_params([bad])
     assert samples.parse_params(["top=3", "x=a=b"]) == {"top": "3", "x": "a=b"}
+
+
+@pytest.mark.parametrize(("rows", "problem"), [
+    ({"sample_id": "S1"}, "--input: samples is an object; it must be a list of rows"),
+    ([{"sample_id": "S1", "condition": "a"}, "S2"], "--input: samples[1] is a string, not a row"),
+    ([{"name": "S1", "condition": "a"}], "--input: samples[0] has no 'sample_id'"),
+    ([{"sample_id": "S1"}], "--input: samples[0] has no 'condition' (a job uses it)"),
+    ([{"sample_id": "a/b", "condition": "a"}], "--input: samples[0].sample_id contains '/'"),
+    ([{"sample_id": "S1 ", "condition": "a"}], "samples[0].sample_id has a space at its start"),
+    ([{"sample_id": "..", "condition": "a"}], "--input: samples[0].sample_id is '..'"),
+    ([{"sample_id": "S\n1", "condition": "a"}], "samples[0].sample_id contains the control"),
+    ([{"sample_id": "S1", "condition": {"x": 1}}], "samples[0].condition is an object"),
+    ([{"sample_id": "S1", "condition": "a"}, {"sample_id": "S1", "condition": "b"}],
+     "--input: samples[1].sample_id: 'S1' repeats samples[0]; sample ids must be unique"),
+])
+def test_start_input_rows_get_the_checks_of_a_sheet_before_aws_is_contacted(
+        rows: Any, problem: str) -> None:
+    rnaseq = loader.load_one(ROOT / "examples" / "rnaseq.py")
+    with pytest.raises(UsageError) as caught:
+        samples.execution_input(rnaseq, base={"samples": rows}, source="--input")
+
+    assert problem in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_unicode_and_inner_spaces_stay_valid_in_start_input() -> None:
+    rnaseq = loader.load_one(ROOT / "examples" / "rnaseq.py")
+    rows = [{"sample_id": "patient 7", "condition": "a"}, {"sample_id": "患者", "condition": 2}]
+
+    assert samples.execution_input(rnaseq, base={"samples": rows})["samples"] == rows
+
+
+def test_samples_for_a_workflow_without_foreach_are_refused() -> None:
+    diamond = loader.load_one(ROOT / "examples" / "diamond.py")
+    with pytest.raises(UsageError, match="does not fan out over samples"):
+        samples.execution_input(diamond, base={"samples": [{"x": "1"}],
+                                             "params": {"top": "3"}})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,8 @@ from orchestrator.compiler.compile import (
 from orchestrator.loader import load_file
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def states(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -197,3 +200,25 @@ def test_a_definition_that_outgrows_the_limit_only_once_deployed_is_a_diagnostic
     with pytest.raises(DefinitionTooLarge) as exc:
         compile_workflow(wf)
     assert exc.value.diagnostics[0].code == "definition-too-large"
+
+
+def _paths(node: object) -> list[str]:
+    """Every JSONPath value ("...$": "$.x") in a piece of ASL."""
+    if isinstance(node, dict):
+        out = [v for k, v in node.items() if k.endswith(".$") and isinstance(v, str)]
+        return out + [p for v in node.values() for p in _paths(v)]
+    if isinstance(node, list):
+        return [p for v in node for p in _paths(v)]
+    return []
+
+
+def test_no_path_inside_a_sample_iteration_reads_a_column_of_the_row() -> None:
+    # "$.sample.sample_id" on a row without that column raises States.Runtime, which no
+    # Catch catches: one bad row would end every sample's work (see tests/e2e/test_bad_rows).
+    from orchestrator.loader import load_one
+
+    doc = compile_workflow(load_one(ROOT / "examples" / "rnaseq.py"))
+    fan_out = doc["States"]["For each sample_id"]
+    paths = _paths(fan_out["ItemProcessor"]) + _paths(fan_out["ItemSelector"])
+    assert paths and not [p for p in paths if p.startswith("$.sample.")]
+    assert doc["States"]["Apply defaults"]["Next"] == "Any samples?"

@@ -24,7 +24,8 @@ def test_the_example_sheet_gives_one_row_per_sample() -> None:
                                "over it); the columns are: name, condition"),
     ("sample_id\nS1\n", "sheet.csv:1: no column 'condition' (a job uses it)"),
     ("sample_id,condition\nS1,a\n,b\n", "sheet.csv:3: column 'sample_id' is empty"),
-    ("sample_id,condition\nS1,a\nS2,b\nS1,c\n", "sheet.csv:4: sample_id 'S1' repeats line 2"),
+    ("sample_id,condition\nS1,a\nS2,b\nS1,c\n", "sheet.csv:4: column 'sample_id': 'S1' repeats "
+                                             "line 2"),
     ("sample_id,condition\nS1,a,extra\n", "sheet.csv:2: 3 fields, but the header has 2"),
     ("", "sheet.csv:1: the sample sheet is empty"),
     ("sample_id,condition\n\n", "sheet.csv: no samples below the header"),
@@ -38,13 +39,16 @@ def test_a_bad_sheet_is_refused_naming_file_line_and_column(text: str, message: 
 
 
 def test_quoting_byte_order_mark_and_blank_lines_are_handled() -> None:
-    text = '\ufeffsample_id,condition\n"S 1","treated, 2h"\n\n S2 ,control\n'
+    text = '\ufeffsample_id, condition\n"S 1","treated, 2h"\n\n,\nS2,control\n'
     rows = parse(text, "s.csv", "sample_id")
     assert rows == [{"sample_id": "S 1", "condition": "treated, 2h"},
                     {"sample_id": "S2", "condition": "control"}]
 
 
-def test_a_multiline_quoted_field_reports_the_line_where_its_row_ends() -> None:
-    text = 'sample_id,note\nS1,"two\nlines"\nS1,x\n'
-    with pytest.raises(UsageError, match=r"s\.csv:4: sample_id 'S1' repeats line 3"):
+def test_a_quoted_value_over_several_lines_is_refused_where_it_starts() -> None:
+    # Deliberate change: multi-line values used to be accepted (and an unclosed quote then
+    # swallowed the rows below it); a sample sheet value now fits on one line.
+    text = 'sample_id,note\nS1,"two\nlines"\nS2,x\n'
+    with pytest.raises(UsageError, match=r"s\.csv:2: column 2 \('note'\) holds a quoted value "
+                                         r"that runs over 2 lines \(to line 3\)"):
         parse(text, "s.csv", "sample_id")

@@ -33,7 +33,44 @@ def render_case(case: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+SHEETS = HERE / "sheets"
+SHEET_COLUMN, SHEET_REQUIRED = "sample_id", ("sample_id", "condition")
+# Too large to keep as a file: built here, its golden kept beside the others.
+GENERATED_SHEETS = {"huge_cell.csv": "sample_id,condition\nS1,treated\nS2," + "x" * 131_073 + "\n"}
+
+
+def sheet_cases() -> list[Path]:
+    """Every bad sample sheet (.csv) and bad JSON input (.json), generated ones included."""
+    kept = [p for p in SHEETS.iterdir() if p.suffix in (".csv", ".json")]
+    return sorted(kept + [SHEETS / name for name in GENERATED_SHEETS])
+
+
+def render_sheet(case: Path) -> str:
+    """The one-line error a bad sheet or input gets (the text the CLI and trigger print)."""
+    import json
+
+    from orchestrator_runtime import samplesheet
+
+    name = os.path.relpath(case, ROOT)
+    text = GENERATED_SHEETS.get(case.name) or case.read_text(encoding="utf-8")
+    try:
+        if case.suffix == ".json":
+            samplesheet.check_rows(json.loads(text)["samples"], SHEET_COLUMN, SHEET_REQUIRED,
+                                   where=samplesheet.Locator(name))
+        else:
+            samplesheet.parse(text, name, SHEET_COLUMN, SHEET_REQUIRED)
+    except samplesheet.SampleSheetError as exc:
+        return f"{exc}\n"
+    return "accepted\n"
+
+
 def main() -> int:
+    for case in sheet_cases():
+        expected = case.with_suffix(case.suffix + ".txt")
+        text = render_sheet(case)
+        changed = not expected.exists() or expected.read_text(encoding="utf-8") != text
+        expected.write_text(text, encoding="utf-8")
+        print(f"{'updated' if changed else 'unchanged'}: {expected.relative_to(ROOT)}")
     for case in cases():
         expected = case.with_suffix(".txt")
         text = render_case(case)
