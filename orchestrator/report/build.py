@@ -28,6 +28,8 @@ th{background:#f6f8fa;font-weight:600}td.n{text-align:right;font-variant-numeric
 .reason{font-family:ui-monospace,Menlo,monospace;font-size:12px;white-space:pre-wrap;
 word-break:break-word;max-width:760px}
 .note{color:#59636e;font-size:12px}
+details.error{border-left:3px solid #cf222e;padding:2px 10px;margin:0 0 12px}
+details.error summary{cursor:pointer;color:#cf222e}details.error p{margin:4px 0}
 svg text{font:11px system-ui,sans-serif;fill:#1f2328}
 .legend span{display:inline-block;margin-right:14px;font-size:12px}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-2px;
@@ -226,9 +228,11 @@ def _skipped(run: ReportInput) -> str:
 def build_report(run: ReportInput, prices: Prices) -> str:
     """The whole page, deterministic for a given input."""
     error = ""
-    if run.error or run.cause:
-        error = (f'<p class="reason"><b>{_e(run.error)}</b>'
-                 f'{": " if run.error and run.cause else ""}{_e(run.cause)}</p>')
+    if run.error or run.cause:  # folded when long: the cause can list every failed sample
+        fold = "" if len(run.cause) <= 300 else " (click for the cause)"
+        error = (f'<details class="error"{" open" if not fold else ""}><summary>'
+                 f'<b>{_e(run.error or "error")}</b>{fold}</summary>'
+                 f'<p class="reason">{_e(run.cause)}</p></details>')
     title = f"{run.workflow} run {run.run_id}"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -215,26 +215,54 @@ def test_unreadable_record_is_one_clear_error(tmp_path: Path) -> None:
         from_local_record(bad)
 
 
-def _workspace(tmp_path: Path) -> Path:
+WORKFLOW = """
+from orchestrator import Workflow
+
+wf = Workflow("demo", bucket="s3://b/demo")
+s = wf.foreach("sample_id")
+align = wf.job("align", image="i", command=["a {sample_id}"], outputs={"o": "a/{sample_id}"},
+               cpus=4, gpus=1, per=s)
+call = wf.job("call", image="i", command=["c"], inputs={"i": "a/{sample_id}"},
+              outputs={"o": "c/{sample_id}"}, cpus=2, after=[align], per=s)
+merge = wf.job("merge", image="i", command=["m"], inputs={"i": "c/{sample_id}"},
+               outputs={"o": "m.txt"}, after=[call])
+"""
+
+
+def _workspace(tmp_path: Path, workflow: str | None = None) -> Path:
     runs = tmp_path / "ws" / "runs"
     runs.mkdir(parents=True)
-    (runs / "20261201-090000-abc123.json").write_text(FIXTURE.read_text())
+    doc = json.loads(FIXTURE.read_text())
+    if workflow is not None:
+        (tmp_path / "demo.py").write_text(workflow)
+        doc["workflow_file"] = str(tmp_path / "demo.py")
+    (runs / "20261201-090000-abc123.json").write_text(json.dumps(doc))
     return tmp_path / "ws"
 
 
 def test_report_command_writes_the_page(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                         ) -> None:
-    ws, out = _workspace(tmp_path), tmp_path / "out" / "report.html"
+    ws, out = _workspace(tmp_path, WORKFLOW), tmp_path / "out" / "report.html"
     out.parent.mkdir()
     code = main(["report", "latest", "--workdir", str(ws), "-o", str(out),
                  "--vcpu-hour-price", "0.05"])
-    assert code == 0
-    page = Page(out.read_text())
-    assert len(page.bars) == 8
-    assert "at $0.05 per vCPU-hour" in out.read_text()
-    captured = capsys.readouterr()
-    assert "written to" in captured.out
-    assert "demo.py: no such workflow file" in captured.err  # hours need the job specs
+    assert code == 0, capsys.readouterr().err
+    html = out.read_text()
+    assert len(Page(html).bars) == 8
+    # timed attempts: align 60 + 70 + 20 s at 4 vCPUs (1 GPU), call 60 + 30 s at 2 vCPUs
+    vcpu_hours = (4 * 150 + 2 * 90) / 3600
+    assert f"<b>{vcpu_hours:.4f}</b>" in html and f"<b>{150 / 3600:.4f}</b>" in html
+    assert f"${0.05 * vcpu_hours:.4f}" in html and "at $0.05 per vCPU-hour" in html
+    assert "written to" in capsys.readouterr().out
+
+
+def test_report_without_the_workflow_file_does_not_guess_hours(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws, out = _workspace(tmp_path), tmp_path / "report.html"
+    assert main(["report", "20261201-090000-abc123", "--workdir", str(ws), "-o", str(out),
+                 "--vcpu-hour-price", "0.05"]) == 0
+    assert "demo.py: no such workflow file" in capsys.readouterr().err
+    assert "unknown without the jobs" in out.read_text()
 
 
 def test_report_command_unknown_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
