@@ -12,3 +12,14 @@ if [ -f requirements-checkov.txt ]; then
   .venv-checkov/bin/pip install -q -r requirements-checkov.txt
 fi
 npm ci --silent --no-audit --no-fund
+# A headless browser for the HTML report test (tests/e2e/test_report_browser.py): Debian's
+# chromium, installed when missing and we are root (CI); otherwise that test is skipped
+# and says why.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -q && apt-get install -y -q --no-install-recommends chromium
+  else
+    echo "note: chromium not installed (needs root: apt-get install chromium);" \
+         "the browser test of the HTML report will be skipped" >&2
+  fi
+fi

@@ -50,6 +50,7 @@ class RunRecord:
     ended_at: str = ""
     error: str = ""
     cause: str = ""
+    state_transitions: int | None = None  # states entered (billed transitions), when ended
     rows: list[dict[str, Any]] = field(default_factory=list)
     _written: str = ""
 
@@ -71,6 +72,7 @@ class RunRecord:
             "workflow_file": self.workflow_file, "execution_arn": self.execution_arn,
             "status": self.status, "started_at": self.started_at, "ended_at": self.ended_at,
             "error": self.error, "cause": self.cause, "pid": os.getpid(),
+            "state_transitions": self.state_transitions,
             "logs": str(self.log_dir), "jobs": self.rows,
         }
 

@@ -54,6 +54,18 @@ def submitted_jobs(sfn: Any, execution_arn: str) -> dict[str, str]:
         kwargs["nextToken"] = page["nextToken"]
 
 
+def state_transitions(sfn: Any, execution_arn: str) -> int:
+    """How many states the execution entered: what Step Functions bills as transitions."""
+    count = 0
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        count += sum(1 for e in page["events"] if str(e.get("type", "")).endswith("StateEntered"))
+        if not page.get("nextToken"):
+            return count
+        kwargs["nextToken"] = page["nextToken"]
+
+
 def unsettled(execution: Mapping[str, Any] | None, rows: Sequence[Mapping[str, Any]],
               submitted: Mapping[str, str]) -> tuple[str, ...]:
     """Job names (and ``execution``) the table does not yet show in their final state."""

@@ -253,6 +253,8 @@ def test_runs_are_recorded_with_every_row_and_stage_sample_logs(tmp_path: Path) 
     assert one["status"] == "SUCCEEDED" and one["workflow"] == "chain"
     assert one["started_at"] and one["ended_at"] and one["execution_arn"]
     assert statuses(two["jobs"]) == {u: "SKIPPED" for u in statuses(one["jobs"])}
+    # states entered (what Step Functions bills): skipping every job enters fewer
+    assert one["state_transitions"] > two["state_transitions"] > 0
     row = next(r for r in one["jobs"] if r["stage"] == "prep" and r["sample"] == "S1")
     assert row["attempts"] == 1 and row["exit_code"] == 0 and row["pk"] == one["execution_arn"]
     log = wd / "logs" / first.run_id / "prep" / "S1.attempt1.log"

@@ -24,7 +24,7 @@ PACKAGES = {  # import name -> folder
 }
 
 RANK = {"runtime": 0, "lambdas": 1, "model": 1, "checks": 2, "compiler": 2, "template": 2,
-        "graph": 2, "aws": 3, "local": 3, "cli": 4}
+        "graph": 2, "report": 2, "aws": 3, "local": 3, "cli": 4}
 
 
 def _in(package: str, *names: str) -> dict[str, str]:
@@ -54,16 +54,18 @@ LAYERS: dict[str, str] = {
         "orchestrator.template", "", "access", "batch", "build", "cfn", "description",
         "functions", "ids", "machines", "refs", "yamltext")),
     **_layer("graph", _in("orchestrator", "graph")),
+    **_layer("report", _in("orchestrator.report", "", "build", "model", "prices", "stats")),
     **_layer("aws", _in(
         "orchestrator.aws", "", "batch_infra", "capacity", "collect", "deploy", "doctor",
         "errors", "executions", "facts", "sdk", "stack", "start")),
     **_layer("local", _in(
         "orchestrator.local", "", "adapter", "batch", "batch_job", "batch_spec", "casing",
         "display", "engine", "events", "inputs", "lambdas", "mapfix", "progress", "publish",
-        "reaper", "resources", "runlock", "runrecord", "s3store", "settle", "workspace")),
+        "reaper", "resources", "runlock", "runrecord", "runreport", "s3store", "settle",
+        "workspace")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",
-        "opsout", "sam_stage")),
+        "opsout", "report", "sam_stage")),
 }
 
 
