@@ -45,7 +45,7 @@ LAYERS: dict[str, str] = {
         "job_events.app", "s3_trigger", "s3_trigger.app")),
     **_layer("model", _in(
         "orchestrator", "", "errors", "units", "model", "dsl", "loader", "samples", "names",
-        "jobspec", "asl", "asl.states", "asl.check")),
+        "jobspec", "runs", "asl", "asl.states", "asl.check")),
     **_layer("checks", _in("orchestrator", "validate"), _in(
         "orchestrator.checks", "", "common", "commands", "dependencies", "names", "paths",
         "placeholders", "resources")),
@@ -56,14 +56,14 @@ LAYERS: dict[str, str] = {
     **_layer("graph", _in("orchestrator", "graph")),
     **_layer("aws", _in(
         "orchestrator.aws", "", "batch_infra", "capacity", "collect", "deploy", "doctor",
-        "errors", "executions", "facts", "sdk", "stack", "start")),
+        "errors", "executions", "facts", "runs", "sdk", "stack", "start")),
     **_layer("local", _in(
         "orchestrator.local", "", "adapter", "batch", "batch_job", "batch_spec", "casing",
         "engine", "events", "lambdas", "mapfix", "progress", "reaper", "resources", "runlock",
-        "runrecord", "s3store", "settle", "workspace")),
+        "runrecord", "runs", "s3store", "settle", "workspace")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",
-        "opsout")),
+        "opsout", "runsource")),
 }
 
 
