@@ -16,6 +16,7 @@ from orchestrator.aws.errors import UsageError
 from orchestrator.runs import RunSource
 
 DEFAULT_STACK = "orchestrator"
+DEFAULT_LIMIT = 20
 
 
 def add_source_options(p: argparse.ArgumentParser) -> None:
@@ -57,7 +58,7 @@ def open_source(args: argparse.Namespace, run_id: str | None = None) -> RunSourc
     return open_aws(args)
 
 
-def open_aws(args: argparse.Namespace) -> RunSource:
+def open_aws(args: argparse.Namespace, limit: int | None = None) -> RunSource:
     from orchestrator.aws import collect, stack
     from orchestrator.aws.runs import AwsRuns
     from orchestrator.cli.opsout import aws, client, dynamodb_table
@@ -75,4 +76,5 @@ def open_aws(args: argparse.Namespace) -> RunSource:
         table.load()  # a missing table is one clear error now, not a traceback later
     return AwsRuns(sfn=client("stepfunctions", args.region), table=table,
                    batch=client("batch", args.region), logs=client("logs", args.region),
-                   log_group=args.log_group)
+                   log_group=args.log_group,
+                   limit=limit or getattr(args, "limit", None) or DEFAULT_LIMIT)

@@ -45,7 +45,7 @@ LAYERS: dict[str, str] = {
         "job_events.app", "s3_trigger", "s3_trigger.app")),
     **_layer("model", _in(
         "orchestrator", "", "errors", "units", "model", "dsl", "loader", "samples", "names",
-        "jobspec", "runs", "asl", "asl.states", "asl.check")),
+        "jobspec", "runs", "runstatus", "asl", "asl.states", "asl.check")),
     **_layer("checks", _in("orchestrator", "validate"), _in(
         "orchestrator.checks", "", "common", "commands", "dependencies", "names", "paths",
         "placeholders", "resources")),
@@ -63,7 +63,7 @@ LAYERS: dict[str, str] = {
         "runrecord", "runs", "s3store", "settle", "workspace")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",
-        "opsout", "runsource")),
+        "opsout", "runsource", "status")),
 }
 
 
