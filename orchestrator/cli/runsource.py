@@ -72,8 +72,17 @@ def open_aws(args: argparse.Namespace, limit: int | None = None) -> RunSource:
                              "output: pass --table NAME (or --local for local runs)")
         name = outputs[collect.STACK_TABLE_OUTPUT]
     table: Any = dynamodb_table(args.region, name)
+    from botocore.exceptions import ClientError
+
     with aws(f"opening job-state table {name}"):
-        table.load()  # a missing table is one clear error now, not a traceback later
+        try:
+            table.load()  # a missing table is one clear error now, not a traceback later
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            raise UsageError(f"job-state table {name!r} does not exist in this region: pass "
+                             "--table NAME or --stack-name of the deployed stack (or "
+                             "--region)") from None
     return AwsRuns(sfn=client("stepfunctions", args.region), table=table,
                    batch=client("batch", args.region), logs=client("logs", args.region),
                    log_group=args.log_group,
