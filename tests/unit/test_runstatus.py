@@ -133,7 +133,7 @@ def test_watch_and_follow_run_until_the_run_ends(monkeypatch: pytest.MonkeyPatch
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     source = Advancing()
     monkeypatch.setattr(status_cli, "open_source", lambda args, run_id=None: source)
-    monkeypatch.setattr(status_cli.time, "sleep", lambda s: None)
+    monkeypatch.setattr("orchestrator.cli.status.time.sleep", lambda s: None)
     assert main(["watch", "r", "--json"]) == 0
     docs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [check("status", d)["run"]["status"] for d in docs] == [
