@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from orchestrator.errors import LoadError, OrchestratorError, WorkflowError
 
-COMMAND_MODULES = ("build", "aws", "local", "batch", "doctor", "report")
+COMMAND_MODULES = ("build", "aws", "local", "batch", "doctor", "report", "status")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -75,4 +75,8 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]
         table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    Console(soft_wrap=False).print(table)
+    # Piped output (logs, grep, tests) is not folded at rich's 80-column default.
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(soft_wrap=False, width=max(console.width, 240))
+    console.print(table)

@@ -45,7 +45,7 @@ LAYERS: dict[str, str] = {
         "job_events.app", "s3_trigger", "s3_trigger.app")),
     **_layer("model", _in(
         "orchestrator", "", "errors", "units", "model", "dsl", "loader", "samples", "names",
-        "jobspec", "asl", "asl.states", "asl.check")),
+        "jobspec", "runs", "runstatus", "asl", "asl.states", "asl.check")),
     **_layer("checks", _in("orchestrator", "validate"), _in(
         "orchestrator.checks", "", "common", "commands", "dependencies", "names", "paths",
         "placeholders", "resources")),
@@ -57,15 +57,15 @@ LAYERS: dict[str, str] = {
     **_layer("report", _in("orchestrator.report", "", "build", "model", "prices", "stats")),
     **_layer("aws", _in(
         "orchestrator.aws", "", "batch_infra", "capacity", "collect", "deploy", "doctor",
-        "errors", "executions", "facts", "sdk", "stack", "start")),
+        "errors", "executions", "facts", "runs", "sdk", "stack", "start")),
     **_layer("local", _in(
         "orchestrator.local", "", "adapter", "batch", "batch_job", "batch_spec", "casing",
         "display", "engine", "events", "inputs", "lambdas", "mapfix", "progress", "publish",
-        "reaper", "resources", "runlock", "runrecord", "runreport", "s3store", "settle",
+        "reaper", "resources", "runlock", "runrecord", "runreport", "runs", "s3store", "settle",
         "workspace")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",
-        "opsout", "report", "sam_stage")),
+        "opsout", "report", "runsource", "sam_stage", "status")),
 }
 
 

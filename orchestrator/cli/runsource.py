@@ -1,0 +1,89 @@
+"""Pick where runs are read from: the local workspace or AWS.
+
+``--local`` (or a RUN that is a local run id) reads ``--workdir`` (default: ``.orchestrator``
+in the current project, as `orchestrator run --local` uses for a workflow here). Otherwise AWS:
+the job-state table is ``--table``, or the ``JobStateTableName`` output of ``--stack-name``.
+boto3 is imported only when AWS is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from orchestrator.aws.errors import UsageError
+from orchestrator.runs import RunSource
+
+DEFAULT_STACK = "orchestrator"
+DEFAULT_LIMIT = 20
+
+
+def add_source_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--local", action="store_true",
+                   help="read local runs (automatic when RUN is a local run id)")
+    p.add_argument("--workdir", type=Path,
+                   help="local workspace (default: .orchestrator in the project root above "
+                        "the current folder)")
+    p.add_argument("--table", help="AWS: the job-state table (default: from --stack-name)")
+    p.add_argument("--stack-name", default=DEFAULT_STACK,
+                   help="AWS: stack whose JobStateTableName output names the table "
+                        "(%(default)s)")
+    p.add_argument("--log-group", default="/aws/batch/job",
+                   help="AWS: the jobs' CloudWatch Logs group (%(default)s)")
+    p.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def workspace(workdir: Path | None) -> Path:
+    from orchestrator.local import runlock
+
+    if workdir is not None:
+        return workdir.resolve()
+    return runlock.locate(Path.cwd() / "workflow.py", None)
+
+
+def wants_local(args: argparse.Namespace, run_id: str | None = None) -> bool:
+    from orchestrator.local.runs import looks_local
+
+    return bool(args.local or args.workdir is not None
+                or (run_id is not None and looks_local(run_id)))
+
+
+def open_source(args: argparse.Namespace, run_id: str | None = None) -> RunSource:
+    if wants_local(args, run_id):
+        from orchestrator.local.runs import LocalRuns
+
+        return LocalRuns(workspace(args.workdir))
+    return open_aws(args)
+
+
+def open_aws(args: argparse.Namespace, limit: int | None = None) -> RunSource:
+    from orchestrator.aws import collect, stack
+    from orchestrator.aws.runs import AwsRuns
+    from orchestrator.cli.opsout import aws, client, dynamodb_table
+
+    name = args.table
+    if not name:
+        with aws(f"reading the outputs of stack {args.stack_name}"):
+            outputs = stack.outputs(client("cloudformation", args.region), args.stack_name)
+        if collect.STACK_TABLE_OUTPUT not in outputs:
+            raise UsageError(f"stack {args.stack_name!r} has no {collect.STACK_TABLE_OUTPUT} "
+                             "output: pass --table NAME (or --local for local runs)")
+        name = outputs[collect.STACK_TABLE_OUTPUT]
+    table: Any = dynamodb_table(args.region, name)
+    from botocore.exceptions import ClientError
+
+    with aws(f"opening job-state table {name}"):
+        try:
+            table.load()  # a missing table is one clear error now, not a traceback later
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            raise UsageError(f"job-state table {name!r} does not exist in this region: pass "
+                             "--table NAME or --stack-name of the deployed stack (or "
+                             "--region)") from None
+    return AwsRuns(sfn=client("stepfunctions", args.region), table=table,
+                   batch=client("batch", args.region), logs=client("logs", args.region),
+                   log_group=args.log_group,
+                   limit=limit or getattr(args, "limit", None) or DEFAULT_LIMIT)
