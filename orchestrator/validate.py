@@ -6,6 +6,8 @@ fixes everything in one pass; ``ensure_valid`` raises when any of them is an err
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from orchestrator import model
 from orchestrator.checks import REGISTRY
 from orchestrator.errors import Diagnostic, WorkflowError
@@ -23,3 +25,19 @@ def ensure_valid(wf: model.Workflow) -> list[Diagnostic]:
         raise WorkflowError(found)
     return found
 
+
+
+def duplicate_names(wfs: Sequence[model.Workflow]) -> list[Diagnostic]:
+    """Workflows that share a name (each names a state machine): one error per later
+    definition, naming the first one's file and line."""
+    first: dict[str, model.Workflow] = {}
+    out: list[Diagnostic] = []
+    for wf in wfs:
+        other = first.setdefault(str(wf.name), wf)
+        if other is not wf:
+            out.append(Diagnostic(
+                "duplicate-workflow",
+                f"workflow name {wf.name!r} is also defined at {other.source.file}:"
+                f"{other.source.line}; each name is one state machine",
+                wf.source.file, wf.source.line, "rename one of the workflows", "error"))
+    return out

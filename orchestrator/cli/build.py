@@ -15,7 +15,7 @@ from orchestrator import graph, loader, model
 from orchestrator.asl import check as asl_check
 from orchestrator.compiler import compile_workflow, render
 from orchestrator.errors import Diagnostic, WorkflowError
-from orchestrator.validate import ensure_valid
+from orchestrator.validate import duplicate_names, ensure_valid
 
 DEFAULT_OUT = "state_machines"
 
@@ -52,13 +52,9 @@ def load_valid(files: list[str]) -> list[tuple[model.Workflow, list[Diagnostic]]
                 problems.extend(exc.diagnostics)
     if problems:
         raise WorkflowError(problems)
-    names = [wf.name for wf, _ in loaded]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = duplicate_names([wf for wf, _ in loaded])
     if dupes:
-        raise WorkflowError([Diagnostic(
-            "duplicate-workflow", f"workflow name {n!r} is defined in more than one file",
-            hint="rename one")
-            for n in dupes])
+        raise WorkflowError(dupes)
     return loaded
 
 
