@@ -9,18 +9,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from orchestrator import model
-from orchestrator.checks import REGISTRY
+from orchestrator.checks import REGISTRY, resources
 from orchestrator.errors import Diagnostic, WorkflowError
 
 
-def validate(wf: model.Workflow) -> list[Diagnostic]:
+def validate(wf: model.Workflow, compute_type: str | None = None) -> list[Diagnostic]:
+    """Every diagnostic; with ``compute_type`` (EC2, SPOT, FARGATE, FARGATE_SPOT) also the
+    sizes that compute type refuses."""
     found = [d for check in REGISTRY for d in check(wf)]
+    if compute_type is not None:
+        found += resources.for_compute_type(wf, compute_type)
     return sorted(found, key=lambda d: (d.file, d.line))
 
 
-def ensure_valid(wf: model.Workflow) -> list[Diagnostic]:
+def ensure_valid(wf: model.Workflow, compute_type: str | None = None) -> list[Diagnostic]:
     """The warnings of a workflow without errors; raises WorkflowError carrying all otherwise."""
-    found = validate(wf)
+    found = validate(wf, compute_type)
     if any(d.severity == "error" for d in found):
         raise WorkflowError(found)
     return found

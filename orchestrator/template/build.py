@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from orchestrator import model
+from orchestrator import jobspec, model
 from orchestrator.template import batch, description, functions, machines, refs
 from orchestrator.template.cfn import TemplateError, equals, ref
 from orchestrator.template.ids import (
@@ -20,7 +20,7 @@ from orchestrator.template.render import to_yaml
 LOG_RETENTION_PARAM = "LogRetentionInDays"
 RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                   2192, 2557, 2922, 3288, 3653]
-FARGATE_TYPES = ["FARGATE", "FARGATE_SPOT"]
+FARGATE_TYPES = list(jobspec.FARGATE_TYPES)
 
 
 def _param(kind: str, description: str, default: Any = None, **extra: Any) -> dict[str, Any]:
@@ -106,6 +106,21 @@ def rules(workflows: Sequence[model.Workflow]) -> dict[str, Any]:
             ],
         },
     }
+    not_fargate = [f"{wf.name}/{j.name}" for wf in workflows for j in wf.jobs
+                   if not j.gpus and jobspec.fargate_problem(j)]
+    if not_fargate:
+        out["JobSizesFitFargate"] = {"Assertions": [_assert(
+            {"Fn::Not": [{"Fn::Contains": [FARGATE_TYPES, ref("ComputeType")]}]},
+            f"jobs {', '.join(not_fargate)} ask for a vCPU/memory pair Fargate does not offer "
+            "(orchestrator validate --compute-type FARGATE lists them): use ComputeType EC2 "
+            "or SPOT, or change their sizes")]}
+    fractional = [f"{wf.name}/{j.name}" for wf in workflows for j in wf.jobs
+                  if jobspec.ec2_problem(j)]
+    if fractional:
+        out["FractionalCpusNeedFargate"] = {"Assertions": [_assert(
+            {"Fn::Contains": [FARGATE_TYPES, ref("ComputeType")]},
+            f"jobs {', '.join(fractional)} ask for a fraction of a vCPU, which only Fargate "
+            "offers: use ComputeType FARGATE or FARGATE_SPOT")]}
     gpu = [f"{wf.name}/{j.name}" for wf in workflows for j in wf.jobs if j.gpus]
     if gpu:
         out["GpuJobsNeedEc2"] = {"Assertions": [_assert(

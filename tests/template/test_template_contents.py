@@ -279,3 +279,29 @@ def test_gpu_jobs_make_fargate_a_refused_parameter() -> None:
     assert "diamond/words" in rules["GpuJobsNeedEc2"]["Assertions"][0]["AssertDescription"]
     assert "GpuJobsNeedEc2" not in build_template(
         [workflow("diamond")], definitions((workflow("diamond"),)))["Rules"]
+
+
+@pytest.mark.parametrize("cpus,memory", [(1, 1024), (1, 9216), (0.25, 1536), (2, 3072),
+                                         (8, 17408), (3, 4096)])
+def test_sizes_fargate_refuses_make_fargate_a_refused_parameter(cpus: float,
+                                                               memory: int) -> None:
+    wf = with_job(workflow("diamond"), "words", cpus=cpus, memory=memory)
+    rules = build_template([wf], definitions((wf,)))["Rules"]
+    [assertion] = rules["JobSizesFitFargate"]["Assertions"]
+    assert "diamond/words" in assertion["AssertDescription"]
+    assert assertion["Assert"] == {"Fn::Not": [{"Fn::Contains": [
+        ["FARGATE", "FARGATE_SPOT"], {"Ref": "ComputeType"}]}]}
+
+
+def test_fractional_cpus_make_ec2_a_refused_parameter() -> None:
+    wf = with_job(workflow("diamond"), "words", cpus=0.5, memory=2048)
+    rules = build_template([wf], definitions((wf,)))["Rules"]
+    assert "JobSizesFitFargate" not in rules
+    [assertion] = rules["FractionalCpusNeedFargate"]["Assertions"]
+    assert "diamond/words" in assertion["AssertDescription"]
+
+
+def test_the_examples_fit_fargate() -> None:
+    wfs = [workflow("diamond"), workflow("rnaseq")]
+    rules = build_template(wfs, definitions(tuple(wfs)))["Rules"]
+    assert "JobSizesFitFargate" not in rules and "FractionalCpusNeedFargate" not in rules

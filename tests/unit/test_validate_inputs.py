@@ -362,3 +362,39 @@ STATE = st.fixed_dictionaries({"Type": st.sampled_from(sorted(asl_check.TYPES))}
 def test_any_json_gives_problems_never_a_crash(states: dict[str, Any], start: Any) -> None:
     found = asl_check.problems({"StartAt": start, "States": states})
     assert all(isinstance(p, str) for p in found)
+
+
+# Compute types (issue 9, section 4) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cpus,memory", [(1, "1 GiB"), (1, "8200 MiB"), (0.25, "1536 MiB"),
+                                         (0.5, "5 GiB"), (4, "31 GiB"), (16, "36 GiB"),
+                                         (32, "64 GiB")])
+def test_sizes_fargate_refuses(cpus: float, memory: str) -> None:
+    wf, _ = _wf()
+    wf.job("a", image=IMAGE, command=["true"], outputs={"o": "o.txt"}, cpus=cpus, memory=memory)
+    built = wf.build()
+    for compute in ("FARGATE", "FARGATE_SPOT"):
+        codes = [d.code for d in validate(built, compute) if d.severity == "error"]
+        assert codes == ["compute-type-size"], codes
+    assert [d.code for d in validate(built, "EC2") if d.severity == "error"] == (
+        ["compute-type-size"] if cpus < 1 else [])
+
+
+@pytest.mark.parametrize("cpus,memory", [(0.25, "512 MiB"), (0.5, "4 GiB"), (1, "2 GiB"),
+                                         (2, "16 GiB"), (8, "60 GiB"), (16, "120 GiB")])
+def test_sizes_fargate_accepts(cpus: float, memory: str) -> None:
+    wf, _ = _wf()
+    wf.job("a", image=IMAGE, command=["true"], outputs={"o": "o.txt"}, cpus=cpus, memory=memory)
+    assert [d for d in validate(wf.build(), "FARGATE") if d.severity == "error"] == []
+
+
+def test_validate_cli_checks_the_examples_against_fargate() -> None:
+    out = subprocess.run([sys.executable, "-m", "orchestrator.cli", "validate", "--compute-type",
+                          "FARGATE", "examples/rnaseq.py", "examples/diamond.py"],
+                         capture_output=True, text=True, cwd=ROOT, check=False)
+    assert out.returncode == 0, out.stderr
+    bad = subprocess.run([sys.executable, "-m", "orchestrator.cli", "validate", "--compute-type",
+                          "FARGATE", "tests/golden/workflows/gpus_retries.py"],
+                         capture_output=True, text=True, cwd=ROOT, check=False)
+    assert bad.returncode == 2 and "compute-type-size" in bad.stderr and "GPUs" in bad.stderr
