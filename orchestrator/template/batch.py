@@ -75,8 +75,9 @@ def job_role(wf: model.Workflow, bucket_param: str) -> dict[str, Any]:
     reads, writes = access.job_locations(wf, bucket_param)
     statements = [
         statement(["s3:GetObject"], sorted_arns(reads)),
-        statement(["s3:PutObject"], sorted_arns(writes)),
-        access.list_buckets(reads | writes),
+        statement(["s3:AbortMultipartUpload", "s3:PutObject"], sorted_arns(writes)),
+        *access.list_buckets(reads | writes),
+        access.kms_key(write=True),
     ]
     return role("ecs-tasks.amazonaws.com", [policy("workflow-data", statements)])
 

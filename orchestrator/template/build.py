@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator import jobspec, model
-from orchestrator.template import batch, description, functions, machines, refs
+from orchestrator.template import access, batch, description, functions, machines, refs
 from orchestrator.template.cfn import TemplateError, equals, ref
 from orchestrator.template.ids import (
     BUCKET_PARAM,
@@ -21,6 +21,9 @@ LOG_RETENTION_PARAM = "LogRetentionInDays"
 RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                   2192, 2557, 2922, 3288, 3653]
 FARGATE_TYPES = list(jobspec.FARGATE_TYPES)
+# Empty, or a job-queue ARN in any partition (aws, aws-cn, aws-us-gov).
+JOB_QUEUE_ARN_PATTERN = (r"^$|^arn:aws[a-z-]*:batch:[a-z0-9-]+:[0-9]{12}:"
+                         r"job-queue/[A-Za-z0-9_-]{1,128}$")
 
 
 def _param(kind: str, description: str, default: Any = None, **extra: Any) -> dict[str, Any]:
@@ -35,10 +38,18 @@ def parameters(bucket: str) -> dict[str, Any]:
     return {
         "JobQueueArn": _param(
             "String", "ARN of an existing AWS Batch job queue; leave empty when "
-            "CreateComputeEnvironment is true", ""),
+            "CreateComputeEnvironment is true", "",
+            AllowedPattern=JOB_QUEUE_ARN_PATTERN,
+            ConstraintDescription="an AWS Batch job queue ARN "
+            "(arn:aws:batch:REGION:ACCOUNT:job-queue/NAME), or empty"),
         BUCKET_PARAM: _param(
             "String", "Bucket of the workflows' data, as named in the workflow files (change "
             "bucket= there and regenerate to use another)", bucket, AllowedValues=[bucket]),
+        access.KMS_KEY_PARAM: _param(
+            "String", "ARN of the customer-managed KMS key the data bucket is encrypted with "
+            "(SSE-KMS); leave empty for S3-managed keys", "",
+            AllowedPattern=access.KMS_KEY_ARN_PATTERN,
+            ConstraintDescription="a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), or empty"),
         "CreateComputeEnvironment": _param(
             "String", "true: create a managed compute environment and job queue", "false",
             AllowedValues=["true", "false"]),
@@ -73,6 +84,7 @@ def conditions() -> dict[str, Any]:
         USE_QUEUE_PARAM: {"Fn::Not": [equals(ref("JobQueueArn"), "")]},
         batch.USE_FARGATE: {"Fn::Or": [equals(ref("ComputeType"), t) for t in FARGATE_TYPES]},
         batch.USE_SPOT: equals(ref("ComputeType"), "SPOT"),
+        access.USE_KMS_KEY: {"Fn::Not": [equals(ref(access.KMS_KEY_PARAM), "")]},
         batch.CREATE_EC2_COMPUTE: {"Fn::And": [{"Condition": batch.CREATE_COMPUTE},
                                                {"Fn::Not": [{"Condition": batch.USE_FARGATE}]}]},
         functions.RESERVE_CONCURRENCY: {"Fn::Not": [
