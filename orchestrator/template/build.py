@@ -189,7 +189,8 @@ def render_stack(stack: description.StackDescription,
              functions.check_outputs(wfs, BUCKET_PARAM, retention),
              functions.job_events(stack, retention),
              functions.s3_trigger(wfs, stack, BUCKET_PARAM, retention),
-             batch.shared_resources(retention)]
+             batch.shared_resources(
+                 retention, gpu_jobs=any(j.gpus for wf in wfs for j in wf.jobs))]
     for wf in wfs:
         parts.append(machines.resources(wf, stack, retention))
         parts.append(batch.workflow_resources(wf, stack, BUCKET_PARAM))

@@ -360,3 +360,14 @@ def test_a_kms_key_parameter_grants_its_use_to_every_role_touching_data(
         "RnaseqJobRole": ["kms:Decrypt", "kms:GenerateDataKey"],
         "S3TriggerRole": ["kms:Decrypt"]}
     assert all(s["Resource"] == {"Ref": "DataKmsKeyArn"} for s in kms.values())
+
+
+def test_gpu_jobs_get_gpu_instance_types_in_a_created_environment(doc: dict[str, Any]) -> None:
+    def types(tpl: dict[str, Any]) -> Any:
+        props = tpl["Resources"]["ComputeEnvironment"]["Properties"]["ComputeResources"]
+        return props["InstanceTypes"]["Fn::If"][2]
+
+    assert types(doc) == ["optimal"]  # the examples ask for no GPU
+    wf = with_job(workflow("diamond"), "words", gpus=1)
+    gpu = json.loads(json.dumps(build_template([wf], definitions((wf,)))))
+    assert types(gpu)[0] == "optimal" and {"g4dn", "g5", "p3"} <= set(types(gpu))
