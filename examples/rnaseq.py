@@ -30,7 +30,7 @@ qc = wf.job(
     shell=True,
     inputs={"reads": "raw/{sample_id}.fastq.gz"},
     outputs={"stats": "qc/{sample_id}.tsv"},
-    cpus=1, memory="1 GiB", retries=2, timeout="10m",
+    cpus=1, memory="2 GiB", retries=2, timeout="10m",
     per=samples,
 )
 
@@ -45,7 +45,7 @@ trim = wf.job(
     shell=True,
     inputs={"reads": "raw/{sample_id}.fastq.gz"},
     outputs={"trimmed": "trimmed/{sample_id}.fastq.gz"},
-    cpus=1, memory="1 GiB", retries=2, timeout="10m",
+    cpus=1, memory="2 GiB", retries=2, timeout="10m",
     per=samples,
 )
 
@@ -77,6 +77,6 @@ report = wf.job(
     shell=True,
     inputs={"counts": "counts/{sample_id}.tsv", "qc": "qc/{sample_id}.tsv"},
     outputs={"counts": "report/counts.tsv", "qc": "report/qc.tsv"},
-    cpus=1, memory="1 GiB", retries=1, timeout="10m",
+    cpus=1, memory="2 GiB", retries=1, timeout="10m",
     after=[qc, count],
 )

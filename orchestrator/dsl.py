@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from orchestrator import model
 
@@ -19,6 +19,7 @@ class JobRef:
     """What ``Workflow.job`` returns: pass it in ``after=[...]``."""
 
     name: str
+    owner: object = field(default=None, compare=False, repr=False)  # the Workflow it is from
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,20 @@ class Samples:
     """What ``Workflow.foreach`` returns: pass it as ``per=`` to fan a job out."""
 
     column: str
+    owner: object = field(default=None, compare=False, repr=False)
+
+
+def _mapping(value: object, what: str, example: str,
+             problems: list[tuple[str, str]]) -> dict[str, str]:
+    """``value`` as a dict, or {} with a problem recorded when it is not a mapping. Keys and
+    values are kept as given: the checks report those that are not strings."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    problems.append((f"{what}={value!r:.60} is not a dict of names to paths",
+                     f"write {what}={example}"))
+    return {}
 
 
 class Workflow:
@@ -59,7 +74,7 @@ class Workflow:
             else max_concurrency,
             source=_caller(),
         )
-        return Samples(column)
+        return Samples(column, self)
 
     def param(self, name: str, default: str | None = None) -> str:
         """A run-level parameter, usable as ``{name}`` in commands and paths."""
@@ -100,29 +115,76 @@ class Workflow:
         ``shell=True`` runs the single command string with ``/bin/sh -c`` (placeholders are
         shell-quoted); ``stdout="name"`` writes the command's standard output to that output.
         """
+        problems: list[tuple[str, str]] = []
         self._jobs.append(
             model.Job(
                 name=name,
                 image=image,
                 command=tuple(command) if not isinstance(command, str) else (command,),
                 source=_caller(),
-                environment=dict(env or {}),
-                inputs=dict(inputs or {}),
-                outputs=dict(outputs or {}),
+                environment=_mapping(env, "env", "{'THREADS': '4'}", problems),
+                inputs=_mapping(inputs, "inputs", "{'reads': 'raw/{sample_id}.fq.gz'}",
+                                problems),
+                outputs=_mapping(outputs, "outputs", "{'bam': 'aligned/{sample_id}.bam'}",
+                                 problems),
                 cpus=cpus,
                 memory=memory,
                 gpus=gpus,
                 retries=retries,
-                retry_exit_codes=tuple(str(c) for c in retry_exit_codes),
+                retry_exit_codes=self._exit_codes(retry_exit_codes, problems),
                 timeout=timeout,
-                after=tuple(a.name if isinstance(a, JobRef) else str(a) for a in after),
-                per_sample=per is not None,
+                after=self._after(after, problems),
+                per_sample=self._per(per, problems),
                 allow_empty=allow_empty,
                 shell=shell,
                 stdout=stdout,
+                problems=tuple(problems),
             )
         )
-        return JobRef(name)
+        return JobRef(name, self)
+
+    def _after(self, after: object, problems: list[tuple[str, str]]) -> tuple[str, ...]:
+        if isinstance(after, str | JobRef):
+            shown = after if isinstance(after, str) else after.name
+            problems.append((f"after={after!r:.60} is a single value, not a list of jobs",
+                             f"write after=[{shown}] (a list, even of one job)"))
+            return ()
+        if not isinstance(after, Iterable):
+            problems.append((f"after={after!r:.60} is not a list of jobs",
+                             "write after=[job, ...] with what wf.job returned"))
+            return ()
+        names: list[str] = []
+        for item in after:
+            if isinstance(item, JobRef) and item.owner is not None and item.owner is not self:
+                problems.append((
+                    f"after= lists job {item.name!r} of another Workflow "
+                    f"({getattr(item.owner, 'name', '?')!r})",
+                    "a job can only run after jobs of its own workflow"))
+            elif isinstance(item, JobRef):
+                names.append(item.name)
+            else:
+                names.append(item)  # names that are not strings: unknown-dependency
+        return tuple(names)
+
+    def _per(self, per: object, problems: list[tuple[str, str]]) -> bool:
+        if per is None:
+            return False
+        if not isinstance(per, Samples):
+            problems.append((f"per={per!r:.60} is not what wf.foreach returned",
+                             "write samples = wf.foreach('sample_id') and pass per=samples"))
+        elif per.owner is not None and per.owner is not self:
+            problems.append((
+                f"per= is the foreach of another Workflow ({getattr(per.owner, 'name', '?')!r})",
+                "pass the value this workflow's own wf.foreach returned"))
+        return True
+
+    @staticmethod
+    def _exit_codes(codes: object, problems: list[tuple[str, str]]) -> tuple[str, ...]:
+        if isinstance(codes, str | int) or not isinstance(codes, Iterable):
+            problems.append((f"retry_exit_codes={codes!r:.60} is not a list of exit codes",
+                             f"write retry_exit_codes=[{codes!r:.20}]"))
+            return ()
+        return tuple(str(c) for c in codes)
 
     def build(self) -> model.Workflow:
         """The frozen model. Not validated: see :func:`orchestrator.validate.validate`."""

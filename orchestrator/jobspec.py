@@ -7,9 +7,10 @@ The compiler (SubmitJob overrides), the template (job definitions) and the local
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
-from orchestrator import model
+from orchestrator import model, units
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
 
@@ -66,3 +67,40 @@ def job_spec(wf: model.Workflow, job: model.Job) -> c.JobSpec:
         "shell": job.shell,
         "stdout": job.stdout,
     }
+
+
+# What jobs run on: the template's ComputeType parameter, `validate --compute-type`.
+COMPUTE_TYPES = ("EC2", "SPOT", "FARGATE", "FARGATE_SPOT")
+FARGATE_TYPES = ("FARGATE", "FARGATE_SPOT")
+
+
+def fargate_problem(job: model.Job) -> str:
+    """Why Fargate would refuse to register this job's size ("" when it accepts it)."""
+    if job.gpus:
+        return f"gpus={job.gpus}: Fargate has no GPUs"
+    try:
+        mib = units.memory_mib(job.memory)
+    except (ValueError, TypeError):
+        return ""  # reported by the memory check
+    if not _is_number(job.cpus):
+        return ""
+    sizes = limits.FARGATE_MEMORY_MIB.get(float(job.cpus))
+    if sizes is None:
+        return (f"cpus={job.cpus!r}: Fargate offers "
+                f"{', '.join(f'{v:g}' for v in limits.FARGATE_MEMORY_MIB)} vCPUs")
+    if mib not in sizes:
+        steps = {b - a for a, b in itertools.pairwise(sizes)}
+        allowed = (f"{sizes[0]}-{sizes[-1]} MiB in steps of {steps.pop()} MiB"
+                   if len(steps) == 1 else f"one of {', '.join(map(str, sizes))} MiB")
+        return f"cpus={job.cpus:g} with {mib} MiB: Fargate needs {allowed} for {job.cpus:g} vCPU"
+    return ""
+
+
+def ec2_problem(job: model.Job) -> str:
+    if _is_number(job.cpus) and not float(job.cpus).is_integer():
+        return f"cpus={job.cpus!r}: fractional vCPUs exist only on Fargate"
+    return ""
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -41,6 +41,8 @@ class Job:
     allow_empty: bool = False
     shell: bool = False
     stdout: str | None = None  # name of an output that receives the command's stdout
+    # Arguments the DSL could not record as given: (message, hint), reported by validation.
+    problems: tuple[tuple[str, str], ...] = ()
 
     @property
     def memory_mib(self) -> int:

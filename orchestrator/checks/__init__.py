@@ -6,16 +6,27 @@ To add a check, write it next to its kin and list it in that module's ``CHECKS``
 
 from __future__ import annotations
 
-from orchestrator.checks import commands, dependencies, names, paths, placeholders, resources
+from orchestrator.checks import (
+    arguments,
+    commands,
+    dependencies,
+    names,
+    paths,
+    placeholders,
+    resources,
+    triggers,
+)
 from orchestrator.checks.common import Check
 
 REGISTRY: tuple[Check, ...] = (
+    *arguments.CHECKS,
     *names.CHECKS,
     *dependencies.CHECKS,
     *resources.CHECKS,
     *placeholders.CHECKS,
     *paths.CHECKS,
     *commands.CHECKS,
+    *triggers.CHECKS,
 )
 
 __all__ = ["REGISTRY", "Check"]

@@ -47,6 +47,15 @@ def command(wf: model.Workflow) -> Iterator[Diagnostic]:
                 f"{len(job.command)}",
                 "join the parts into one string, e.g. command=['sort {inputs.x} | uniq -c']",
             )
+        elif not job.shell and len(job.command) == 1 and job.command[0].strip() \
+                and len(job.command[0].split()) > 1:
+            yield error(
+                "command-needs-shell", job.source,
+                f"job {job.name!r}: command {job.command[0]!r:.60} is one string without "
+                "shell=True, so it would run a program named after the whole string",
+                f"pass shell=True to run it with /bin/sh, or split it: "
+                f"command={job.command[0].split()[:3]!r}",
+            )
 
 
 def _env_problem(key: object, value: object) -> tuple[str, str]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from orchestrator import model
 from orchestrator.checks.common import Check, error, resolved
 from orchestrator.errors import Diagnostic
-from orchestrator_runtime import contracts, triggers
+from orchestrator_runtime import contracts
 
 # S3 general purpose bucket names: 3-63 of lowercase letters, digits, '.', '-'; alphanumeric
 # at both ends.
@@ -60,11 +60,30 @@ def _path_problem(path: object) -> str:
     return ""
 
 
+def _output_problem(path: str) -> str:
+    """An output names one object: a key ending in '/' (or '.', '..') names a folder."""
+    last = path.rsplit("/", 1)[-1]
+    if path.endswith(("/", "\\")) or last in (".", ".."):
+        return f"{path!r} names a folder, not an object"
+    return ""
+
+
 def paths(wf: model.Workflow) -> Iterator[Diagnostic]:
     for job in wf.jobs:
         for kind, declared in (("input", job.inputs), ("output", job.outputs)):
             for name, path in declared.items():
                 problem = _path_problem(path)
+                if not problem and kind == "output" and isinstance(path, str):
+                    problem = _output_problem(path)
+                    if problem:
+                        yield error(
+                            "output-is-folder", job.source,
+                            f"job {job.name!r}: output {name} {problem}; each output is one "
+                            "S3 object the job writes",
+                            "name the file, e.g. 'results/{sample_id}/counts.tsv'; for many "
+                            "files write an archive (tar) as the output",
+                        )
+                        continue
                 if problem:
                     yield error(
                         "bad-path", job.source, f"job {job.name!r}: {kind} {name} {problem}",
@@ -112,30 +131,28 @@ def per_sample_outputs_differ(wf: model.Workflow) -> Iterator[Diagnostic]:
                 )
 
 
-def _trigger_matches(trigger: model.Trigger, key: str) -> bool:
-    if trigger.kind == "key":
-        return triggers.pattern_regex(trigger.pattern).fullmatch(key) is not None
-    return key.startswith(trigger.prefix) and key.endswith(trigger.suffix)
-
-
-def triggers_miss_outputs(wf: model.Workflow) -> Iterator[Diagnostic]:
-    """An upload trigger that matches a job's own output would start a run per output:
-    a loop. Each output template is tried with its placeholders filled by a sample value."""
-    for trigger in wf.triggers:
-        if trigger.kind == "key":
-            what = f"on_upload({trigger.pattern!r})"
-        else:
-            what = f"on_sample_sheet(prefix={trigger.prefix!r})"
-        for job in wf.jobs:
-            for name, template in job.outputs.items():
-                key = contracts.PLACEHOLDER_RE.sub("x1", template)
-                if not template.startswith("s3://") and _trigger_matches(trigger, key):
-                    yield error(
-                        "trigger-matches-output", trigger.source,
-                        f"{what} also matches output {name!r} of job {job.name} "
-                        f"({template}): every run would start more runs",
-                        "make the trigger pattern or prefix specific to uploaded data")
+def outputs_are_not_folders(wf: model.Workflow) -> Iterator[Diagnostic]:
+    """An output whose path is the folder of another declared path cannot be one object."""
+    declared: list[tuple[str, model.Job, str]] = []
+    for job in wf.jobs:
+        for kind, paths_of in (("input", job.inputs), ("output", job.outputs)):
+            for name, path in paths_of.items():
+                uri = resolved(wf, path) if isinstance(path, str) else None
+                if uri is not None:
+                    declared.append((uri, job, f"{kind} {name}"))
+    for job in wf.jobs:
+        for name, path in job.outputs.items():
+            uri = resolved(wf, path) if isinstance(path, str) else None
+            inner = next(((j, what) for u, j, what in declared
+                          if uri is not None and u.startswith(uri + "/")), None)
+            if inner is not None:
+                yield error(
+                    "output-is-folder", job.source,
+                    f"job {job.name!r}: output {name} ({path}) is the folder of {inner[1]} of "
+                    f"job {inner[0].name!r}; an output is one S3 object",
+                    "declare each file the job writes as its own output",
+                )
 
 
 CHECKS: tuple[Check, ...] = (bucket, paths, outputs_written_once, per_sample_outputs_differ,
-                             triggers_miss_outputs)
+                             outputs_are_not_folders)

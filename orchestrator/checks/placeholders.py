@@ -92,6 +92,8 @@ def _explain(name: str, field: str, job: model.Job, columns: tuple[str, ...],
     suffix = f"; did you mean {{{match}}}?" if match else ""
     hint = (f"declare it with wf.param({name!r}) or as a sample-sheet column in "
             f"wf.foreach(..., columns=[{name!r}]){suffix}")
+    if not is_path and match is None:
+        hint += f"; for literal braces write {{{{{name}}}}}"
     return f"{where}, which is not a param, sample column, input or output", hint
 
 

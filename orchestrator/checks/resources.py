@@ -133,3 +133,19 @@ def retry_exit_codes(wf: model.Workflow) -> Iterator[Diagnostic]:
 
 
 CHECKS: tuple[Check, ...] = (cpus, memory, gpus, timeout, retries, retry_exit_codes)
+COMPUTE_TYPES = jobspec.COMPUTE_TYPES
+FARGATE_TYPES = jobspec.FARGATE_TYPES
+
+def for_compute_type(wf: model.Workflow, compute_type: str) -> list[Diagnostic]:
+    """What AWS Batch would refuse on this compute type (the template's ComputeType)."""
+    problem = jobspec.fargate_problem if compute_type in FARGATE_TYPES else jobspec.ec2_problem
+    out: list[Diagnostic] = []
+    for job in wf.jobs:
+        why = problem(job)
+        if why:
+            hint = ("pick a listed size, e.g. cpus=1, memory='2 GiB'"
+                          if compute_type in FARGATE_TYPES
+                          else "use whole vCPUs on EC2/SPOT, or deploy with ComputeType=FARGATE")
+            out.append(error("compute-type-size", job.source,
+                             f"job {job.name!r} cannot run on {compute_type}: {why}", hint))
+    return out

@@ -13,9 +13,10 @@ from typing import Any
 
 from orchestrator import graph, loader, model
 from orchestrator.asl import check as asl_check
+from orchestrator.checks.resources import COMPUTE_TYPES
 from orchestrator.compiler import asl_text, compile_workflow
 from orchestrator.errors import Diagnostic, WorkflowError
-from orchestrator.validate import ensure_valid
+from orchestrator.validate import duplicate_names, ensure_valid
 
 DEFAULT_OUT = "state_machines"
 
@@ -30,6 +31,9 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("validate", help="check workflow files (.py) or ASL files (.json)")
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--compute-type", choices=COMPUTE_TYPES, default=None,
+                   help="also check job sizes against what jobs will run on (the template's "
+                        "ComputeType parameter)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("graph", help="print the job DAG or the compiled state machine")
@@ -40,25 +44,22 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_graph)
 
 
-def load_valid(files: list[str]) -> list[tuple[model.Workflow, list[Diagnostic]]]:
+def load_valid(files: list[str], compute_type: str | None = None
+               ) -> list[tuple[model.Workflow, list[Diagnostic]]]:
     """Load and validate every file; raise one WorkflowError with all their diagnostics."""
     loaded: list[tuple[model.Workflow, list[Diagnostic]]] = []
     problems: list[Diagnostic] = []
     for f in files:
         for wf in loader.load_file(f):
             try:
-                loaded.append((wf, ensure_valid(wf)))
+                loaded.append((wf, ensure_valid(wf, compute_type)))
             except WorkflowError as exc:
                 problems.extend(exc.diagnostics)
     if problems:
         raise WorkflowError(problems)
-    names = [wf.name for wf, _ in loaded]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = duplicate_names([wf for wf, _ in loaded])
     if dupes:
-        raise WorkflowError([Diagnostic(
-            "duplicate-workflow", f"workflow name {n!r} is defined in more than one file",
-            hint="rename one")
-            for n in dupes])
+        raise WorkflowError(dupes)
     return loaded
 
 
@@ -113,7 +114,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for f in args.files:
-        ok, lines = validate_asl_file(f) if f.endswith(".json") else validate_workflow_file(f)
+        ok, lines = validate_asl_file(f) if f.endswith(".json") \
+            else validate_workflow_file(f, args.compute_type)
         for line in lines:
             print(line, file=sys.stderr)
         failed += not ok
@@ -122,9 +124,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
-def validate_workflow_file(f: str) -> tuple[bool, list[str]]:
+def validate_workflow_file(f: str, compute_type: str | None = None) -> tuple[bool, list[str]]:
     try:
-        loaded = load_valid([f])
+        loaded = load_valid([f], compute_type)
     except WorkflowError as exc:
         return False, [d.text() for d in exc.diagnostics]
     warnings: list[str] = []

@@ -18,9 +18,18 @@ LAMBDA_RETRY = Retry(
             "Lambda.SdkClientException", "Lambda.TooManyRequestsException"),
     interval_seconds=1, max_attempts=6, backoff_rate=2.0, max_delay_seconds=30, jitter=True,
 )
+# The names Step Functions raises for Batch API errors are "Batch." + the exception class of
+# the (Java) SDK it calls: a modelled error keeps its class (ServerException, HTTP 500;
+# ClientException, a bad request: not retried), every other error, throttling (HTTP 429
+# TooManyRequestsException) included, arrives as the service's base class AWSBatchException.
+# Sources: the naming rule "ServiceName.ExceptionName" in the Step Functions developer guide
+# (supported-services-awssdk.html, "errors ... with the Exception suffix"); a SubmitJob 429
+# reported as com.amazonaws.services.batch.model.AWSBatchException "Too Many Requests ...
+# Error Code: TooManyRequestsException" (nextflow-io/nextflow#710); Metaflow retries exactly
+# Batch.AWSBatchException for SubmitJob throttling in its Step Functions compiler.
+# "Batch.TooManyRequestsException" is never raised (no such SDK class) and is not listed.
 BATCH_RETRY = Retry(
-    errors=("Batch.AWSBatchException", "Batch.TooManyRequestsException",
-            "Batch.ServerException"),
+    errors=("Batch.AWSBatchException", "Batch.ServerException"),
     interval_seconds=5, max_attempts=8, backoff_rate=2.0, max_delay_seconds=120, jitter=True,
 )
 

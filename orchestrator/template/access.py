@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator import model
-from orchestrator.template.cfn import escape_sub, s3_arn, statement
+from orchestrator.template.cfn import NO_VALUE, escape_sub, if_, ref, s3_arn, statement
 from orchestrator.template.yamltext import Commented
 from orchestrator_runtime import contracts as c
 
@@ -69,9 +69,33 @@ def sheet_locations(wf: model.Workflow, bucket_param: str) -> set[Location]:
             for t in wf.triggers if t.kind == "sheet"}
 
 
-def list_buckets(locations: Iterable[Location]) -> dict[str, Any]:
-    arns = {loc.bucket: loc.bucket_arn() for loc in locations}
-    return Commented(
-        "s3:ListBucket makes a HEAD of a missing key answer 404 instead of 403, so a missing\n"
-        "output reads as missing, not as an access error. It reveals key names only.",
-        statement(["s3:ListBucket"], [arns[b] for b in sorted(arns)]))
+def list_buckets(locations: Iterable[Location]) -> list[dict[str, Any]]:
+    """One s3:ListBucket statement per bucket, listing only under the given prefixes.
+
+    ``IfExists``: a listing request carries ``s3:prefix`` and is held to the prefixes; the
+    existence check S3 makes for a GET or HEAD of a missing key is allowed either way."""
+    by_bucket: dict[str, set[str]] = {}
+    arns: dict[str, Any] = {}
+    for loc in locations:
+        by_bucket.setdefault(loc.bucket, set()).add(escape_sub(loc.prefix) + "*")
+        arns[loc.bucket] = loc.bucket_arn()
+    return [Commented(
+        "s3:ListBucket makes a GET or HEAD of a missing key answer 404 instead of 403, so a\n"
+        "missing object reads as missing, not as an access error. It reveals key names only,\n"
+        "and only under these prefixes.",
+        statement(["s3:ListBucket"], arns[b], condition={
+            "StringLikeIfExists": {"s3:prefix": sorted(by_bucket[b])}}))
+        for b in sorted(by_bucket)]
+
+
+KMS_KEY_PARAM = "DataKmsKeyArn"
+USE_KMS_KEY = "UseDataKmsKey"  # condition: the parameter is set
+KMS_KEY_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$"
+
+
+def kms_key(*, write: bool) -> dict[str, Any]:
+    """Use of the data bucket's customer-managed KMS key, when the stack is given one: reading
+    SSE-KMS objects needs kms:Decrypt, writing them kms:GenerateDataKey (and Decrypt, for
+    multipart uploads)."""
+    actions = ["kms:Decrypt", *(["kms:GenerateDataKey"] if write else [])]
+    return if_(USE_KMS_KEY, statement(actions, ref(KMS_KEY_PARAM)), NO_VALUE)

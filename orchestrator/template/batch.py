@@ -75,8 +75,9 @@ def job_role(wf: model.Workflow, bucket_param: str) -> dict[str, Any]:
     reads, writes = access.job_locations(wf, bucket_param)
     statements = [
         statement(["s3:GetObject"], sorted_arns(reads)),
-        statement(["s3:PutObject"], sorted_arns(writes)),
-        access.list_buckets(reads | writes),
+        statement(["s3:AbortMultipartUpload", "s3:PutObject"], sorted_arns(writes)),
+        *access.list_buckets(reads | writes),
+        access.kms_key(write=True),
     ]
     return role("ecs-tasks.amazonaws.com", [policy("workflow-data", statements)])
 
@@ -85,7 +86,17 @@ def sorted_arns(locations: set[access.Location]) -> list[Any]:
     return [loc.arn() for loc in sorted(locations)]
 
 
-def shared_resources(log_retention: Any) -> dict[str, Any]:
+# A created EC2/Spot environment with only "optimal" has no GPU instances (GPU jobs would stay
+# RUNNABLE): with GPU jobs it also offers these families (1-8 NVIDIA GPUs per instance; Batch
+# gives GPU families its NVIDIA ECS AMI by default).
+GPU_INSTANCE_FAMILIES = ("g4dn", "g5", "p3")
+
+
+def instance_types(gpu_jobs: bool) -> list[str]:
+    return ["optimal", *(GPU_INSTANCE_FAMILIES if gpu_jobs else ())]
+
+
+def shared_resources(log_retention: Any, *, gpu_jobs: bool = False) -> dict[str, Any]:
     """The job log group, the Fargate execution role and the optional compute."""
     ecr_pull = statement(
         ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
@@ -119,7 +130,7 @@ def shared_resources(log_retention: Any) -> dict[str, Any]:
                     "Subnets": ref("Subnets"),
                     "SecurityGroupIds": ref("SecurityGroups"),
                     "MinvCpus": if_(USE_FARGATE, NO_VALUE, 0),
-                    "InstanceTypes": if_(USE_FARGATE, NO_VALUE, ["optimal"]),
+                    "InstanceTypes": if_(USE_FARGATE, NO_VALUE, instance_types(gpu_jobs)),
                     "InstanceRole": if_(USE_FARGATE, NO_VALUE, get_att(INSTANCE_PROFILE, "Arn")),
                     "AllocationStrategy": if_(USE_FARGATE, NO_VALUE, if_(
                         USE_SPOT, "SPOT_PRICE_CAPACITY_OPTIMIZED", "BEST_FIT_PROGRESSIVE")),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from orchestrator import model
-from orchestrator.template import batch, description, functions, machines, refs
+from orchestrator import jobspec, model
+from orchestrator.template import access, batch, description, functions, machines, refs
 from orchestrator.template.cfn import TemplateError, equals, ref
 from orchestrator.template.ids import (
     BUCKET_PARAM,
@@ -20,7 +20,10 @@ from orchestrator.template.yamltext import to_yaml
 LOG_RETENTION_PARAM = "LogRetentionInDays"
 RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                   2192, 2557, 2922, 3288, 3653]
-FARGATE_TYPES = ["FARGATE", "FARGATE_SPOT"]
+FARGATE_TYPES = list(jobspec.FARGATE_TYPES)
+# Empty, or a job-queue ARN in any partition (aws, aws-cn, aws-us-gov).
+JOB_QUEUE_ARN_PATTERN = (r"^$|^arn:aws[a-z-]*:batch:[a-z0-9-]+:[0-9]{12}:"
+                         r"job-queue/[A-Za-z0-9_-]{1,128}$")
 
 
 def _param(kind: str, description: str, default: Any = None, **extra: Any) -> dict[str, Any]:
@@ -35,10 +38,18 @@ def parameters(bucket: str) -> dict[str, Any]:
     return {
         "JobQueueArn": _param(
             "String", "ARN of an existing AWS Batch job queue; leave empty when "
-            "CreateComputeEnvironment is true", ""),
+            "CreateComputeEnvironment is true", "",
+            AllowedPattern=JOB_QUEUE_ARN_PATTERN,
+            ConstraintDescription="an AWS Batch job queue ARN "
+            "(arn:aws:batch:REGION:ACCOUNT:job-queue/NAME), or empty"),
         BUCKET_PARAM: _param(
             "String", "Bucket of the workflows' data, as named in the workflow files (change "
             "bucket= there and regenerate to use another)", bucket, AllowedValues=[bucket]),
+        access.KMS_KEY_PARAM: _param(
+            "String", "ARN of the customer-managed KMS key the data bucket is encrypted with "
+            "(SSE-KMS); leave empty for S3-managed keys", "",
+            AllowedPattern=access.KMS_KEY_ARN_PATTERN,
+            ConstraintDescription="a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), or empty"),
         "CreateComputeEnvironment": _param(
             "String", "true: create a managed compute environment and job queue", "false",
             AllowedValues=["true", "false"]),
@@ -73,6 +84,7 @@ def conditions() -> dict[str, Any]:
         USE_QUEUE_PARAM: {"Fn::Not": [equals(ref("JobQueueArn"), "")]},
         batch.USE_FARGATE: {"Fn::Or": [equals(ref("ComputeType"), t) for t in FARGATE_TYPES]},
         batch.USE_SPOT: equals(ref("ComputeType"), "SPOT"),
+        access.USE_KMS_KEY: {"Fn::Not": [equals(ref(access.KMS_KEY_PARAM), "")]},
         batch.CREATE_EC2_COMPUTE: {"Fn::And": [{"Condition": batch.CREATE_COMPUTE},
                                                {"Fn::Not": [{"Condition": batch.USE_FARGATE}]}]},
         functions.RESERVE_CONCURRENCY: {"Fn::Not": [
@@ -106,6 +118,21 @@ def rules(workflows: Sequence[model.Workflow]) -> dict[str, Any]:
             ],
         },
     }
+    not_fargate = [f"{wf.name}/{j.name}" for wf in workflows for j in wf.jobs
+                   if not j.gpus and jobspec.fargate_problem(j)]
+    if not_fargate:
+        out["JobSizesFitFargate"] = {"Assertions": [_assert(
+            {"Fn::Not": [{"Fn::Contains": [FARGATE_TYPES, ref("ComputeType")]}]},
+            f"jobs {', '.join(not_fargate)} ask for a vCPU/memory pair Fargate does not offer "
+            "(orchestrator validate --compute-type FARGATE lists them): use ComputeType EC2 "
+            "or SPOT, or change their sizes")]}
+    fractional = [f"{wf.name}/{j.name}" for wf in workflows for j in wf.jobs
+                  if jobspec.ec2_problem(j)]
+    if fractional:
+        out["FractionalCpusNeedFargate"] = {"Assertions": [_assert(
+            {"Fn::Contains": [FARGATE_TYPES, ref("ComputeType")]},
+            f"jobs {', '.join(fractional)} ask for a fraction of a vCPU, which only Fargate "
+            "offers: use ComputeType FARGATE or FARGATE_SPOT")]}
     gpu = [f"{wf.name}/{j.name}" for wf in workflows for j in wf.jobs if j.gpus]
     if gpu:
         out["GpuJobsNeedEc2"] = {"Assertions": [_assert(
@@ -162,7 +189,8 @@ def sam_template(stack: description.StackDescription,
              functions.check_outputs(wfs, BUCKET_PARAM, retention),
              functions.job_events(stack, retention),
              functions.s3_trigger(wfs, stack, BUCKET_PARAM, retention),
-             batch.shared_resources(retention)]
+             batch.shared_resources(
+                 retention, gpu_jobs=any(j.gpus for wf in wfs for j in wf.jobs))]
     for wf in wfs:
         parts.append(machines.resources(wf, stack, retention))
         parts.append(batch.workflow_resources(wf, stack, BUCKET_PARAM))

@@ -106,7 +106,8 @@ def check_outputs(wfs: Sequence[model.Workflow], bucket_param: str,
     return _function("check_outputs", [
         statement(["s3:GetObject"], batch.sorted_arns(reads)),
         statement(["s3:PutObject"], batch.sorted_arns(tasks)),
-        access.list_buckets(reads),
+        *access.list_buckets(reads),
+        access.kms_key(write=True),
         _table_rows(),
     ], log_retention, reserve=False)
 
@@ -143,6 +144,8 @@ def s3_trigger(wfs: Sequence[model.Workflow], stack: description.StackDescriptio
                             [ref(machine_id(wf)) for wf in triggered])]
     if sheets:
         statements.append(statement(["s3:GetObject"], batch.sorted_arns(sheets)))
+        statements += access.list_buckets(sheets)  # a sheet deleted since: 404, not 403
+        statements.append(access.kms_key(write=False))
     out = _function("s3_trigger", statements if triggered else [], log_retention,
                     reserve=True, environment={"TRIGGERS": triggers_env(triggered)})
     if triggered:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, NamedTuple, TypedDict
 
 from orchestrator_runtime import limits
@@ -233,23 +233,36 @@ def job_sk(stage: str, sample: str) -> str:
 # Placeholders ---------------------------------------------------------------------------
 
 PLACEHOLDER_RE: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
+# A template read left to right: "{{" and "}}" are escapes for a literal brace (so shell,
+# awk and ${HOME} can be written: "awk '{{print $1}}'", "${{HOME}}"), else a placeholder.
+TEMPLATE_TOKEN_RE: Final = re.compile(r"\{\{|\}\}|" + PLACEHOLDER_RE.pattern)
 
 
 def placeholders(template: str) -> list[str]:
-    """Names used in a template, in order: ``"a/{x}/{inputs.y}"`` -> ``["x", "inputs.y"]``."""
-    return PLACEHOLDER_RE.findall(template)
+    """Names used in a template, in order: ``"a/{x}/{inputs.y}"`` -> ``["x", "inputs.y"]``;
+    escaped braces (``{{x}}``) are not placeholders."""
+    return [m.group(1) for m in TEMPLATE_TOKEN_RE.finditer(template) if m.group(1)]
+
+
+def fill_with(template: str, value: Callable[[str], str]) -> str:
+    """Replace each placeholder by ``value(name)`` and each ``{{``/``}}`` by one brace."""
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        return value(name) if name else m.group(0)[0]
+
+    return TEMPLATE_TOKEN_RE.sub(sub, template)
 
 
 def fill(template: str, values: dict[str, str]) -> str:
     """Fill ``{name}`` placeholders; a name without a value raises KeyError naming it."""
 
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1)
+    def value(name: str) -> str:
         if name not in values:
             raise KeyError(name)
         return values[name]
 
-    return PLACEHOLDER_RE.sub(sub, template)
+    return fill_with(template, value)
 
 
 # Paths ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ command writes to), and the task's ``values`` (sample columns and params).
 In shell mode every substituted value is passed through :func:`shlex.quote`, so no value
 (a sample id such as ``a; rm -rf x``) can add shell syntax; write placeholders outside of
 quotes in shell commands (``grep {pattern} {inputs.x}``, not ``grep '{pattern}' ...``).
+``{{`` and ``}}`` are literal braces (``awk '{{print $1}}'``, ``${{HOME}}``).
 Without a shell no quoting is needed: every argument is one argv entry, except that an
 argument that is exactly ``{inputs.x}`` becomes one entry per file of that input.
 """
@@ -17,7 +18,7 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 
-from orchestrator_runtime.contracts import PLACEHOLDER_RE
+from orchestrator_runtime.contracts import PLACEHOLDER_RE, fill_with
 
 Values = Mapping[str, Sequence[str]]  # placeholder name -> one value, or several (inputs)
 
@@ -46,14 +47,13 @@ def values_for(
 def fill_field(template: str, table: Values, *, quote: bool, field: str) -> str:
     """Fill every placeholder; several values are joined by spaces (each quoted if asked)."""
 
-    def sub(match: re.Match[str]) -> str:
-        name = match.group(1)
+    def sub(name: str) -> str:
         if name not in table:
             raise TemplateError(_unknown(name, field, table))
         parts = table[name]
         return " ".join(shlex.quote(p) for p in parts) if quote else " ".join(parts)
 
-    return PLACEHOLDER_RE.sub(sub, template)
+    return fill_with(template, sub)
 
 
 def argv(command: Sequence[str], table: Values, *, shell: bool) -> list[str]:
@@ -86,5 +86,5 @@ def _unknown(name: str, field: str, table: Values) -> str:
     return (
         f"task field {field} uses {{{name}}}, which is not an input, output or value of "
         f"this task (known: {known}); declare it, or write the braces differently if they "
-        "are not a placeholder"
+        "are not a placeholder: {{ and }} are literal braces"
     )

@@ -146,9 +146,13 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     parts: list[str] = []
     seen: set[str] = set()
     pos = 0
-    for m in contracts.PLACEHOLDER_RE.finditer(pattern):
+    for m in contracts.TEMPLATE_TOKEN_RE.finditer(pattern):
         parts.append(re.escape(pattern[pos:m.start()]))
         name = m.group(1)
+        if not name:  # an escaped brace
+            parts.append(re.escape(m.group(0)[0]))
+            pos = m.end()
+            continue
         group = name.replace(".", "__")
         parts.append(f"(?P={group})" if group in seen else f"(?P<{group}>[^/]+)")
         seen.add(group)

@@ -53,10 +53,17 @@ def resources(doc: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in doc["Resources"].items() if v["Type"] == kind}
 
 
-def statements(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(role id, statement) for every inline policy statement of every role."""
+def statements(doc: dict[str, Any], *, conditional: bool = False
+               ) -> list[tuple[str, dict[str, Any]]]:
+    """(role id, statement) for every inline policy statement of every role; statements
+    under a condition (Fn::If) only with ``conditional``, as their 'true' branch."""
     out = []
     for rid, role in resources(doc, "AWS::IAM::Role").items():
         for pol in role["Properties"].get("Policies", []):
-            out += [(rid, s) for s in pol["PolicyDocument"]["Statement"]]
+            for s in pol["PolicyDocument"]["Statement"]:
+                if "Fn::If" in s:
+                    if conditional:
+                        out.append((rid, s["Fn::If"][1]))
+                else:
+                    out.append((rid, s))
     return out

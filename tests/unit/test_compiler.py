@@ -88,7 +88,7 @@ def test_batch_task_carries_retry_timeout_tags_and_resources() -> None:
     assert p["PropagateTags"] is True
     # ASL retries transient API errors only; container failures are Batch's business
     assert [e for r in run["Retry"] for e in r["ErrorEquals"]] == [
-        "Batch.AWSBatchException", "Batch.TooManyRequestsException", "Batch.ServerException"]
+        "Batch.AWSBatchException", "Batch.ServerException"]
     assert all(r["JitterStrategy"] == "FULL" for r in run["Retry"])
 
 

@@ -47,8 +47,8 @@ LAYERS: dict[str, str] = {
         "orchestrator", "", "errors", "units", "model", "dsl", "loader", "samples", "names",
         "jobspec", "runs", "runstatus", "asl", "asl.states", "asl.check")),
     **_layer("checks", _in("orchestrator", "validate"), _in(
-        "orchestrator.checks", "", "common", "commands", "dependencies", "names", "paths",
-        "placeholders", "resources")),
+        "orchestrator.checks", "", "arguments", "common", "commands", "dependencies", "names",
+        "paths", "placeholders", "resources", "triggers")),
     **_layer("compiler", _in("orchestrator.compiler", "", "compile", "dag", "stages")),
     **_layer("template", _in(
         "orchestrator.template", "", "access", "batch", "build", "cfn", "description",

@@ -24,10 +24,11 @@ def cases() -> list[Path]:
 
 
 def render_case(case: Path) -> str:
-    from orchestrator.loader import load_one
-    from orchestrator.validate import validate
+    from orchestrator.loader import load_file
+    from orchestrator.validate import duplicate_names, validate
 
-    diagnostics = validate(load_one(case))
+    workflows = load_file(case)
+    diagnostics = [d for wf in workflows for d in validate(wf)] + duplicate_names(workflows)
     lines = [replace(d, file=os.path.relpath(d.file, ROOT)).text() if d.file else d.text()
              for d in diagnostics]
     return "\n".join(lines) + "\n"
