@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from orchestrator.local import progress, runlock
+from orchestrator.cli import outpaths
+from orchestrator.errors import OrchestratorError
 
 if TYPE_CHECKING:
     from orchestrator.local.engine import RunResult
@@ -28,13 +30,25 @@ def register(sub: Any) -> None:
                    help="sample sheet (default: samples.csv in the data folder)")
     p.add_argument("--out", type=Path, metavar="DIR", help="copy the produced outputs here")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--cores", type=float, help="vCPUs jobs may use at once (default: all)")
+    p.add_argument("--cores", type=cores, help="vCPUs jobs may use at once, 1 or more "
+                   "(default: all)")
     p.add_argument("--workdir", type=Path,
                    help="where runs keep the bucket, logs and run records (default: "
                         ".orchestrator in the project root above FILE, else next to FILE)")
     p.add_argument("--wait-for-lock", action="store_true",
                    help="if another run uses the workspace, wait for it instead of stopping")
     p.set_defaults(func=cmd_run)
+
+
+def cores(text: str) -> float:
+    """``--cores``: a number of vCPUs, at least 1 (a job needs at least one)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of vCPUs") from None
+    if not math.isfinite(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: give 1 or more vCPUs")
+    return value
 
 
 class Screen:
@@ -69,10 +83,32 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def check_outputs(args: argparse.Namespace) -> Path:
+    """Every place the run writes, checked before the engine loads; returns the workspace."""
+    from orchestrator.local import runlock
+
+    workspace = runlock.locate(Path(args.file), args.workdir)
+    if args.workdir is not None:
+        outpaths.check_folder(workspace, "--workdir")
+    else:
+        outpaths.check_folder(workspace, "workspace", "or pass --workdir DIR to keep runs "
+                                                      "elsewhere")
+    if args.out is not None:
+        outpaths.check_folder(args.out, "--out")
+    return workspace
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from orchestrator.local import runlock
+
+    workspace = check_outputs(args)
     if not args.wait_for_lock:  # before loading the engine: a busy workspace is said at once
-        runlock.check_free(runlock.locate(Path(args.file), args.workdir))
+        runlock.check_free(workspace)
     from orchestrator.local.engine import RunOptions, run
+    from orchestrator.local.workspace import MANIFEST
+
+    if args.out is not None:
+        outpaths.check_file(args.out / MANIFEST, "--out")
 
     opts = RunOptions(workflow_file=Path(args.file), data_dir=args.data, out_dir=args.out,
                       samples=args.samples, params=tuple(args.param), cores=args.cores,
@@ -86,14 +122,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         with _sigterm_unwinds():
             result = run(opts, screen.show, note)
+        report(result, args.out, sys.stdout)
     except Terminated:
         print("terminated: running jobs were stopped; finished stages are kept", file=sys.stderr)
         return 143
-    report(result, args.out, sys.stdout)
+    except OSError as exc:
+        raise RunOSError(f"{outpaths.describe(exc)}; finished stages are kept in {workspace}: "
+                         "fix it and run the same command again") from exc
     return 0 if result.succeeded else 1
 
 
+class RunOSError(OrchestratorError):
+    """A file could not be read or written during a run; what finished is kept."""
+
+    exit_code = 2
+
+
 def report(result: RunResult, out_dir: Path | None, out: TextIO) -> None:
+    from orchestrator.local import progress
+
     wf = result.workflow
     print("", file=out)
     print(progress.render_summary(wf, result.rows, result.logs), file=out)

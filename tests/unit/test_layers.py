@@ -63,7 +63,7 @@ LAYERS: dict[str, str] = {
         "runrecord", "s3store", "settle", "workspace")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",
-        "opsout")),
+        "opsout", "outpaths")),
 }
 
 

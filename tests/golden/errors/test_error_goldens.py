@@ -51,3 +51,18 @@ def test_every_case_has_an_error_on_a_line_of_its_file(case: Path) -> None:
 def test_no_golden_without_a_case() -> None:
     stale = {p.stem for p in HERE.glob("*.txt")} - {p.stem for p in CASES}
     assert not stale, f"goldens without a case: {sorted(stale)}"
+
+
+@pytest.mark.parametrize("name", sorted(goldens.CLI_CASES))
+def test_cli_errors_match_golden_and_leave_nothing_behind(name: str) -> None:
+    expected = goldens.CLI / f"{name}.txt"
+    assert expected.exists(), f"{expected.name} is missing; {REGENERATE}"
+    text, left = goldens.run_cli_case(goldens.CLI_CASES[name])
+    assert text == expected.read_text(encoding="utf-8"), REGENERATE
+    assert "Traceback" not in text and text.startswith("exit 2\n")
+    assert left == [], f"left behind: {left}"
+
+
+def test_no_cli_golden_without_a_case() -> None:
+    stale = {p.stem for p in goldens.CLI.glob("*.txt")} - set(goldens.CLI_CASES)
+    assert not stale, f"goldens without a case: {sorted(stale)}"
