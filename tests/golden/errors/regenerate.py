@@ -18,8 +18,9 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -54,8 +55,7 @@ os.open = _locked
 PRELUDES = {"": "", "hide-extras": HIDE_EXTRAS, "disk-full": DISK_FULL, "locked": LOCKED}
 
 
-@dataclass(frozen=True)
-class CliCase:
+class CliCase(NamedTuple):  # not a dataclass: this file is loaded without a module entry
     """``files`` and ``folders`` are made in a fresh folder, then ``argv`` runs there."""
 
     argv: tuple[str, ...]
