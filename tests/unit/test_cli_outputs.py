@@ -172,3 +172,20 @@ def test_an_oserror_during_a_run_says_finished_stages_are_kept(
     assert err == (f"error: {tmp_path}/ws/s3: No space left on device; the disk is full: free "
                    f"some space or write elsewhere; finished stages are kept in {tmp_path}/ws: "
                    "fix it and run the same command again\n")
+
+
+def test_a_reader_that_stops_early_gets_no_error_and_no_traceback(tmp_path: Path) -> None:
+    """`orchestrator graph FILE | head -1`: the closed pipe is the reader's choice."""
+    code = ("import sys\nfrom orchestrator.cli import build, main\n"
+            "def big(args):\n    for i in range(200000):\n        print('line', i)\n"
+            "    return 0\n"
+            "build.cmd_graph = big\n"
+            f"sys.exit(main(['graph', {DIAMOND!r}]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""
