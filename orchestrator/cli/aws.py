@@ -122,15 +122,17 @@ def _stage(dest: Path, wfs: list[model.Workflow], definitions: dict[str, dict[st
     from orchestrator.compiler import render
     from orchestrator.template import definition_uri
 
+    runtime = _package_dir("orchestrator_runtime")
+    files = {dest / "runtime" / "requirements.txt": layer_requirements(runtime)}
+    files |= {dest / definition_uri(wf): render(definitions[wf.name]) for wf in wfs}
+    files[dest / DEFAULT_TEMPLATE] = template
+    for path in files:  # before anything is copied
+        outpaths.check_file(path, "staging folder", "run deploy from another folder")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     lambdas = _package_dir("orchestrator_lambdas")
     for fn in sorted(p.name for p in lambdas.iterdir() if (p / "app.py").is_file()):
         shutil.copytree(lambdas / fn, dest / "lambdas" / fn, dirs_exist_ok=True, ignore=ignore)
-    runtime = _package_dir("orchestrator_runtime")
     shutil.copytree(runtime, dest / "runtime" / runtime.name, dirs_exist_ok=True, ignore=ignore)
-    files = {dest / "runtime" / "requirements.txt": layer_requirements(runtime)}
-    files |= {dest / definition_uri(wf): render(definitions[wf.name]) for wf in wfs}
-    files[dest / DEFAULT_TEMPLATE] = template
     outpaths.write_all({path: text.encode() for path, text in files.items()})
 
 

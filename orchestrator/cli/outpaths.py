@@ -155,12 +155,18 @@ def write_all(files: dict[Path, bytes]) -> None:
     has changed."""
     created: list[Path] = []
     temps: dict[Path, Path] = {}
+    for path in files:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     try:
         for path, data in files.items():
             created += _make_folders(path.parent)
             temps[path] = _write_temporary(path, data)
         for path, tmp in temps.items():
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:  # it names the temporary file: name the target instead
+                raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
     except BaseException:
         for tmp in temps.values():
             with contextlib.suppress(OSError):

@@ -189,3 +189,27 @@ def test_a_reader_that_stops_early_gets_no_error_and_no_traceback(tmp_path: Path
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert err == ""
+
+
+def test_write_all_names_the_target_not_its_temporary_file(tmp_path: Path) -> None:
+    (tmp_path / "b.json").mkdir()
+    with pytest.raises(IsADirectoryError) as raised:
+        outpaths.write_all({tmp_path / "a.json": b"a", tmp_path / "b.json": b"b"})
+    assert raised.value.filename == str(tmp_path / "b.json")
+    assert tree(tmp_path) == {"b.json": "/"}
+
+
+def test_deploy_checks_its_staging_folder_before_copying_anything(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: f"/opt/bin/{name}")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".orchestrator" / "sam" / "template.yaml").mkdir(parents=True)
+    code, err = cli(capsys, "deploy", DIAMOND)
+    assert code == 2
+    assert err == ("error: staging folder .orchestrator/sam/template.yaml: is a folder, and a "
+                   "file is written there; move it or run deploy from another folder\n")
+    assert tree(tmp_path) == {".orchestrator": "/", ".orchestrator/sam": "/",
+                              ".orchestrator/sam/template.yaml": "/"}
