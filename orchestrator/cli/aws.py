@@ -116,24 +116,30 @@ def _package_dir(name: str) -> Path:
 
 def _stage(dest: Path, wfs: list[model.Workflow], definitions: dict[str, dict[str, Any]],
            template: str) -> None:
-    """Everything `sam build` reads, laid out as the template's relative paths expect."""
-    import shutil
-
+    """Everything `sam build` reads, laid out as the template's relative paths expect; every
+    file checked first, then all written at once (a full disk leaves nothing half-staged)."""
     from orchestrator.compiler import render
     from orchestrator.template import definition_uri
 
-    runtime = _package_dir("orchestrator_runtime")
-    files = {dest / "runtime" / "requirements.txt": layer_requirements(runtime)}
-    files |= {dest / definition_uri(wf): render(definitions[wf.name]) for wf in wfs}
-    files[dest / DEFAULT_TEMPLATE] = template
-    for path in files:  # before anything is copied
-        outpaths.check_file(path, "staging folder", "run deploy from another folder")
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    files: dict[Path, bytes] = {}
     lambdas = _package_dir("orchestrator_lambdas")
     for fn in sorted(p.name for p in lambdas.iterdir() if (p / "app.py").is_file()):
-        shutil.copytree(lambdas / fn, dest / "lambdas" / fn, dirs_exist_ok=True, ignore=ignore)
-    shutil.copytree(runtime, dest / "runtime" / runtime.name, dirs_exist_ok=True, ignore=ignore)
-    outpaths.write_all({path: text.encode() for path, text in files.items()})
+        files |= _tree(lambdas / fn, dest / "lambdas" / fn)
+    runtime = _package_dir("orchestrator_runtime")
+    files |= _tree(runtime, dest / "runtime" / runtime.name)
+    files[dest / "runtime" / "requirements.txt"] = layer_requirements(runtime).encode()
+    for wf in wfs:
+        files[dest / definition_uri(wf)] = render(definitions[wf.name]).encode()
+    files[dest / DEFAULT_TEMPLATE] = template.encode()
+    for path in files:
+        outpaths.check_file(path, "staging folder", "run deploy from another folder")
+    outpaths.write_all(files)
+
+
+def _tree(source: Path, target: Path) -> dict[Path, bytes]:
+    """The files of a package folder (no caches), by where they go under ``target``."""
+    return {target / p.relative_to(source): p.read_bytes() for p in sorted(source.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
 
 
 def layer_requirements(runtime: Path) -> str:

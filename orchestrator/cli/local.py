@@ -91,7 +91,7 @@ def check_outputs(args: argparse.Namespace) -> Path:
     if args.workdir is not None:
         outpaths.check_folder(workspace, "--workdir")
     else:
-        outpaths.check_folder(workspace, "workspace", "or pass --workdir DIR to keep runs "
+        outpaths.check_folder(workspace, "workspace", "pass --workdir DIR to keep runs "
                                                       "elsewhere")
     if args.out is not None:
         outpaths.check_folder(args.out, "--out")
