@@ -15,9 +15,8 @@ from typing import Any
 
 from orchestrator.aws.collect import environment_from, queue_from
 from orchestrator.aws.errors import AwsError, UsageError
-from orchestrator.aws.facts import EC2_KINDS, FARGATE_KINDS, ComputeEnvironment, Queue
+from orchestrator.aws.facts import EC2_KINDS, FARGATE_KINDS, KINDS, ComputeEnvironment, Queue
 
-KINDS = ("EC2", "SPOT", "FARGATE", "FARGATE_SPOT")
 MAX_ENVIRONMENTS_PER_QUEUE = 3
 SETTLING = frozenset({"CREATING", "UPDATING", "DELETING"})
 DEFAULT_ALLOCATION = {"EC2": "BEST_FIT_PROGRESSIVE", "SPOT": "SPOT_PRICE_CAPACITY_OPTIMIZED"}

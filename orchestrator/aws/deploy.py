@@ -33,7 +33,7 @@ def require_credentials(session: Any) -> None:
 
 
 def commands(sam: str, stack_name: str, *, guided: bool,
-             parameters: Sequence[str] = ()) -> list[list[str]]:
+             parameters: Sequence[str] = (), region: str | None = None) -> list[list[str]]:
     """The sam invocations, in order. A guided deploy asks for parameters and saves them in
     samconfig.toml next to the staged template, so later deploys reuse them."""
     build = [sam, "build", "--template-file", "template.yaml"]
@@ -42,6 +42,8 @@ def commands(sam: str, stack_name: str, *, guided: bool,
         deploy.append("--guided")
     else:
         deploy += ["--resolve-s3", "--no-confirm-changeset", "--no-fail-on-empty-changeset"]
+    if region:  # sam, like botocore, would not read AWS_REGION by itself
+        deploy += ["--region", region]
     if parameters:
         deploy += ["--parameter-overrides", *parameters]
     return [build, deploy]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+KINDS = ("EC2", "SPOT", "FARGATE", "FARGATE_SPOT")  # managed compute environment types
 EC2_KINDS = frozenset({"EC2", "SPOT"})
 FARGATE_KINDS = frozenset({"FARGATE", "FARGATE_SPOT"})
 WAITING = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})

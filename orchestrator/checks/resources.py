@@ -133,7 +133,6 @@ def retry_exit_codes(wf: model.Workflow) -> Iterator[Diagnostic]:
 
 
 CHECKS: tuple[Check, ...] = (cpus, memory, gpus, timeout, retries, retry_exit_codes)
-COMPUTE_TYPES = jobspec.COMPUTE_TYPES
 FARGATE_TYPES = jobspec.FARGATE_TYPES
 
 def for_compute_type(wf: model.Workflow, compute_type: str) -> list[Diagnostic]:

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+from orchestrator.cli import outpaths, sam_stage
+from orchestrator.cli.build import drift, load_valid
+from orchestrator.cli.opsout import aws, client, session
+from orchestrator.errors import UsageError
 
-from orchestrator import loader, model
-from orchestrator.aws import deploy, executions, stack, start
-from orchestrator.aws.errors import AwsError, UsageError
-from orchestrator.cli import sam_stage
-from orchestrator.cli.build import drift, load_valid, write_atomically
-from orchestrator.compiler import asl_text, compile_workflow
-from orchestrator.samples import execution_input, parse_params, parse_sheet
-from orchestrator.template import build_template, definition_uri, template_yaml
+if TYPE_CHECKING:
+    from orchestrator import model
 
 DEFAULT_TEMPLATE = sam_stage.TEMPLATE_FILE
 DEFAULT_STACK = "orchestrator"
@@ -44,6 +37,7 @@ def register(sub: Any) -> None:
                    help="let sam ask for the parameters (and remember them)")
     p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
                    help="template parameter, repeatable: e.g. JobQueueArn=arn:aws:batch:...")
+    p.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
     p.set_defaults(func=cmd_deploy)
 
     p = sub.add_parser("start", help="start a run of a deployed workflow")
@@ -70,10 +64,13 @@ def register(sub: Any) -> None:
 def _locate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state-machine-arn", metavar="ARN")
     p.add_argument("--stack-name", help="find the state machine in this stack's outputs")
-    p.add_argument("--region")
+    p.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
 
 
 def _generate(files: list[str]) -> tuple[list[model.Workflow], dict[str, dict[str, Any]], str]:
+    from orchestrator.compiler import compile_workflow
+    from orchestrator.template import build_template, template_yaml
+
     loaded = load_valid(files)
     for _, warnings in loaded:
         for w in warnings:
@@ -84,8 +81,13 @@ def _generate(files: list[str]) -> tuple[list[model.Workflow], dict[str, dict[st
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    wfs, definitions, text = _generate(args.files)
+    from orchestrator.compiler import asl_text
+    from orchestrator.template import definition_uri
+
     out = Path(args.out)
+    if not args.check:
+        outpaths.check_file(out, "-o", default_name=DEFAULT_TEMPLATE)
+    wfs, definitions, text = _generate(args.files)
     if args.check:
         d = drift(out, text)
         if d:
@@ -96,7 +98,7 @@ def cmd_template(args: argparse.Namespace) -> int:
             return 1
         print(f"{out} is up to date")
     else:
-        write_atomically(out, text)
+        outpaths.write_text(out, text)
         print(f"wrote {out} ({len(wfs)} workflow(s))")
     for wf in wfs:
         asl = out.parent / definition_uri(wf)
@@ -107,9 +109,13 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
+    from orchestrator.aws import deploy
+
+    outpaths.check_folder(STAGING, "staging folder", "run deploy from a folder you can write in")
     sam = deploy.require_sam()
-    with _aws("reading AWS credentials"):
-        deploy.require_credentials(boto3.Session())
+    region = args.region or os.environ.get("AWS_REGION") or None
+    with aws("reading AWS credentials"):
+        deploy.require_credentials(session(region))
     for pair in args.parameter:
         if "=" not in pair:
             raise UsageError(f"--parameter {pair!r}: write it as KEY=VALUE")
@@ -117,27 +123,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     sam_stage.stage(STAGING, wfs, definitions, template)
     print(f"staged {len(wfs)} workflow(s) in {STAGING}/; running sam build and sam deploy")
     deploy.run(deploy.commands(sam, args.stack_name, guided=args.guided,
-                               parameters=args.parameter), cwd=STAGING)
+                               parameters=args.parameter, region=region), cwd=STAGING)
     return 0
 
 
-@contextmanager
-def _aws(action: str) -> Iterator[None]:
-    """boto3's exceptions as one-line errors."""
-    try:
-        yield
-    except NoRegionError:
-        raise UsageError("no AWS region: set AWS_REGION or pass --region") from None
-    except NoCredentialsError:
-        raise UsageError("no AWS credentials found: run `aws configure` or set AWS_PROFILE"
-                         ) from None
-    except ClientError as exc:
-        raise AwsError(f"{action}: {exc.response['Error'].get('Message') or exc}") from None
-    except BotoCoreError as exc:
-        raise AwsError(f"{action}: {exc}") from None
-
-
 def _workflow(arg: str) -> tuple[str, model.Workflow | None]:
+    from orchestrator import loader
+
     if arg.endswith(".py"):
         wf = loader.load_one(arg)
         return wf.name, wf
@@ -145,11 +137,13 @@ def _workflow(arg: str) -> tuple[str, model.Workflow | None]:
 
 
 def _state_machine(args: argparse.Namespace, name: str) -> str:
+    from orchestrator.aws import stack, start
+
     if args.state_machine_arn:
         return str(args.state_machine_arn)
-    sfn = boto3.client("stepfunctions", region_name=args.region)
+    sfn = client("stepfunctions", args.region)
     if args.stack_name:
-        cfn = boto3.client("cloudformation", region_name=args.region)
+        cfn = client("cloudformation", args.region)
         return start.state_machine_arn(sfn, name, outputs=stack.outputs(cfn, args.stack_name))
     return start.state_machine_arn(sfn, name)
 
@@ -163,6 +157,8 @@ def _region(arn: str) -> str:
 
 
 def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any]:
+    from orchestrator.samples import execution_input, parse_params, parse_sheet
+
     base: dict[str, Any] = {}
     samples = None
     where = "--input"
@@ -193,11 +189,15 @@ def _read(path: str) -> str:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    import uuid
+
+    from orchestrator.aws import start
+
     name, wf = _workflow(args.workflow)
     doc = _input(args, wf)
-    with _aws(f"starting {name}"):
+    with aws(f"starting {name}"):
         sm = _state_machine(args, name)
-        sfn = boto3.client("stepfunctions", region_name=_region(sm))
+        sfn = client("stepfunctions", _region(sm))
         run = start.start(sfn, sm, name, doc, rerun=uuid.uuid4().hex if args.rerun else "")
         if run.existing:
             print(f"this input was started before: {run.execution_arn} ({run.status})")
@@ -220,10 +220,14 @@ def cmd_start(args: argparse.Namespace) -> int:
 def cmd_executions(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError(f"--limit {args.limit}: give a number of runs, 1 or more")
+    from datetime import UTC, datetime
+
+    from orchestrator.aws import executions
+
     name, _ = _workflow(args.workflow)
-    with _aws(f"listing runs of {name}"):
+    with aws(f"listing runs of {name}"):
         sm = _state_machine(args, name)
-        sfn = boto3.client("stepfunctions", region_name=_region(sm))
+        sfn = client("stepfunctions", _region(sm))
         runs = executions.recent(sfn, sm, args.limit)
     if not runs:
         print(f"no runs of {name} yet")

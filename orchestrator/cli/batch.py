@@ -11,11 +11,13 @@ JSON shapes (``--json``):
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from orchestrator.aws import batch_infra as infra
-from orchestrator.aws.facts import ComputeEnvironment, Queue
+from orchestrator.aws.facts import KINDS, ComputeEnvironment, Queue
 from orchestrator.cli.opsout import add_common, aws, client, print_json, print_table
+
+if TYPE_CHECKING:
+    from orchestrator.aws import batch_infra
 
 
 def register(sub: Any) -> None:
@@ -29,7 +31,7 @@ def register(sub: Any) -> None:
     c.set_defaults(func=cmd_ce_list)
     c = ce_cmds.add_parser("create", help="create a managed EC2, SPOT or FARGATE environment")
     c.add_argument("name")
-    c.add_argument("--type", dest="kind", choices=infra.KINDS, required=True)
+    c.add_argument("--type", dest="kind", choices=KINDS, required=True)
     c.add_argument("--max-vcpus", type=int, required=True)
     c.add_argument("--min-vcpus", type=int, default=0, help="EC2/SPOT only (%(default)s)")
     c.add_argument("--subnets", required=True, help="comma-separated subnet ids")
@@ -84,7 +86,9 @@ def _waiting(p: argparse.ArgumentParser) -> None:
     p.add_argument("--poll", type=float, default=5.0, help=argparse.SUPPRESS)
 
 
-def _wait(args: argparse.Namespace) -> infra.Waiting:
+def _wait(args: argparse.Namespace) -> batch_infra.Waiting:
+    from orchestrator.aws import batch_infra as infra
+
     return infra.Waiting(timeout=args.timeout, interval=args.poll)
 
 
@@ -111,6 +115,8 @@ def _queue_json(q: Queue, envs: list[ComputeEnvironment]) -> dict[str, Any]:
 
 
 def cmd_ce_list(args: argparse.Namespace) -> int:
+    from orchestrator.aws import batch_infra as infra
+
     batch = client("batch", args.region)
     with aws("listing compute environments"):
         envs, queues = infra.environments(batch), infra.queues(batch)
@@ -130,6 +136,8 @@ def cmd_ce_list(args: argparse.Namespace) -> int:
 
 
 def cmd_queue_list(args: argparse.Namespace) -> int:
+    from orchestrator.aws import batch_infra as infra
+
     batch = client("batch", args.region)
     with aws("listing job queues"):
         queues, envs = infra.queues(batch), infra.environments(batch)
@@ -165,6 +173,8 @@ def _report(args: argparse.Namespace, action: str, kind: str, name: str, arn: st
 
 
 def cmd_ce_create(args: argparse.Namespace) -> int:
+    from orchestrator.aws import batch_infra as infra
+
     spec = infra.EnvironmentSpec(
         name=args.name, kind=args.kind, max_vcpus=args.max_vcpus, min_vcpus=args.min_vcpus,
         subnets=_split(args.subnets), security_groups=_split(args.security_groups),
@@ -180,6 +190,8 @@ def cmd_ce_create(args: argparse.Namespace) -> int:
 
 
 def cmd_ce_change(args: argparse.Namespace) -> int:
+    from orchestrator.aws import batch_infra as infra
+
     batch = client("batch", args.region)
     with aws(f"{args.verb[:-1]}ing compute environment {args.name}"):
         arn = infra.environment(batch, args.name).arn
@@ -193,6 +205,8 @@ def cmd_ce_change(args: argparse.Namespace) -> int:
 
 
 def cmd_queue_create(args: argparse.Namespace) -> int:
+    from orchestrator.aws import batch_infra as infra
+
     batch = client("batch", args.region)
     with aws(f"creating job queue {args.name}"):
         arn = infra.create_queue(batch, args.name, args.priority, args.ce,
@@ -202,6 +216,8 @@ def cmd_queue_create(args: argparse.Namespace) -> int:
 
 
 def cmd_queue_change(args: argparse.Namespace) -> int:
+    from orchestrator.aws import batch_infra as infra
+
     batch = client("batch", args.region)
     with aws(f"{args.verb[:-1]}ing job queue {args.name}"):
         arn = infra.queue(batch, args.name).arn

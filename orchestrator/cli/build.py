@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from orchestrator import graph, loader, model
-from orchestrator.asl import check as asl_check
-from orchestrator.checks.resources import COMPUTE_TYPES
-from orchestrator.compiler import asl_text, compile_workflow
+from orchestrator.cli import outpaths
 from orchestrator.errors import Diagnostic, WorkflowError
-from orchestrator.validate import duplicate_names, ensure_valid
+from orchestrator.jobspec import COMPUTE_TYPES
+
+if TYPE_CHECKING:
+    from orchestrator import model
 
 DEFAULT_OUT = "state_machines"
 
@@ -47,6 +44,9 @@ def register(sub: Any) -> None:
 def load_valid(files: list[str], compute_type: str | None = None
                ) -> list[tuple[model.Workflow, list[Diagnostic]]]:
     """Load and validate every file; raise one WorkflowError with all their diagnostics."""
+    from orchestrator import loader
+    from orchestrator.validate import ensure_valid
+
     loaded: list[tuple[model.Workflow, list[Diagnostic]]] = []
     problems: list[Diagnostic] = []
     for f in files:
@@ -57,6 +57,8 @@ def load_valid(files: list[str], compute_type: str | None = None
                 problems.extend(exc.diagnostics)
     if problems:
         raise WorkflowError(problems)
+    from orchestrator.validate import duplicate_names
+
     dupes = duplicate_names([wf for wf, _ in loaded])
     if dupes:
         raise WorkflowError(dupes)
@@ -65,6 +67,8 @@ def load_valid(files: list[str], compute_type: str | None = None
 
 def compiled(files: list[str]) -> dict[str, str]:
     """File name -> ASL text for every workflow in ``files``; warnings go to stderr."""
+    from orchestrator.compiler import asl_text, compile_workflow
+
     out: dict[str, str] = {}
     for wf, warnings in load_valid(files):
         for w in warnings:
@@ -73,16 +77,10 @@ def compiled(files: list[str]) -> dict[str, str]:
     return out
 
 
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def drift(path: Path, text: str) -> list[str]:
     """A short diff when ``path`` differs from ``text`` (empty when identical)."""
+    import difflib
+
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     if old == text:
         return []
@@ -92,8 +90,10 @@ def drift(path: Path, text: str) -> list[str]:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    outputs = compiled(args.files)  # everything compiles before anything is written
     out_dir = Path(args.out)
+    if not args.check:
+        outpaths.check_folder(out_dir, "-o")
+    outputs = compiled(args.files)  # everything compiles before anything is written
     if args.check:
         stale = {name: d for name, text in outputs.items() if (d := drift(out_dir / name, text))}
         for name, d in stale.items():
@@ -105,8 +105,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
             return 1
         print(f"{len(outputs)} definition(s) up to date in {out_dir}/")
         return 0
+    for name in outputs:
+        outpaths.check_file(out_dir / name, "-o")
+    outpaths.write_all({out_dir / name: text.encode() for name, text in outputs.items()})
     for name, text in outputs.items():
-        write_atomically(out_dir / name, text)
         print(f"wrote {out_dir / name} ({len(text.encode()):,} bytes)")
     return 0
 
@@ -125,6 +127,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def validate_workflow_file(f: str, compute_type: str | None = None) -> tuple[bool, list[str]]:
+    from orchestrator.compiler import compile_workflow
+
     try:
         loaded = load_valid([f], compute_type)
     except WorkflowError as exc:
@@ -140,6 +144,8 @@ def validate_workflow_file(f: str, compute_type: str | None = None) -> tuple[boo
 
 
 def validate_asl_file(f: str) -> tuple[bool, list[str]]:
+    from orchestrator.asl import check as asl_check
+
     path = Path(f)
     if not path.is_file():
         return False, [f"{f}: no such file"]
@@ -154,6 +160,9 @@ def validate_asl_file(f: str) -> tuple[bool, list[str]]:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
+    from orchestrator import graph
+    from orchestrator.compiler import compile_workflow
+
     (wf, _), *_ = load_valid([args.file])
     if args.view == "jobs":
         print(graph.job_graph(wf, args.format), end="")

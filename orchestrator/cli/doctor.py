@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from orchestrator.aws import collect, doctor, stack
 from orchestrator.aws.errors import UsageError
 from orchestrator.cli.opsout import (
     add_common,
@@ -41,6 +40,8 @@ def register(sub: Any) -> None:
 
 
 def _table_name(args: argparse.Namespace) -> str:
+    from orchestrator.aws import collect, stack
+
     if args.table:
         return str(args.table)
     cfn = client("cloudformation", args.region)
@@ -52,6 +53,8 @@ def _table_name(args: argparse.Namespace) -> str:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from orchestrator.aws import collect, doctor
+
     if not args.run and not args.job:
         raise UsageError("give a RUN (execution ARN or name) or --job ID")
     batch = client("batch", args.region)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import signal
 import sys
 import time
@@ -11,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from orchestrator.local import display, progress, runlock
+from orchestrator.cli import outpaths
+from orchestrator.errors import OrchestratorError
 
 if TYPE_CHECKING:
     from orchestrator.local.engine import RunResult
@@ -29,7 +31,8 @@ def register(sub: Any) -> None:
                    help="sample sheet (default: samples.csv in the data folder)")
     p.add_argument("--out", type=Path, metavar="DIR", help="copy the produced outputs here")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--cores", type=float, help="vCPUs jobs may use at once (default: all)")
+    p.add_argument("--cores", type=cores, help="vCPUs jobs may use at once, 1 or more "
+                   "(default: all)")
     p.add_argument("--workdir", type=Path,
                    help="where runs keep the bucket, logs and run records (default: "
                         ".orchestrator in the project root above FILE, else next to FILE)")
@@ -42,6 +45,17 @@ def register(sub: Any) -> None:
                        help="print one JSON object per event (phase, job, progress, "
                             "heartbeat, summary) for scripts")
     p.set_defaults(func=cmd_run)
+
+
+def cores(text: str) -> float:
+    """``--cores``: a number of vCPUs, at least 1 (a job needs at least one)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of vCPUs") from None
+    if not math.isfinite(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: give 1 or more vCPUs")
+    return value
 
 
 class Terminated(KeyboardInterrupt):
@@ -60,11 +74,33 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def check_outputs(args: argparse.Namespace) -> Path:
+    """Every place the run writes, checked before the engine loads; returns the workspace."""
+    from orchestrator.local import runlock
+
+    workspace = runlock.locate(Path(args.file), args.workdir)
+    if args.workdir is not None:
+        outpaths.check_folder(workspace, "--workdir")
+    else:
+        outpaths.check_folder(workspace, "workspace", "pass --workdir DIR to keep runs "
+                                                      "elsewhere")
+    if args.out is not None:
+        outpaths.check_folder(args.out, "--out")
+    return workspace
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     began = time.monotonic()
+    from orchestrator.local import display, progress, runlock
+
+    workspace = check_outputs(args)
     if not args.wait_for_lock:  # before loading the engine: a busy workspace is said at once
-        runlock.check_free(runlock.locate(Path(args.file), args.workdir))
+        runlock.check_free(workspace)
     from orchestrator.local.engine import RunOptions, run
+    from orchestrator.local.publish import MANIFEST
+
+    if args.out is not None:
+        outpaths.check_file(args.out / MANIFEST, "--out")
 
     opts = RunOptions(workflow_file=Path(args.file), data_dir=args.data, out_dir=args.out,
                       samples=args.samples, params=tuple(args.param), cores=args.cores,
@@ -82,6 +118,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         sink.close()
         print("terminated: running jobs were stopped; finished stages are kept", file=sys.stderr)
         return 143
+    except OSError as exc:
+        sink.close()
+        raise RunOSError(f"{outpaths.describe(exc)}; finished stages are kept in {workspace}: "
+                         "fix it and run the same command again") from exc
     except BaseException:
         sink.close()  # a live display gives the terminal back before the error is printed
         raise
@@ -94,6 +134,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         report(result, args.out, sys.stderr if args.quiet else sys.stdout,
                details=not args.quiet)
     return 0 if result.succeeded else 1
+
+
+class RunOSError(OrchestratorError):
+    """A file could not be read or written during a run; what finished is kept."""
+
+    exit_code = 2
 
 
 def report(result: RunResult, out_dir: Path | None, out: TextIO, details: bool = True) -> None:

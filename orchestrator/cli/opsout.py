@@ -1,5 +1,6 @@
-"""Output and AWS errors shared by the operations commands (`batch`, `doctor`): rich tables for
-people, ``--json`` for scripts, and boto3's exceptions as one line that says what to do."""
+"""Output and AWS errors shared by the commands that meet AWS: rich tables for people,
+``--json`` for scripts, and boto3's exceptions as one line that says what to do. boto3 and rich
+are imported when first used, not when the parser is built."""
 
 from __future__ import annotations
 
@@ -10,17 +11,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import boto3
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-)
-from rich.console import Console
-from rich.table import Table
-
 from orchestrator.aws.errors import AwsError, UsageError
 
 
@@ -29,25 +19,36 @@ def add_common(p: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def _session(region: str | None) -> boto3.session.Session:
-    """A session per command: credentials and region are read now, not cached from earlier.
-    botocore reads only AWS_DEFAULT_REGION; AWS_REGION (what the other SDKs read) counts too."""
+def session(region: str | None) -> Any:
+    """A boto3 session per command: credentials and region are read now, not cached from
+    earlier. botocore reads only AWS_DEFAULT_REGION; AWS_REGION (what the other SDKs read)
+    counts too."""
+    import boto3
+
     return boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
 
 
 def client(service: str, region: str | None) -> Any:
     with aws(f"creating the {service} client"):
-        return _session(region).client(service)  # type: ignore[call-overload]
+        return session(region).client(service)
 
 
 def dynamodb_table(region: str | None, name: str) -> Any:
     with aws("opening the job-state table"):
-        return _session(region).resource("dynamodb").Table(name)
+        return session(region).resource("dynamodb").Table(name)
 
 
 @contextmanager
 def aws(action: str) -> Iterator[None]:
     """boto3's exceptions as one-line errors with the fix."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+    )
+
     try:
         yield
     except NoRegionError:
@@ -70,6 +71,9 @@ def print_json(doc: Any) -> None:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", show_lines=False)
     for col in columns:
         table.add_column(col, overflow="fold")

@@ -4,15 +4,14 @@ template, laid out as the template's relative paths expect."""
 from __future__ import annotations
 
 import importlib
-import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from orchestrator import model
-from orchestrator.aws.errors import UsageError
-from orchestrator.cli.build import write_atomically
-from orchestrator.compiler import asl_text
-from orchestrator.template import definition_uri
+from orchestrator.cli import outpaths
+from orchestrator.errors import UsageError
+
+if TYPE_CHECKING:
+    from orchestrator import model
 
 TEMPLATE_FILE = "template.yaml"
 
@@ -24,18 +23,50 @@ def package_dir(name: str) -> Path:
 
 def stage(dest: Path, wfs: list[model.Workflow], definitions: dict[str, dict[str, Any]],
           template: str) -> None:
-    """Everything `sam build` reads, laid out as the template's relative paths expect."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    """Everything `sam build` reads, laid out as the template's relative paths expect; every
+    file checked first, then all written at once (a full disk leaves nothing half-staged)."""
+    from orchestrator.compiler import asl_text
+    from orchestrator.template import definition_uri
+
+    files: dict[Path, bytes] = {}
     lambdas = package_dir("orchestrator_lambdas")
     for fn in sorted(p.name for p in lambdas.iterdir() if (p / "app.py").is_file()):
-        shutil.copytree(lambdas / fn, dest / "lambdas" / fn, dirs_exist_ok=True, ignore=ignore)
+        files |= _tree(lambdas / fn, dest / "lambdas" / fn)
     runtime = package_dir("orchestrator_runtime")
-    shutil.copytree(runtime, dest / "runtime" / runtime.name, dirs_exist_ok=True, ignore=ignore)
-    requirements = runtime.parent / "requirements.txt"
-    if not requirements.is_file():
-        raise UsageError(f"{requirements} not found: the Lambda layer needs it; deploy from a "
-                         "checkout of the orchestrator repository")
-    shutil.copyfile(requirements, dest / "runtime" / "requirements.txt")
+    files |= _tree(runtime, dest / "runtime" / runtime.name)
+    files[dest / "runtime" / "requirements.txt"] = layer_requirements(runtime).encode()
     for wf in wfs:
-        write_atomically(dest / definition_uri(wf), asl_text(definitions[wf.name]))
-    write_atomically(dest / TEMPLATE_FILE, template)
+        files[dest / definition_uri(wf)] = asl_text(definitions[wf.name]).encode()
+    files[dest / TEMPLATE_FILE] = template.encode()
+    for path in files:
+        outpaths.check_file(path, "staging folder", "run deploy from another folder")
+    outpaths.write_all(files)
+
+
+def _tree(source: Path, target: Path) -> dict[Path, bytes]:
+    """The files of a package folder (no caches), by where they go under ``target``."""
+    return {target / p.relative_to(source): p.read_bytes() for p in sorted(source.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+
+
+def layer_requirements(runtime: Path) -> str:
+    """The Lambda layer's requirements.txt: runtime/requirements.txt in a checkout; in an
+    installed package, the same pin read from the 'local' extra (tests keep the two equal)."""
+    checkout = runtime.parent / "requirements.txt"
+    if checkout.is_file():
+        return checkout.read_text(encoding="utf-8")
+    from importlib import metadata
+
+    from orchestrator.cli import DISTRIBUTION
+
+    try:
+        declared = metadata.requires(DISTRIBUTION) or []
+    except metadata.PackageNotFoundError:
+        declared = []
+    pins = [r.split(";")[0].strip() for r in declared
+            if r.startswith("aws-lambda-powertools") and 'extra == "local"' in r]
+    if not pins:
+        raise UsageError(f"{checkout} not found and {DISTRIBUTION} is not installed with its "
+                         "metadata: the Lambda layer needs aws-lambda-powertools; reinstall "
+                         f"with pip install {DISTRIBUTION}")
+    return "\n".join(pins) + "\n"

@@ -65,7 +65,7 @@ LAYERS: dict[str, str] = {
         "workspace")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",
-        "opsout", "report", "runsource", "sam_stage", "status")),
+        "opsout", "outpaths", "report", "runsource", "sam_stage", "status")),
 }
 
 

@@ -53,31 +53,16 @@ def test_no_golden_without_a_case() -> None:
     assert not stale, f"goldens without a case: {sorted(stale)}"
 
 
-SHEET_CASES = goldens.sheet_cases()
-
-
-def test_there_are_sheet_cases() -> None:
-    assert len(SHEET_CASES) >= 10
-
-
-@pytest.mark.parametrize("case", SHEET_CASES, ids=lambda p: p.name)
-def test_bad_sheet_error_matches_golden(case: Path) -> None:
-    expected = case.with_suffix(case.suffix + ".txt")
+@pytest.mark.parametrize("name", sorted(goldens.CLI_CASES))
+def test_cli_errors_match_golden_and_leave_nothing_behind(name: str) -> None:
+    expected = goldens.CLI / f"{name}.txt"
     assert expected.exists(), f"{expected.name} is missing; {REGENERATE}"
-    actual = goldens.render_sheet(case)
-    assert actual == expected.read_text(encoding="utf-8"), REGENERATE
+    text, left = goldens.run_cli_case(goldens.CLI_CASES[name])
+    assert text == expected.read_text(encoding="utf-8"), REGENERATE
+    assert "Traceback" not in text and text.startswith("exit 2\n")
+    assert left == [], f"left behind: {left}"
 
 
-@pytest.mark.parametrize("case", SHEET_CASES, ids=lambda p: p.name)
-def test_every_bad_sheet_is_one_line_naming_the_file_and_a_place(case: Path) -> None:
-    text = goldens.render_sheet(case)
-    assert text.count("\n") == 1 and text != "accepted\n"
-    assert text.startswith(f"tests/golden/errors/sheets/{case.name}:")
-    place = text.split(": ", 2)[:2]
-    assert place[0].rsplit(":", 1)[-1].isdigit() or place[1].startswith("samples"), text
-
-
-def test_no_sheet_golden_without_a_case() -> None:
-    stale = {p.name.removesuffix(".txt") for p in goldens.SHEETS.glob("*.txt")} - {
-        p.name for p in SHEET_CASES}
+def test_no_cli_golden_without_a_case() -> None:
+    stale = {p.stem for p in goldens.CLI.glob("*.txt")} - set(goldens.CLI_CASES)
     assert not stale, f"goldens without a case: {sorted(stale)}"
