@@ -12,7 +12,7 @@ import pytest
 from stagekit import job, request
 
 from orchestrator_lambdas.check_outputs import app as check_app
-from orchestrator_runtime import contracts, outputs
+from orchestrator_runtime import actions, contracts
 from orchestrator_runtime.resolve import BadCheckRequest
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def test_the_handler_passes_the_parsed_request_on(
         seen.append(req)
         return contracts.ExplainResponse(error="X", cause="y")
 
-    monkeypatch.setattr(outputs, "handle", handle)
+    monkeypatch.setattr(actions, "handle", handle)
     event = request("explain", error={"Error": "X", "Cause": "y"}, unknown_key="dropped")
 
     check_app.handler(event, lambda_context)
