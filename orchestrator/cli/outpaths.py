@@ -13,9 +13,8 @@ import errno
 import os
 from pathlib import Path
 
+from orchestrator.atomic import TMP
 from orchestrator.errors import OrchestratorError
-
-TMP = ".orch-tmp-"  # the prefix of every temporary file the CLI writes
 
 
 class OutputError(OrchestratorError):

@@ -11,10 +11,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from orchestrator.atomic import write_bytes_atomic
 from orchestrator.errors import LoadError
 from orchestrator.local import runlock, runrecord
 from orchestrator.local.runreport import RecordError, from_local_record
-from orchestrator.local.s3store import write_bytes_atomic
 from orchestrator.report import Prices, build_report
 
 

@@ -295,7 +295,7 @@ def _follow(args: argparse.Namespace, source: RunSource, row: Mapping[str, Any],
 
 
 def _save(args: argparse.Namespace) -> int:
-    from orchestrator.local.s3store import write_bytes_atomic
+    from orchestrator.atomic import write_bytes_atomic
 
     source, run = read_run(args)
     rows = [r for r in run.rows if r.get("status") == "FAILED"

@@ -9,7 +9,7 @@ from typing import IO, Any
 
 from botocore.exceptions import ClientError
 
-from orchestrator import model
+from orchestrator import atomic, model
 from orchestrator.errors import OrchestratorError
 from orchestrator.local import runrecord, s3store
 from orchestrator.local.inputs import InputDataError, values
@@ -55,7 +55,7 @@ def _get_atomic(s3: Any, bucket: str, key: str, target: Path) -> bool:
         for chunk in iter(lambda: body.read(s3store.CHUNK), b""):
             out.write(chunk)
 
-    s3store.write_atomic(target, copy)
+    atomic.write_atomic(target, copy)
     return True
 
 
@@ -106,7 +106,7 @@ def publish_outputs(s3: Any, wf: model.Workflow, samples: list[dict[str, str]],
                                for p in copied),
                "stages": [{"stage": st, "sample": sa, "state": states[(st, sa)]}
                           for st, sa in units]}
-        s3store.write_bytes_atomic(manifest, json.dumps(doc, indent=1).encode())
+        atomic.write_bytes_atomic(manifest, json.dumps(doc, indent=1).encode())
     except OSError as exc:
         raise OutputDirError(f"--out {out_dir}: {exc.strerror or exc}; finished stages are "
                              "kept in the workspace: fix it and run again") from exc

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.local.s3store import write_bytes_atomic
+from orchestrator.atomic import write_bytes_atomic
 from orchestrator_runtime import contracts as c
 
 RUNS = "runs"

@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,8 +38,9 @@ from typing import IO, Any, Final
 from moto.s3.models import FakeKey, s3_backends
 from moto.s3.utils import _VersionedKeyStore
 
+from orchestrator.atomic import clean_temporaries, write_atomic, write_bytes_atomic
+
 RESERVED: Final = ".orch-"
-TMP: Final = ".orch-tmp-"
 META_DIR: Final = ".orch-meta"
 CHUNK: Final = 8 * 1024 * 1024
 
@@ -50,58 +50,6 @@ class StoreError(OSError):
 
 
 # --- atomic files ------------------------------------------------------------------------
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # some file systems cannot fsync a folder
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def write_atomic(path: Path, source: Callable[[IO[bytes]], None]) -> None:
-    """Write ``path`` via a temporary file in its folder: old bytes or new, never a mix.
-
-    On an error (full disk, unwritable folder) the temporary file is removed and the old
-    file is untouched. A process killed half-way leaves at most a ``.orch-tmp-`` file, which
-    is never read as data and is removed by the next :func:`clean_temporaries`.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{TMP}{uuid.uuid4().hex}"
-    try:
-        with open(tmp, "xb") as out:
-            source(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except Exception:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    def source(out: IO[bytes]) -> None:
-        out.write(data)
-
-    write_atomic(path, source)
-
-
-def clean_temporaries(root: Path) -> int:
-    """Remove temporary files a killed writer left under ``root``; returns how many."""
-    count = 0
-    if not root.is_dir():
-        return 0
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            if name.startswith(TMP):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(dirpath, name))
-                    count += 1
-    return count
-
 
 def md5_file(path: Path) -> str:
     digest = hashlib.md5(usedforsecurity=False)

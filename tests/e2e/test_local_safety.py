@@ -267,7 +267,7 @@ def test_runs_are_recorded_with_every_row_and_stage_sample_logs(tmp_path: Path) 
 def test_a_full_disk_fails_only_the_stage_that_wrote_and_keeps_the_rest(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path, wd = chain(tmp_path), tmp_path / "wd"
-    real = s3store.write_atomic
+    real = s3store.write_atomic  # type: ignore[attr-defined]
 
     def full_for_s2(target: Path, source: Callable[[IO[bytes]], None]) -> None:
         if target.name == "S2.txt" and target.parent.name == "ok":

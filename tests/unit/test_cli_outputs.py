@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orchestrator import atomic
 from orchestrator.cli import build, main, outpaths
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +63,7 @@ def test_write_all_changes_every_file_or_none(tmp_path_factory: pytest.TempPathF
         else:
             outpaths.write_all(files)
             assert {n: tree(folder)[n] for n in names} == {n: f"new {n}" for n in names}
-            assert not [p for p in folder.rglob("*") if p.name.startswith(outpaths.TMP)]
+            assert not [p for p in folder.rglob("*") if p.name.startswith(atomic.TMP)]
 
 
 def test_a_file_the_kernel_refuses_keeps_the_old_output(tmp_path: Path) -> None:

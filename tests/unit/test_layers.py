@@ -45,7 +45,7 @@ LAYERS: dict[str, str] = {
         "job_events.app", "s3_trigger", "s3_trigger.app")),
     **_layer("model", _in(
         "orchestrator", "", "errors", "units", "model", "dsl", "loader", "samples", "names",
-        "jobspec", "runs", "runstatus", "asl", "asl.states", "asl.check")),
+        "jobspec", "runs", "runstatus", "asl", "asl.states", "asl.check", "atomic")),
     **_layer("checks", _in("orchestrator", "validate"), _in(
         "orchestrator.checks", "", "arguments", "common", "commands", "dependencies", "names",
         "paths", "placeholders", "resources", "triggers")),

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 from moto.s3.models import s3_backends
 
+from orchestrator import atomic
 from orchestrator.local import s3store
 
 BUCKET = "kept"
@@ -156,7 +157,7 @@ def test_temporary_files_are_never_objects_and_are_cleaned_on_open(tmp_path: Pat
     root = tmp_path / "s3"
     (root / "w").mkdir(parents=True)
     (root / "w" / "a").write_bytes(b"kept")
-    (root / "w" / f"{s3store.TMP}123").write_bytes(b"half")
+    (root / "w" / f"{atomic.TMP}123").write_bytes(b"half")
     with mock_aws():
         s3 = open_bucket(root)
         keys = [o["Key"] for o in s3.list_objects_v2(  # type: ignore[attr-defined]
@@ -197,7 +198,7 @@ def _count_steps(root: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int | Non
                     raise exc
             return real_open(file, mode, *a, **k)  # type: ignore[call-overload]
 
-        m.setattr(s3store, "open", opener, raising=False)
+        m.setattr(atomic, "open", opener, raising=False)
         with mock_aws():
             s3 = open_bucket(root)
             with contextlib.suppress(ClientError, Killed, OSError):
@@ -227,7 +228,7 @@ def test_a_write_killed_or_failing_at_any_step_keeps_old_or_new_bytes(
         assert a["ETag"].strip('"') == hashlib.md5(body).hexdigest()
         assert s3.get_object(Bucket=BUCKET,  # type: ignore[attr-defined]
                              Key="w/b")["Body"].read() == b"other"
-    leftovers = [p for p in root.rglob("*") if p.name.startswith(s3store.TMP)]
+    leftovers = [p for p in root.rglob("*") if p.name.startswith(atomic.TMP)]
     assert leftovers == []
 
 
@@ -244,7 +245,7 @@ def test_unwritable_folder_fails_the_put_and_keeps_the_old_object(
                 raise PermissionError(errno.EACCES, "Permission denied", str(file))
             return real_open(file, mode, *a, **k)  # type: ignore[call-overload]
 
-        monkeypatch.setattr(s3store, "open", refuse, raising=False)
+        monkeypatch.setattr(atomic, "open", refuse, raising=False)
     os.chmod(root / "w", 0o555)
     try:
         with mock_aws():
@@ -288,5 +289,5 @@ def test_sigkill_during_writes_leaves_a_whole_file(tmp_path_factory: pytest.Temp
     if target.exists():
         body = target.read_bytes()
         assert len(body) == 1 << 20 and len(set(body)) == 1
-    s3store.clean_temporaries(folder)
+    atomic.clean_temporaries(folder)
     assert [p.name for p in folder.iterdir()] in ([], ["obj"])
