@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,7 @@ def test_only_the_description_maps_placeholders_to_resources() -> None:
     root = Path(__file__).resolve().parents[2] / "orchestrator"
     writers = {"compiler/stages.py", "compiler/compile.py", "checks/names.py",
                "template/description.py"}
+    names = re.compile(r"\b(substitution_key|SUB_JOB_QUEUE|SUB_CHECK_FUNCTION)\b")
     found = {str(p.relative_to(root)) for p in root.rglob("*.py")
-             if any(name in p.read_text() for name in
-                    ("substitution_key", "SUB_JOB_QUEUE", "SUB_CHECK_FUNCTION"))}
+             if names.search(p.read_text())}
     assert found <= writers, found - writers
