@@ -89,8 +89,10 @@ def _measure(case: str, n: int, cores: float, spawned: float) -> dict[str, Any]:
 
     first: list[float] = []
 
-    def show(event: progress.Event) -> None:
-        if isinstance(event, progress.Progress) and not first:
+    def show(event: progress.Event | str) -> None:
+        # The first progress snapshot; revisions before typed events passed rendered text.
+        snapshot = getattr(progress, "Progress", str)
+        if isinstance(event, snapshot) and not first:
             first.append(time.time())
 
     with tempfile.TemporaryDirectory(prefix="bench-local-") as tmp:
