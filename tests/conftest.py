@@ -114,3 +114,21 @@ def lambda_context(monkeypatch: pytest.MonkeyPatch) -> FakeLambdaContext:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "orchestrator-test")
     return FakeLambdaContext()
+
+
+@pytest.fixture
+def triggered(sfn: SFNClient, s3: S3Client, bucket: str,
+              monkeypatch: pytest.MonkeyPatch) -> str:
+    """A state machine and the upload triggers (a key pattern and a sheet prefix) that start it."""
+    machine = sfn.create_state_machine(
+        name="rnaseq", roleArn="arn:aws:iam::123456789012:role/sfn",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+    )["stateMachineArn"]
+    monkeypatch.setenv("TRIGGERS", json.dumps([
+        {"workflow": "rnaseq", "state_machine_arn": machine, "kind": "key",
+         "bucket": f"s3://{bucket}/rnaseq", "pattern": "raw/{sample_id}.fastq.gz",
+         "sample_column": "sample_id"},
+        {"workflow": "rnaseq", "state_machine_arn": machine, "kind": "sheet",
+         "bucket": f"s3://{bucket}/rnaseq", "prefix": "sheets/", "suffix": ".csv",
+         "sample_column": "sample_id"}]))
+    return machine

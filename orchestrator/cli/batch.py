@@ -11,6 +11,7 @@ JSON shapes (``--json``):
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.aws.facts import KINDS, ComputeEnvironment, Queue
@@ -192,16 +193,8 @@ def cmd_ce_create(args: argparse.Namespace) -> int:
 def cmd_ce_change(args: argparse.Namespace) -> int:
     from orchestrator.aws import batch_infra as infra
 
-    batch = client("batch", args.region)
-    with aws(f"{args.verb[:-1]}ing compute environment {args.name}"):
-        arn = infra.environment(batch, args.name).arn
-        if args.verb == "delete":
-            infra.delete_environment(batch, args.name, _wait(args))
-            state = "DELETED"
-        else:
-            state = "ENABLED" if args.verb == "enable" else "DISABLED"
-            infra.set_environment_state(batch, args.name, state, _wait(args))
-    return _report(args, args.verb, "compute environment", args.name, arn, state)
+    return _change(args, "compute environment", lambda b: infra.environment(b, args.name).arn,
+                   infra.delete_environment, infra.set_environment_state)
 
 
 def cmd_queue_create(args: argparse.Namespace) -> int:
@@ -218,13 +211,21 @@ def cmd_queue_create(args: argparse.Namespace) -> int:
 def cmd_queue_change(args: argparse.Namespace) -> int:
     from orchestrator.aws import batch_infra as infra
 
+    return _change(args, "job queue", lambda b: infra.queue(b, args.name).arn,
+                   infra.delete_queue, infra.set_queue_state)
+
+
+def _change(args: argparse.Namespace, kind: str, arn_of: Callable[[Any], str],
+            delete: Callable[[Any, str, Any], None],
+            set_state: Callable[[Any, str, str, Any], None]) -> int:
+    """enable, disable or delete one compute environment or job queue."""
     batch = client("batch", args.region)
-    with aws(f"{args.verb[:-1]}ing job queue {args.name}"):
-        arn = infra.queue(batch, args.name).arn
+    with aws(f"{args.verb[:-1]}ing {kind} {args.name}"):
+        arn = arn_of(batch)
         if args.verb == "delete":
-            infra.delete_queue(batch, args.name, _wait(args))
+            delete(batch, args.name, _wait(args))
             state = "DELETED"
         else:
             state = "ENABLED" if args.verb == "enable" else "DISABLED"
-            infra.set_queue_state(batch, args.name, state, _wait(args))
-    return _report(args, args.verb, "job queue", args.name, arn, state)
+            set_state(batch, args.name, state, _wait(args))
+    return _report(args, args.verb, kind, args.name, arn, state)

@@ -183,23 +183,6 @@ def test_malformed_direct_event_is_reported_not_raised(
     assert resp["applied"] is False and resp["reason"]
 
 
-@pytest.fixture
-def triggered(sfn: SFNClient, s3: S3Client, bucket: str,
-              monkeypatch: pytest.MonkeyPatch) -> str:
-    machine = sfn.create_state_machine(
-        name="rnaseq", roleArn="arn:aws:iam::123456789012:role/sfn",
-        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
-    )["stateMachineArn"]
-    monkeypatch.setenv("TRIGGERS", json.dumps([
-        {"workflow": "rnaseq", "state_machine_arn": machine, "kind": "key",
-         "bucket": f"s3://{bucket}/rnaseq", "pattern": "raw/{sample_id}.fastq.gz",
-         "sample_column": "sample_id"},
-        {"workflow": "rnaseq", "state_machine_arn": machine, "kind": "sheet",
-         "bucket": f"s3://{bucket}/rnaseq", "prefix": "sheets/", "suffix": ".csv",
-         "sample_column": "sample_id"}]))
-    return machine
-
-
 def object_created(load_event: Load, s3: S3Client, bucket: str, key: str,
                    body: bytes) -> dict[str, Any]:
     event = load_event("s3_object_created")

@@ -322,21 +322,6 @@ def test_a_redriven_execution_moves_its_row_forward(
 
 # Upload triggers ------------------------------------------------------------------------
 
-@pytest.fixture
-def machine(sfn: SFNClient, bucket: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    arn = sfn.create_state_machine(
-        name="rnaseq", roleArn="arn:aws:iam::123456789012:role/sfn",
-        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
-    )["stateMachineArn"]
-    monkeypatch.setenv("TRIGGERS", json.dumps([
-        {"workflow": "rnaseq", "state_machine_arn": arn, "kind": "key",
-         "bucket": f"s3://{bucket}/rnaseq", "pattern": "raw/{sample_id}.fastq.gz",
-         "sample_column": "sample_id"},
-        {"workflow": "rnaseq", "state_machine_arn": arn, "kind": "sheet",
-         "bucket": f"s3://{bucket}/rnaseq", "prefix": "sheets/", "suffix": ".csv",
-         "sample_column": "sample_id"}]))
-    return arn
-
 
 def upload_event(load_event: Load, s3: S3Client, bucket: str, key: str) -> dict[str, Any]:
     event = load_event("s3_object_created")
@@ -358,7 +343,7 @@ def upload_event(load_event: Load, s3: S3Client, bucket: str, key: str) -> dict[
     ("s3_detail_list", "detail"),
 ])
 def test_each_recorded_bad_upload_event_is_ignored_by_name(
-    machine: str, sfn: SFNClient, lambda_context: FakeLambdaContext, name: str, field: str,
+    triggered: str, sfn: SFNClient, lambda_context: FakeLambdaContext, name: str, field: str,
 ) -> None:
     event = hostile(name)
     with pytest.raises(triggers.MalformedUpload, match=field.replace(".", r"\.")):
@@ -367,11 +352,11 @@ def test_each_recorded_bad_upload_event_is_ignored_by_name(
     resp = trigger_app.handler(event, lambda_context)
 
     assert resp == {"started": [], "ignored": ["malformed event"], "errors": []}
-    assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
+    assert sfn.list_executions(stateMachineArn=triggered)["executions"] == []
 
 
 def test_any_broken_upload_event_starts_nothing_or_what_it_names(
-    machine: str, sfn: SFNClient, s3: S3Client, bucket: str,
+    triggered: str, sfn: SFNClient, s3: S3Client, bucket: str,
     lambda_context: FakeLambdaContext, load_event: Load,
 ) -> None:
     original = upload_event(load_event, s3, bucket, "rnaseq/raw/S1.fastq.gz")
@@ -379,7 +364,7 @@ def test_any_broken_upload_event_starts_nothing_or_what_it_names(
     @FUZZ
     @given(event=mutated(original))
     def broken(event: Any) -> None:
-        before = len(sfn.list_executions(stateMachineArn=machine)["executions"])
+        before = len(sfn.list_executions(stateMachineArn=triggered)["executions"])
         try:
             upload = triggers.parse_object_created(event)
         except triggers.MalformedUpload:
@@ -387,7 +372,7 @@ def test_any_broken_upload_event_starts_nothing_or_what_it_names(
 
         resp = trigger_app.handler(event, lambda_context)
 
-        after = len(sfn.list_executions(stateMachineArn=machine)["executions"])
+        after = len(sfn.list_executions(stateMachineArn=triggered)["executions"])
         assert set(resp) == {"started", "ignored", "errors"}
         if upload is None:
             assert resp == {"started": [], "ignored": ["malformed event"], "errors": []}
@@ -399,7 +384,7 @@ def test_any_broken_upload_event_starts_nothing_or_what_it_names(
 
 
 def test_duplicate_upload_while_the_run_goes_on_is_not_a_new_start(
-    machine: str, sfn: SFNClient, s3: S3Client, bucket: str,
+    triggered: str, sfn: SFNClient, s3: S3Client, bucket: str,
     lambda_context: FakeLambdaContext, load_event: Load, capsys: pytest.CaptureFixture[str],
 ) -> None:
     event = upload_event(load_event, s3, bucket, "rnaseq/raw/S1.fastq.gz")
@@ -409,7 +394,7 @@ def test_duplicate_upload_while_the_run_goes_on_is_not_a_new_start(
     again = trigger_app.handler(event, lambda_context)  # the run is still RUNNING
     repeated = capsys.readouterr().out
 
-    [run] = sfn.list_executions(stateMachineArn=machine)["executions"]
+    [run] = sfn.list_executions(stateMachineArn=triggered)["executions"]
     assert run["status"] == "RUNNING"
     assert first["started"] == again["started"] == [run["name"]]
     assert metric_values(started) == {"ExecutionsStarted": 1.0}
