@@ -79,6 +79,9 @@ REQUIRED: Final[dict[contracts.Action, tuple[str, ...]]] = {
     "post": ("workflow", "stage", "execution", "job"),
     "explain": (),
     "summarize": ("results",),
+    "sheet": ("workflow", "execution"),
+    "plan": ("workflow", "stage", "execution", "job", "sheet"),
+    "collect": ("workflow", "stage", "execution", "job", "plan"),
 }
 
 
@@ -99,6 +102,9 @@ class CheckRequestModel(BaseModel):
     error: dict[str, Any] | None = None
     block: str | None = None
     results: list[Any] | None = None
+    sheet: str | None = None  # s3:// URI of the run's sheet (array strategy)
+    plan: dict[str, Any] | None = None  # for "collect": the stage's PlanResponse
+    stages: list[str] | None = None  # for an array block's "summarize": its stages
 
     @model_validator(mode="after")
     def _needs(self) -> CheckRequestModel:

@@ -26,5 +26,7 @@ def handle(
             return explain.explain(request)
         case "summarize":
             return explain.summarize(request)
+        case "sheet" | "plan" | "collect":
+            raise NotImplementedError(action)  # WIP: array strategy
         case _:
             assert_never(action)

@@ -27,7 +27,8 @@ from typing import Any, Final, Literal, NamedTuple, TypedDict
 
 from orchestrator_runtime import limits
 
-CONTRACT_VERSION: Final = 1
+# 2: markers live in a folder per (stage, sample) and are named by what they vouch for.
+CONTRACT_VERSION: Final = 2
 
 # The job runner's console script: the container command of every Batch job the
 # orchestrator submits (pyproject.toml installs it under this name).
@@ -81,7 +82,7 @@ ERR_SAMPLES_FAILED: Final = "SamplesFailed"
 ERR_NO_SAMPLES: Final = "NoSamples"  # a workflow with wf.foreach started without samples
 ERR_STAGE_FAILED: Final = "StageFailed"
 
-Action = Literal["pre", "post", "explain", "summarize"]
+Action = Literal["pre", "post", "explain", "summarize", "sheet", "plan", "collect"]
 
 
 class JobSpec(TypedDict):
@@ -113,6 +114,9 @@ class CheckRequest(TypedDict, total=False):
     error: dict[str, str]  # for "explain": the caught {"Error", "Cause"}
     block: str  # for "summarize": the Map block's name
     results: list[dict[str, Any]]  # for "summarize": the Map's iteration outputs
+    sheet: str  # array strategy: s3:// URI of the run's sheet (SheetResponse.sheet)
+    plan: PlanResponse  # for "collect": what the stage's "plan" answered
+    stages: list[str]  # for an array block's "summarize": the block's stages, in order
 
 
 class Counts(TypedDict):
@@ -175,7 +179,8 @@ class RunnerTask(TypedDict):
     inputs: dict[str, list[str]]  # name -> s3:// URIs (a list: once-stages gather samples)
     outputs: dict[str, str]  # name -> s3:// URI
     allow_empty: bool
-    marker: str  # s3:// URI of the completion marker, written last
+    marker: str  # s3:// folder of the completion marker (ends with "/"): the runner writes
+    #   marker_name(fingerprint, outputs_digest) into it LAST, then removes older markers there
     fingerprint_basis: dict[str, Any]  # see fingerprint(); input ETags are added by the runner
 
 
@@ -296,14 +301,35 @@ def resolve_path(bucket_prefix: str, path: str) -> str:
     return f"{base}/{'/'.join(parts)}" + ("/" if path.endswith("/") else "")
 
 
-def marker_uri(bucket_prefix: str, workflow: str, stage: str, sample: str) -> str:
-    return f"{bucket_prefix.rstrip('/')}/{META_PREFIX}/markers/{workflow}/{stage}/{sample}.json"
+def marker_folder(bucket_prefix: str, workflow: str, stage: str, sample: str) -> str:
+    """Where (stage, sample)'s marker lives: a folder, so one LIST of a stage's markers
+    answers for every sample (the marker's name says what it vouches for)."""
+    return f"{bucket_prefix.rstrip('/')}/{META_PREFIX}/markers/{workflow}/{stage}/{sample}/"
+
+
+def outputs_digest(etags: Mapping[str, str]) -> str:
+    """32 hex digits of the outputs' ETags by output name (ETags normalised)."""
+    doc = {name: normalize_etag(etag) for name, etag in etags.items()}
+    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()[:32]
+
+
+_MARKER_NAME: Final = re.compile(r"([0-9a-f]{64})-([0-9a-f]{32})\.json")
+
+
+def marker_name(fingerprint: str, digest: str) -> str:
+    """A marker's file name: what produced the outputs, and the outputs it vouches for. A
+    listing of the marker folder is enough to tell whether a stage is complete."""
+    return f"{fingerprint}-{digest}.json"
+
+
+def parse_marker_name(name: str) -> tuple[str, str] | None:
+    """(fingerprint, outputs digest) of a marker file name; None for any other name."""
+    m = _MARKER_NAME.fullmatch(name)
+    return (m.group(1), m.group(2)) if m else None
 
 
 def task_uri(bucket_prefix: str, execution_name: str, stage: str, sample: str) -> str:
-    return (
-        f"{bucket_prefix.rstrip('/')}/{META_PREFIX}/tasks/{execution_name}/{stage}/{sample}.json"
-    )
+    return f"{run_prefix(bucket_prefix, execution_name)}{stage}/{sample}.json"
 
 
 # Names ------------------------------------------------------------------------------------
@@ -406,3 +432,120 @@ def fingerprint_basis(
 
 def normalize_etag(etag: str) -> str:
     return etag.strip('"')
+
+
+# Array stages (the "array" fan-out strategy) -----------------------------------------------
+# Before a per-sample stage the check function's "plan" action evaluates every sample at
+# once (LIST pages, not one request per sample) and writes, under plan_prefix(), the stage
+# document (STAGE_DOC: the stage's "pre" CheckRequest without a row) and the manifest
+# (MANIFEST: one ManifestLine per sample to run, each line padded with spaces to the same
+# width and ended by a newline). A job runs manifest line ORCH_MANIFEST_OFFSET +
+# AWS_BATCH_JOB_ARRAY_INDEX (0 when it is not an array child) and reads only that line: one
+# ranged GET of manifest_range(line, width).
+MANIFEST_ENV: Final = "ORCH_MANIFEST_URI"
+MANIFEST_WIDTH_ENV: Final = "ORCH_MANIFEST_WIDTH"
+MANIFEST_OFFSET_ENV: Final = "ORCH_MANIFEST_OFFSET"
+ARRAY_INDEX_ENV: Final = "AWS_BATCH_JOB_ARRAY_INDEX"
+STAGE_DOC: Final = "stage.json"
+MANIFEST: Final = "manifest.jsonl"
+FAILURES: Final = "failures.json"
+SHEET: Final = "sheet.jsonl"  # the run's sample sheet as the check function wrote it
+
+
+class ManifestLine(TypedDict):
+    index: int  # the row's position in the sample sheet
+    sample: str  # sample label (sample_label of the foreach column's value)
+    row: dict[str, Any]  # the sheet row
+
+
+class Chunk(TypedDict):
+    offset: str  # first manifest line of one array job (a string: it becomes an env value)
+    size: int  # its children
+
+
+class SheetResponse(TypedDict):
+    sheet: str  # s3:// URI of the run's sheet (JSON lines, one row object per line)
+    count: int  # rows
+
+
+class PlanResponse(TypedDict):
+    count: int  # samples to run now: manifest lines
+    total: int  # samples in the sheet
+    complete: int  # samples whose outputs are complete (skipped)
+    blocked: int  # samples left out because an earlier stage failed for them
+    failed: int  # samples that cannot run (an input is missing): recorded as failed
+    manifest: str  # s3:// URI of the manifest ("" when count is 0)
+    width: str  # bytes per manifest line, as a string (an env value)
+    job_name: str  # Batch job name of the stage's job(s)
+    chunks: list[Chunk]  # array jobs of at most BATCH_ARRAY_MAX children, near-equal sizes
+
+
+class CollectResponse(TypedDict):
+    ran: int  # samples the stage ran
+    succeeded: int
+    failed: int  # of those, samples without complete outputs afterwards
+    cause: str  # one line naming the first failed samples, or ""
+
+
+class Failures(TypedDict):
+    """FAILURES of one stage in one execution: why samples failed or were left out."""
+
+    stage: str
+    failed: dict[str, str]  # sample label -> cause (exit code, status reason, log stream)
+    blocked: dict[str, str]  # sample label -> the stage that failed for it earlier
+
+
+def run_prefix(bucket_prefix: str, execution_name: str) -> str:
+    """The folder of one execution's own objects (task documents, manifests, the sheet)."""
+    return f"{bucket_prefix.rstrip('/')}/{META_PREFIX}/tasks/{execution_name}/"
+
+
+ARRAY_PLAN: Final = "_array"  # below a stage's task folder; no sample label starts with "_"
+
+
+def plan_prefix(bucket_prefix: str, execution_name: str, stage: str) -> str:
+    """Where an array stage's plan (stage document, manifest, failures) is written."""
+    return f"{run_prefix(bucket_prefix, execution_name)}{stage}/{ARRAY_PLAN}/"
+
+
+def sibling(uri: str, name: str) -> str:
+    """``s3://b/p/manifest.jsonl`` + ``stage.json`` -> ``s3://b/p/stage.json``."""
+    return uri.rpartition("/")[0] + "/" + name
+
+
+def chunks(count: int, most: int = limits.BATCH_ARRAY_MAX) -> list[Chunk]:
+    """``count`` manifest lines as the fewest array jobs of at most ``most`` children, in
+    near-equal sizes (so none has fewer than two children when count >= 2)."""
+    if count <= 0:
+        return []
+    n = -(-count // most)
+    base, extra = divmod(count, n)
+    out: list[Chunk] = []
+    offset = 0
+    for k in range(n):
+        size = base + (1 if k < extra else 0)
+        out.append(Chunk(offset=str(offset), size=size))
+        offset += size
+    return out
+
+
+def encode_manifest(lines: list[ManifestLine]) -> tuple[bytes, int]:
+    """The manifest's bytes and its line width (bytes per line, newline included)."""
+    encoded = [canonical_json(line).encode() for line in lines]
+    width = max((len(e) for e in encoded), default=0) + 1
+    return b"".join(e.ljust(width - 1) + b"\n" for e in encoded), width
+
+
+def manifest_range(line: int, width: int) -> str:
+    """The HTTP Range header value that reads manifest line ``line`` (0-based)."""
+    return f"bytes={line * width}-{(line + 1) * width - 1}"
+
+
+def decode_manifest_line(raw: bytes) -> ManifestLine:
+    """One manifest line (padding and newline allowed); raises ValueError when it is not
+    a ManifestLine."""
+    doc = json.loads(raw.decode())
+    if (not isinstance(doc, dict) or not isinstance(doc.get("index"), int)
+            or not isinstance(doc.get("sample"), str) or not isinstance(doc.get("row"), dict)):
+        raise ValueError(f"not a manifest line: {raw[:80]!r}")
+    return ManifestLine(index=doc["index"], sample=doc["sample"], row=doc["row"])

@@ -17,6 +17,7 @@ EXECUTION_NAME_CHARS: Final = 80  # StartExecution name
 # 1 MB; counting UTF-8 bytes satisfies both.
 DEFINITION_BYTES: Final = 1024 * 1024
 PAYLOAD_BYTES: Final = 256 * 1024  # input/output of an execution, a state or a task
+HISTORY_EVENTS: Final = 25_000  # events in one execution's history; one more fails it
 INLINE_MAP_CONCURRENCY: Final = 40  # an inline Map runs at most about 40 iterations at once
 
 # Sample sheets: Python's csv module refuses longer fields by default (field_size_limit); a
@@ -31,6 +32,9 @@ BATCH_MIN_TIMEOUT_SECONDS: Final = 60  # attemptDurationSeconds
 BATCH_MAX_VCPUS: Final = 256  # vCPUs of one container
 BATCH_MIN_MEMORY_MIB: Final = 4  # memory of one container
 BATCH_MAX_GPUS: Final = 16  # GPUs of one container
+BATCH_ARRAY_MIN: Final = 2  # children of an array job: ArrayProperties.Size 2 to 10,000
+BATCH_ARRAY_MAX: Final = 10_000
+DESCRIBE_JOBS_IDS: Final = 100  # job ids per DescribeJobs call
 FARGATE_VCPU_FRACTIONS: Final = (0.25, 0.5)  # the only fractional vCPU values (Fargate)
 # "Container Overrides length must be at most 8192" (ECS RunTask, which Batch calls).
 CONTAINER_OVERRIDES_CHARS: Final = 8192

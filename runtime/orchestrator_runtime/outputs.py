@@ -63,35 +63,33 @@ def _show(uris: list[str]) -> str:
 
 
 def _marker_problem(
-    marker: Any, fingerprint: str, seen: Mapping[str, s3util.ObjectInfo | None], stage: Stage
+    markers: list[str], fingerprint: str, seen: Mapping[str, s3util.ObjectInfo | None],
+    stage: Stage,
 ) -> tuple[str, list[str]]:
-    """("", []) when the marker vouches for the outputs, else why not and the outputs affected."""
+    """("", []) when a marker vouches for the outputs, else why not and the outputs affected.
+
+    A marker's name is (fingerprint, digest of the outputs' ETags), so the marker folder's
+    listing answers without reading any marker.
+    """
     present = [n for n, uri in stage.outputs.items() if seen[uri] is not None]
-    if marker is None:
+    parsed = [p for p in map(contracts.parse_marker_name, markers) if p is not None]
+    if not parsed:
         return "marker absent", present
-    if not isinstance(marker, dict) or not isinstance(marker.get("outputs"), dict):
-        return "marker unreadable", present
-    if marker.get("fingerprint") != fingerprint:
+    if not any(fp == fingerprint for fp, _ in parsed):
         return ("marker fingerprint differs (image, command, environment, values or input "
                 "contents changed since the outputs were made)"), present
-    changed = []
-    for name in present:
-        entry = marker["outputs"].get(name)
-        etag = entry.get("etag") if isinstance(entry, dict) else None
-        info = seen[stage.outputs[name]]
-        if info is None or not isinstance(etag, str) or contracts.normalize_etag(etag) != info.etag:
-            changed.append(name)
-    if changed:
-        return f"output {', '.join(changed)} changed since the marker was written", changed
-    return "", []
+    if len(present) == len(stage.outputs):
+        digest = contracts.outputs_digest({n: _etag(seen, u) for n, u in stage.outputs.items()})
+        if (fingerprint, digest) in parsed:
+            return "", []
+    return "an output changed since the marker was written (its ETag differs)", present
 
 
-def evaluate(
-    s3: S3Client, stage: Stage, *, sleep: Callable[[float], None] = time.sleep
-) -> Evaluation:
-    """Look at inputs, outputs and marker; raises StageInputsMissing when an input is absent."""
+def judge(stage: Stage, seen: Mapping[str, s3util.ObjectInfo | None],
+          markers: list[str]) -> Evaluation:
+    """The verdict on one stage from what was seen: the objects of its inputs and outputs
+    (None when absent) and the names in its marker folder. Raises StageInputsMissing."""
     all_inputs = [uri for uris in stage.inputs.values() for uri in uris]
-    seen = s3util.inspect(s3, [*all_inputs, *stage.outputs.values()], sleep=sleep)
     absent_inputs = [uri for uri in all_inputs if seen[uri] is None]
     if absent_inputs:
         raise StageInputsMissing(
@@ -100,14 +98,10 @@ def evaluate(
         )
     etags = {n: [_etag(seen, u) for u in uris] for n, uris in stage.inputs.items()}
     fingerprint = contracts.fingerprint(stage.fingerprint_basis(), etags)
-    try:
-        marker = s3util.get_json(s3, stage.marker_uri, sleep=sleep)
-    except ValueError:
-        marker = "unreadable"
     absent = [u for u in stage.outputs.values() if seen[u] is None]
     empty = [u for u in stage.outputs.values()
              if (info := seen[u]) is not None and info.size == 0 and not stage.job["allow_empty"]]
-    problem, unvouched = _marker_problem(marker, fingerprint, seen, stage)
+    problem, unvouched = _marker_problem(markers, fingerprint, seen, stage)
     total = len(stage.outputs)
     parts = []
     if absent:
@@ -124,6 +118,20 @@ def evaluate(
     counts = contracts.Counts(expected=total, present=total - len(absent) - len(empty),
                               missing=len(absent) + len(empty), stale=len(unvouched))
     return Evaluation(stage, status, counts, absent + empty, "; ".join(parts))
+
+
+def stage_uris(stage: Stage) -> list[str]:
+    """Every object a verdict on ``stage`` looks at (inputs, then outputs)."""
+    return [*(u for uris in stage.inputs.values() for u in uris), *stage.outputs.values()]
+
+
+def evaluate(
+    s3: S3Client, stage: Stage, *, sleep: Callable[[float], None] = time.sleep
+) -> Evaluation:
+    """Look at inputs, outputs and marker; raises StageInputsMissing when an input is absent."""
+    seen = s3util.inspect(s3, stage_uris(stage), sleep=sleep)
+    markers = s3util.folders(s3, [stage.marker_folder], sleep=sleep)[stage.marker_folder]
+    return judge(stage, seen, markers)
 
 
 def _etag(seen: Mapping[str, s3util.ObjectInfo | None], uri: str) -> str:

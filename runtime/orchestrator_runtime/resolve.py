@@ -86,8 +86,9 @@ class Stage:
         return self.execution.rsplit(":", 1)[-1]
 
     @property
-    def marker_uri(self) -> str:
-        return contracts.marker_uri(self.job["bucket"], self.workflow, self.stage, self.sample)
+    def marker_folder(self) -> str:
+        return contracts.marker_folder(self.job["bucket"], self.workflow, self.stage,
+                                       self.sample)
 
     @property
     def task_uri(self) -> str:
@@ -118,7 +119,7 @@ class Stage:
             command=self.job["command"], environment=self.job["environment"],
             shell=self.job["shell"], stdout=self.job["stdout"], values=self.values,
             inputs=self.inputs, outputs=self.outputs, allow_empty=self.job["allow_empty"],
-            marker=self.marker_uri, fingerprint_basis=self.fingerprint_basis(),
+            marker=self.marker_folder, fingerprint_basis=self.fingerprint_basis(),
         )
 
 

@@ -157,18 +157,33 @@ def _run(task: contracts.RunnerTask, work: Path, store: Store, out: BinaryIO, er
         uri = task["outputs"][name]
         etag = store.put(path, uri)
         recorded[name] = {"uri": uri, "etag": etag, "size": path.stat().st_size}
+    fingerprint = contracts.fingerprint(task["fingerprint_basis"], etags)
     marker: contracts.Marker = {
         "version": contracts.CONTRACT_VERSION,
-        "fingerprint": contracts.fingerprint(task["fingerprint_basis"], etags),
+        "fingerprint": fingerprint,
         "stage": task["stage"],
         "sample": task["sample"],
         "execution": task["execution"],
         "finished_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "outputs": recorded,
     }
-    store.put_bytes(contracts.canonical_json(marker).encode(), task["marker"])
+    name = contracts.marker_name(
+        fingerprint, contracts.outputs_digest({n: r["etag"] for n, r in recorded.items()}))
+    store.put_bytes(contracts.canonical_json(marker).encode(), task["marker"] + name)
     _say(err, f"{where}: uploaded {len(recorded)} output(s); marker written")
+    _drop_old_markers(store, task["marker"], name, err)
     return 0
+
+
+def _drop_old_markers(store: Store, folder: str, keep: str, err: BinaryIO) -> None:
+    """Remove the markers the new one supersedes (only after it is written): they vouch for
+    nothing now, and each would cost the stage's listing a key. Failing here loses nothing."""
+    try:
+        for old in store.names(folder):
+            if old != keep and contracts.parse_marker_name(old) is not None:
+                store.remove(folder + old)
+    except STORAGE_ERRORS as exc:
+        _say(err, f"could not remove superseded markers in {folder}: {describe(exc)}")
 
 
 def run_command(

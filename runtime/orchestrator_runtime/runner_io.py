@@ -174,3 +174,23 @@ class Store:
                 Bucket=bucket, Key=key, Body=data, ContentType="application/json")["ETag"])
         except STORAGE_ERRORS as exc:
             raise storage_error(f"could not write {location}: {describe(exc)}") from None
+
+    def names(self, folder: str) -> list[str]:
+        """Names of the objects directly in ``folder`` (an s3:// prefix ending with "/", or
+        a local directory); [] when there are none."""
+        if not is_s3(folder):
+            path = local_path(folder)
+            return sorted(p.name for p in path.iterdir() if p.is_file()) if path.is_dir() else []
+        bucket, prefix = split_uri(folder)
+        out: list[str] = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix, Delimiter="/"):
+            out.extend(o["Key"][len(prefix):] for o in page.get("Contents", []))
+        return out
+
+    def remove(self, location: str) -> None:
+        if not is_s3(location):
+            local_path(location).unlink(missing_ok=True)
+            return
+        bucket, key = split_uri(location)
+        self.s3.delete_object(Bucket=bucket, Key=key)

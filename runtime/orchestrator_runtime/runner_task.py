@@ -62,10 +62,13 @@ def check_task(doc: Any, source: str) -> RunnerTask:
                      "a name of letters, digits and _ (not starting with a digit)")
     locations = [(f"inputs[{n!r}][{i}]", u) for n, us in inputs.items() for i, u in enumerate(us)]
     locations += [(f"outputs[{n!r}]", u) for n, u in outputs.items()]
-    locations.append(("marker", doc["marker"]))
     for field, location in locations:
         _require(_is_location(location), source, field,
                  "an s3://bucket/key URI, a file:// URI or a local path")
+    marker = doc["marker"]
+    _require(marker.endswith("/") and _is_location(marker + "m"), source, "marker",
+             "a folder: an s3://bucket/prefix/ URI, a file:// URI or a local path, ending "
+             "with /")
     stdout = doc.get("stdout")
     _require(stdout is None or stdout in outputs, source, "stdout",
              f"null or the name of an output ({', '.join(sorted(outputs)) or 'none declared'})")

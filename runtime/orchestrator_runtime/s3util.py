@@ -192,19 +192,96 @@ def _list_folder(
     return found, sorted(k for k in wanted if k > listed_up_to)
 
 
+def _groups(uris: list[str], list_min: int) -> dict[tuple[str, str], list[str]]:
+    """Keys by (bucket, folder), a folder with fewer than ``list_min`` wanted keys merged
+    into its parent (never into the bucket's root): one object per sample folder
+    (``s1/out.bam``, ``s2/out.bam``) is listed as one folder, not HEADed N times."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for uri in uris:
+        bucket, key = contracts.split_uri(uri)
+        groups[(bucket, key.rpartition("/")[0])].append(key)
+    for depth in range(max((f.count("/") for _, f in groups), default=0), 0, -1):
+        for (bucket, folder), keys in list(groups.items()):
+            if folder.count("/") == depth and len(keys) < list_min:
+                del groups[(bucket, folder)]
+                groups[(bucket, folder.rpartition("/")[0])].extend(keys)
+    return groups
+
+
+def folders(
+    s3: S3Client, uris: Iterable[str], *, page_size: int = PAGE_SIZE, sleep: Sleep = time.sleep,
+) -> dict[str, list[str]]:
+    """The names of the objects directly in each folder (``s3://b/p/`` URIs ending in "/").
+
+    Many folders of one bucket are listed together from their common prefix (a bounded
+    listing, as :func:`inspect` does); folders it did not reach are listed one by one.
+    """
+    wanted = list(dict.fromkeys(uris))
+    out: dict[str, list[str]] = {u: [] for u in wanted}
+    by_bucket: dict[str, list[str]] = defaultdict(list)
+    for uri in wanted:
+        bucket, prefix = contracts.split_uri(uri)
+        by_bucket[bucket].append(prefix)
+    for bucket, prefixes in by_bucket.items():
+        remaining = set(prefixes)
+        if len(prefixes) > 1:
+            keys, rest = _list_range(s3, bucket, prefixes, len(prefixes), sleep, page_size)
+            remaining = set(rest)
+            _file(keys, [p for p in prefixes if p not in remaining], bucket, out)
+        for prefix in sorted(remaining):
+            keys, _ = _list_range(s3, bucket, [prefix], None, sleep, page_size)
+            _file(keys, [prefix], bucket, out)
+    return out
+
+
+def _file(keys: list[str], prefixes: list[str], bucket: str, out: dict[str, list[str]]) -> None:
+    wanted = set(prefixes)
+    for key in keys:
+        folder, _, name = key.rpartition("/")
+        if folder + "/" in wanted:
+            out[f"s3://{bucket}/{folder}/"].append(name)
+
+
+def _list_range(
+    s3: S3Client, bucket: str, prefixes: list[str], expected: int | None, sleep: Sleep,
+    page_size: int,
+) -> tuple[list[str], list[str]]:
+    """Keys under the common prefix of ``prefixes`` up to the last of them, and the
+    prefixes a budget of pages (for ``expected`` keys; None: no budget) did not reach."""
+    last = max(prefixes)
+    budget = None if expected is None else math.ceil(expected / page_size) + 2
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": _common_prefix(prefixes),
+                              "MaxKeys": page_size}
+    keys: list[str] = []
+    pages = 0
+    while True:
+        try:
+            page = retrying(lambda: s3.list_objects_v2(**kwargs), sleep=sleep)
+        except ClientError as exc:
+            if error_code(exc) in ACCESS_CODES:
+                raise access_error(exc, bucket, kwargs["Prefix"]) from exc
+            raise
+        pages += 1
+        keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        done = not page.get("IsTruncated") or (keys and keys[-1] > last
+                                               and not keys[-1].startswith(last))
+        if done:
+            return keys, []
+        if budget is not None and pages >= budget:
+            reached = keys[-1] if keys else ""
+            return keys, [p for p in prefixes if p >= reached or reached.startswith(p)]
+        kwargs["ContinuationToken"] = page["NextContinuationToken"]
+
+
 def inspect(
     s3: S3Client, uris: Iterable[str], *, list_min: int = LIST_MIN_KEYS,
     workers: int = HEAD_WORKERS, page_size: int = PAGE_SIZE, sleep: Sleep = time.sleep,
 ) -> dict[str, ObjectInfo | None]:
     """What exists among ``uris``: each maps to its ObjectInfo, or None when absent."""
     unique = list(dict.fromkeys(uris))
-    folders: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for uri in unique:
-        bucket, key = contracts.split_uri(uri)
-        folders[(bucket, key.rpartition("/")[0])].append(key)
     result: dict[str, ObjectInfo | None] = dict.fromkeys(unique)
     to_head: list[str] = []
-    for (bucket, _folder), keys in folders.items():
+    for (bucket, _folder), keys in _groups(unique, list_min).items():
         if len(keys) < list_min:
             to_head.extend(f"s3://{bucket}/{k}" for k in keys)
             continue

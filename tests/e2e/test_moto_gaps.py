@@ -209,7 +209,7 @@ def test_adapter_job_runner_reaches_the_emulator(adapted: Clients, local: LocalA
             "sample": "S1", "execution": "run-1", "image": "img", "command": ["sort",
             "{inputs.reads}"], "environment": {}, "shell": False, "stdout": "sorted",
             "values": {}, "inputs": inputs, "outputs": outputs, "allow_empty": False,
-            "marker": "s3://data/_orchestrator/markers/wf/sort/S1.json",
+            "marker": "s3://data/_orchestrator/markers/wf/sort/S1/",
             "fingerprint_basis": contracts.fingerprint_basis(
                 "img", ["sort", "{inputs.reads}"], {}, {}, inputs, outputs)}
     s3.put_object(Bucket="data", Key="tasks/S1.json", Body=json.dumps(task).encode())
@@ -219,7 +219,9 @@ def test_adapter_job_runner_reaches_the_emulator(adapted: Clients, local: LocalA
     result = adapted.execute({"StartAt": "Run", "States": {"Run": run}}, batch.role)
     assert result["status"] == "SUCCEEDED", result.get("cause")
     assert s3.get_object(Bucket="data", Key="out/S1.txt")["Body"].read() == b"a\nb\n"
-    marker = s3.get_object(Bucket="data", Key="_orchestrator/markers/wf/sort/S1.json")
+    (key,) = [o["Key"] for o in s3.list_objects_v2(
+        Bucket="data", Prefix="_orchestrator/markers/wf/sort/S1/")["Contents"]]
+    marker = s3.get_object(Bucket="data", Key=key)
     assert json.loads(marker["Body"].read())["outputs"]["sorted"]["size"] == 4
 
 

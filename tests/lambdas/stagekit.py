@@ -69,7 +69,10 @@ def finish(s3: S3Client, task_uri: str, outputs: dict[str, bytes] | None = None)
     for name, uri in task["outputs"].items():
         body = (outputs or {}).get(name, f"{name} of {task['sample']}\n".encode())
         recorded[name] = {"uri": uri, "etag": put(s3, uri, body), "size": len(body)}
-    marker = {"version": 1, "fingerprint": contracts.fingerprint(task["fingerprint_basis"], etags),
+    fingerprint = contracts.fingerprint(task["fingerprint_basis"], etags)
+    marker = {"version": contracts.CONTRACT_VERSION, "fingerprint": fingerprint,
               "stage": task["stage"], "sample": task["sample"], "execution": task["execution"],
               "finished_at": "2026-01-01T00:00:00Z", "outputs": recorded}
-    put(s3, task["marker"], json.dumps(marker).encode())
+    name = contracts.marker_name(fingerprint, contracts.outputs_digest(
+        {n: r["etag"] for n, r in recorded.items()}))
+    put(s3, task["marker"] + name, json.dumps(marker).encode())

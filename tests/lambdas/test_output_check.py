@@ -40,7 +40,7 @@ def test_first_run_writes_the_task_the_runner_needs(s3: S3Client, reads: str) ->
     assert task["outputs"] == {"stats": STATS}
     assert task["values"] == {"sample_id": "S1"}  # "condition" is not used by this job
     assert task["command"] == job()["command"]  # templates: the runner fills local paths
-    assert task["marker"] == f"{PREFIX}/_orchestrator/markers/rnaseq/qc/S1.json"
+    assert task["marker"] == f"{PREFIX}/_orchestrator/markers/rnaseq/qc/S1/"
     assert task["execution"] == EXECUTION
     assert task["fingerprint_basis"]["inputs"] == {"reads": [READS]}
 
@@ -99,7 +99,7 @@ def test_output_overwritten_after_marker_is_stale(s3: S3Client, reads: str) -> N
     resp = outputs.pre_check(s3, request())
 
     assert resp["status"] == "stale"
-    assert "output stats changed since the marker was written" in resp["reason"]
+    assert "an output changed since the marker was written" in resp["reason"]
 
 
 def test_outputs_without_marker_are_stale(s3: S3Client, reads: str) -> None:
@@ -111,14 +111,21 @@ def test_outputs_without_marker_are_stale(s3: S3Client, reads: str) -> None:
     assert "marker absent" in resp["reason"]
 
 
-def test_unreadable_marker_is_not_trusted(s3: S3Client, reads: str) -> None:
+def test_a_marker_named_for_other_outputs_is_not_trusted(s3: S3Client, reads: str) -> None:
+    """The marker's name is what the check reads: a marker whose name vouches for other
+    outputs (or is not a marker name at all) vouches for nothing."""
     finish(s3, outputs.pre_check(s3, request())["task_uri"])
-    put(s3, f"{PREFIX}/_orchestrator/markers/rnaseq/qc/S1.json", b"{not json")
+    folder = f"{PREFIX}/_orchestrator/markers/rnaseq/qc/S1/"
+    bucket, prefix = contracts.split_uri(folder)
+    for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
+        s3.delete_object(Bucket=bucket, Key=obj["Key"])
+    put(s3, folder + "not-a-marker.json", b"{}")
 
-    resp = outputs.pre_check(s3, request())
+    assert "marker absent" in outputs.pre_check(s3, request())["reason"]
 
-    assert resp["status"] == "stale"
-    assert "marker unreadable" in resp["reason"]
+    fp = contracts.fingerprint({}, {})
+    put(s3, folder + contracts.marker_name(fp, "0" * 32), b"{}")
+    assert "marker fingerprint differs" in outputs.pre_check(s3, request())["reason"]
 
 
 def test_zero_byte_output_counts_as_missing(s3: S3Client, reads: str) -> None:

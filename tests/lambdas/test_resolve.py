@@ -126,7 +126,7 @@ def test_sample_ids_unsafe_for_names_get_distinct_labels() -> None:
     assert a.sample != b.sample
     assert a.job_name != b.job_name
     assert a.outputs["stats"] == f"{PREFIX}/qc/patient 1:a.tsv"
-    assert a.marker_uri.endswith(f"/markers/rnaseq/qc/{a.sample}.json")
+    assert a.marker_folder.endswith(f"/markers/rnaseq/qc/{a.sample}/")
 
 
 def test_task_document_matches_the_contract_keys() -> None:

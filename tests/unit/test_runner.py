@@ -49,7 +49,7 @@ def make_task(**over: Any) -> dict[str, Any]:
         "version": contracts.CONTRACT_VERSION, "workflow": "wf", "stage": "st",
         "sample": "S1", "execution": "exec-1", "image": "img", "command": ["true"],
         "environment": {}, "shell": False, "stdout": None, "values": {}, "inputs": {},
-        "outputs": {}, "allow_empty": False, "marker": uri("_orchestrator/markers/wf/st/S1.json"),
+        "outputs": {}, "allow_empty": False, "marker": uri("_orchestrator/markers/wf/st/S1/"),
     }
     task.update(over)
     task.setdefault("fingerprint_basis", contracts.fingerprint_basis(
@@ -187,10 +187,10 @@ def test_marker_is_written_last_with_fingerprint_of_input_etags(s3: Any, tmp_pat
                             lambda params, **_: written.append(params["Key"]))
     result = run(task, s3, tmp_path)
     assert result.code == 0, result.err
-    assert written[-1] == "_orchestrator/markers/wf/st/S1.json"
+    assert written[-1].startswith("_orchestrator/markers/wf/st/S1/")
     assert sorted(written[:-1]) == ["out/both.txt", "out/size.txt"]
 
-    marker = json.loads(read(s3, "_orchestrator/markers/wf/st/S1.json"))
+    marker = json.loads(read(s3, written[-1]))
     etag = {k: s3.head_object(Bucket=BUCKET, Key=k)["ETag"].strip('"')
             for k in ("in/a.txt", "in/b.txt", "out/both.txt", "out/size.txt")}
     assert marker["fingerprint"] == contracts.fingerprint(
@@ -346,6 +346,8 @@ def test_console_script_against_moto_server(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         assert read(s3, "out/n.txt").decode().split()[0] == "2"
         assert "marker written" in proc.stderr.strip().splitlines()[-1]
-        assert json.loads(read(s3, "_orchestrator/markers/wf/st/S1.json"))["stage"] == "st"
+        (marker,) = s3.list_objects_v2(Bucket=BUCKET, Prefix="_orchestrator/markers/wf/st/S1/")[
+            "Contents"]
+        assert json.loads(read(s3, marker["Key"]))["stage"] == "st"
     finally:
         server.stop()

@@ -56,7 +56,7 @@ def test_a_job_process_imports_boto3_and_nothing_heavier(tmp_path: Path) -> None
             "command": ["cp", "{inputs.x}", "{outputs.y}"], "environment": {}, "shell": False,
             "stdout": None, "values": {}, "inputs": {"x": [f"s3://{BUCKET}/in/x.txt"]},
             "outputs": {"y": f"s3://{BUCKET}/out/y.txt"}, "allow_empty": False,
-            "marker": f"s3://{BUCKET}/_orchestrator/markers/wf/st/S1.json",
+            "marker": f"s3://{BUCKET}/_orchestrator/markers/wf/st/S1/",
         }
         task["fingerprint_basis"] = contracts.fingerprint_basis(
             task["image"], task["command"], task["environment"], task["values"],
