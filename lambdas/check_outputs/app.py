@@ -30,6 +30,7 @@ from orchestrator_runtime.envcache import env_cached
 from orchestrator_runtime.resolve import BadCheckRequest, sample_id_of
 
 if TYPE_CHECKING:
+    from mypy_boto3_batch import BatchClient
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_s3 import S3Client
 
@@ -78,7 +79,7 @@ REQUIRED: Final[dict[contracts.Action, tuple[str, ...]]] = {
     "pre": ("workflow", "stage", "execution", "job"),
     "post": ("workflow", "stage", "execution", "job"),
     "explain": (),
-    "summarize": ("results",),
+    "summarize": (),  # results (a Map block) or stages and sheet (an array block)
     "sheet": ("workflow", "execution"),
     "plan": ("workflow", "stage", "execution", "job", "sheet"),
     "collect": ("workflow", "stage", "execution", "job", "plan"),
@@ -105,12 +106,18 @@ class CheckRequestModel(BaseModel):
     sheet: str | None = None  # s3:// URI of the run's sheet (array strategy)
     plan: dict[str, Any] | None = None  # for "collect": the stage's PlanResponse
     stages: list[str] | None = None  # for an array block's "summarize": its stages
+    batch: Any = None  # for "collect": the Batch Task's result(s) or caught error(s)
+    bucket: str | None = None  # for "sheet" and "summarize"
 
     @model_validator(mode="after")
     def _needs(self) -> CheckRequestModel:
         absent = [f for f in REQUIRED[self.action] if getattr(self, f) is None]
         if absent:
             raise ValueError(f"action {self.action!r} needs {', '.join(absent)}")
+        if self.action == "summarize" and self.results is None and (
+                self.stages is None or self.sheet is None):
+            raise ValueError("action 'summarize' needs results (a Map block) or stages and "
+                             "sheet (an array block)")
         if self.action in ("pre", "post") and not isinstance(self.sample, dict | None):
             raise ValueError(f"sample is {json.dumps(self.sample, default=str)[:60]}, not a "
                              "row object like {\"sample_id\": \"S1\"}")
@@ -125,6 +132,11 @@ class CheckRequestModel(BaseModel):
 @env_cached()
 def _s3() -> S3Client:
     return boto3.client("s3", config=s3util.client_config())
+
+
+@env_cached()
+def _batch() -> BatchClient:
+    return boto3.client("batch")
 
 
 @env_cached("TABLE_NAME")
@@ -170,7 +182,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                            stage=request.stage, sample=_sample_label(typed),
                            action=request.action)
         metrics.add_dimension("workflow", request.workflow or "unknown")
-        response = actions.handle(typed, s3=_s3(), table=_table())
+        response = actions.handle(typed, s3=_s3(), table=_table(),
+                                  batch=_batch() if request.action == "collect" else None)
     except Exception as exc:
         metrics.add_metric(f"Check{type(exc).__name__}", MetricUnit.Count, 1)
         logger.warning("check failed", extra={"error": type(exc).__name__, "reason": str(exc)})

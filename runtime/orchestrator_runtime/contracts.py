@@ -78,6 +78,7 @@ ERR_INPUTS_MISSING: Final = "StageInputsMissing"
 ERR_S3_ACCESS: Final = "OutputCheckAccessError"
 ERR_BAD_REQUEST: Final = "BadCheckRequest"
 
+ERR_BAD_SHEET: Final = "BadSampleSheet"  # the run's sheet cannot start a run
 ERR_SAMPLES_FAILED: Final = "SamplesFailed"
 ERR_NO_SAMPLES: Final = "NoSamples"  # a workflow with wf.foreach started without samples
 ERR_STAGE_FAILED: Final = "StageFailed"
@@ -117,6 +118,8 @@ class CheckRequest(TypedDict, total=False):
     sheet: str  # array strategy: s3:// URI of the run's sheet (SheetResponse.sheet)
     plan: PlanResponse  # for "collect": what the stage's "plan" answered
     stages: list[str]  # for an array block's "summarize": the block's stages, in order
+    batch: Any  # for "collect": the stage's Batch Task result(s) or caught error(s)
+    bucket: str  # for "sheet" and "summarize": s3://bucket/prefix of the workflow
 
 
 class Counts(TypedDict):
@@ -448,7 +451,7 @@ MANIFEST_OFFSET_ENV: Final = "ORCH_MANIFEST_OFFSET"
 ARRAY_INDEX_ENV: Final = "AWS_BATCH_JOB_ARRAY_INDEX"
 STAGE_DOC: Final = "stage.json"
 MANIFEST: Final = "manifest.jsonl"
-FAILURES: Final = "failures.json"
+FAILURES: Final = "_failures"  # below run_prefix: one document per stage that had failures
 SHEET: Final = "sheet.jsonl"  # the run's sample sheet as the check function wrote it
 
 
@@ -488,7 +491,8 @@ class CollectResponse(TypedDict):
 
 
 class Failures(TypedDict):
-    """FAILURES of one stage in one execution: why samples failed or were left out."""
+    """One stage's failures in one execution (failures_uri): why samples failed or were
+    left out."""
 
     stage: str
     failed: dict[str, str]  # sample label -> cause (exit code, status reason, log stream)
@@ -506,6 +510,11 @@ ARRAY_PLAN: Final = "_array"  # below a stage's task folder; no sample label sta
 def plan_prefix(bucket_prefix: str, execution_name: str, stage: str) -> str:
     """Where an array stage's plan (stage document, manifest, failures) is written."""
     return f"{run_prefix(bucket_prefix, execution_name)}{stage}/{ARRAY_PLAN}/"
+
+
+def failures_uri(bucket_prefix: str, execution_name: str, stage: str) -> str:
+    """The Failures document of ``stage`` in one execution (no stage name starts with "_")."""
+    return f"{run_prefix(bucket_prefix, execution_name)}{FAILURES}/{stage}.json"
 
 
 def sibling(uri: str, name: str) -> str:
@@ -547,5 +556,5 @@ def decode_manifest_line(raw: bytes) -> ManifestLine:
     doc = json.loads(raw.decode())
     if (not isinstance(doc, dict) or not isinstance(doc.get("index"), int)
             or not isinstance(doc.get("sample"), str) or not isinstance(doc.get("row"), dict)):
-        raise ValueError(f"not a manifest line: {raw[:80]!r}")
+        raise ValueError(f"not a manifest line: {raw[:60]!r}")
     return ManifestLine(index=doc["index"], sample=doc["sample"], row=doc["row"])

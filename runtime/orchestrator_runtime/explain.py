@@ -28,7 +28,7 @@ def _short(text: str, limit: int = RAW_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _get(obj: Any, key: str) -> Any:
+def get(obj: Any, key: str) -> Any:
     """``obj[key]`` whether the service spelled the key camelCase or PascalCase."""
     if not isinstance(obj, Mapping):
         return None
@@ -47,29 +47,29 @@ def label(request: contracts.CheckRequest) -> str:
     return text if sample is None else f"{text}, sample {sample}"
 
 
-def _batch_line(where: str, job: Mapping[str, Any]) -> str:
-    attempts = _get(job, "attempts")
+def batch_line(where: str, job: Mapping[str, Any]) -> str:
+    attempts = get(job, "attempts")
     attempts = attempts if isinstance(attempts, list) else []
     last = attempts[-1] if attempts and isinstance(attempts[-1], Mapping) else {}
-    container = _get(last, "container") or _get(job, "container") or {}
+    container = get(last, "container") or get(job, "container") or {}
     reasons: list[str] = []
-    for reason in (_get(container, "reason"), _get(last, "statusReason"),
-                   _get(job, "statusReason")):
+    for reason in (get(container, "reason"), get(last, "statusReason"),
+                   get(job, "statusReason")):
         if isinstance(reason, str) and reason and reason not in reasons:
             reasons.append(reason)
     n = len(attempts)
     head = (f"{where} failed after {n} attempt{'s' if n != 1 else ''}" if n
             else f"{where} failed before any attempt ran")
     line = f"{head}: {'; '.join(reasons) or 'no reason given'}"
-    exit_code = _get(container, "exitCode")
+    exit_code = get(container, "exitCode")
     if exit_code is not None:
         line += f" (exit code {exit_code})"
     if exit_code == 137 or any("OutOfMemory" in r for r in reasons):
         line += "; the container was killed, most likely out of memory: raise the job's memory"
-    log_stream = _get(container, "logStreamName")
+    log_stream = get(container, "logStreamName")
     if log_stream:
         line += f"; log stream {log_stream}"
-    job_id = _get(job, "jobId")
+    job_id = get(job, "jobId")
     if job_id:
         line += f"; job {job_id}"
     return line
@@ -80,10 +80,10 @@ def _line(where: str, error: str, cause: str) -> str:
         doc = json.loads(cause)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         doc = None
-    if isinstance(doc, Mapping) and _get(doc, "status") and (
-        _get(doc, "jobId") or _get(doc, "attempts") is not None
+    if isinstance(doc, Mapping) and get(doc, "status") and (
+        get(doc, "jobId") or get(doc, "attempts") is not None
     ):
-        return _batch_line(where, doc)
+        return batch_line(where, doc)
     if isinstance(doc, Mapping) and isinstance(doc.get("errorMessage"), str):
         message = _short(doc["errorMessage"])
         if message.startswith(where):
@@ -96,14 +96,23 @@ def _line(where: str, error: str, cause: str) -> str:
 
 def explain(request: contracts.CheckRequest) -> contracts.ExplainResponse:
     """The caught error as one line: stage, sample, reason, exit code, log stream, job id."""
-    error = request.get("error")
-    name = str(_get(error, "error") or "Unknown") if isinstance(error, Mapping) else "Unknown"
-    raw = _get(error, "cause") if isinstance(error, Mapping) else error
-    cause = raw if isinstance(raw, str) else json.dumps(raw, default=str)
+    name, cause = _caught(request.get("error"))
     return contracts.ExplainResponse(error=name, cause=_line(label(request), name, cause))
 
 
-def _without_label(cause: str, stage: str, sample: str) -> str:
+def _caught(error: Any) -> tuple[str, str]:
+    name = str(get(error, "error") or "Unknown") if isinstance(error, Mapping) else "Unknown"
+    raw = get(error, "cause") if isinstance(error, Mapping) else error
+    return name, raw if isinstance(raw, str) else json.dumps(raw, default=str)
+
+
+def explain_error(error: Any) -> str:
+    """A caught ``{"Error", "Cause"}`` as one line without a stage label."""
+    name, cause = _caught(error)
+    return _line("the job", name, cause)
+
+
+def without_label(cause: str, stage: str, sample: str) -> str:
     pattern = rf"^stage {re.escape(stage)}(, sample {re.escape(sample)})?[:,]?\s*"
     return re.sub(pattern, "", cause)
 
@@ -124,8 +133,8 @@ def _iteration_cause(item: Mapping[str, Any]) -> str:
     """The explained cause an iteration carries, from the caught error or a cause field."""
     error = item.get("error")
     if isinstance(error, Mapping):
-        cause = _get(error, "cause")
-        name = _get(error, "error")
+        cause = get(error, "cause")
+        name = get(error, "error")
         return str(cause) if cause else str(name or "")
     return str(item.get("cause", ""))
 
@@ -140,7 +149,7 @@ def summarize(request: contracts.CheckRequest) -> contracts.SummaryResponse:
         # A Map iteration only knows that its sample failed; the explained cause names the stage.
         named = _STAGE_IN_CAUSE.match(raw)
         stage = str(item.get("stage") or (named.group(1) if named else "?"))
-        cause = _short(_without_label(raw, stage, sample), SUMMARY_CAUSE_LIMIT)
+        cause = _short(without_label(raw, stage, sample), SUMMARY_CAUSE_LIMIT)
         parts.append(f"{sample} ({stage}: {cause or 'no cause recorded'})")
     if len(failed) > SUMMARY_SHOWN:
         parts.append(f"and {len(failed) - SUMMARY_SHOWN} more")

@@ -129,24 +129,34 @@ def head(s3: S3Client, uri: str, *, sleep: Sleep = time.sleep) -> ObjectInfo | N
                       contracts.normalize_etag(resp.get("ETag", "")))
 
 
+def get_bytes(s3: S3Client, uri: str, *, sleep: Sleep = time.sleep) -> bytes | None:
+    """The object at ``uri``; None when absent."""
+    bucket, key = contracts.split_uri(uri)
+    return _or_none(lambda: s3.get_object(Bucket=bucket, Key=key)["Body"].read(), bucket, key,
+                    sleep)
+
+
 def get_json(s3: S3Client, uri: str, *, sleep: Sleep = time.sleep) -> Any:
     """The parsed JSON document at ``uri``; None when absent; ValueError when not JSON."""
-    bucket, key = contracts.split_uri(uri)
-    body = _or_none(lambda: s3.get_object(Bucket=bucket, Key=key)["Body"].read(), bucket, key,
-                    sleep)
+    body = get_bytes(s3, uri, sleep=sleep)
     return None if body is None else json.loads(body)
 
 
-def put_json(s3: S3Client, uri: str, doc: Any, *, sleep: Sleep = time.sleep) -> None:
+def put_bytes(s3: S3Client, uri: str, body: bytes, *, sleep: Sleep = time.sleep,
+              content_type: str = "application/octet-stream") -> None:
     bucket, key = contracts.split_uri(uri)
-    body = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False).encode()
     try:
         retrying(lambda: s3.put_object(Bucket=bucket, Key=key, Body=body,
-                                       ContentType="application/json"), sleep=sleep)
+                                       ContentType=content_type), sleep=sleep)
     except ClientError as exc:
         if error_code(exc) in ACCESS_CODES:
             raise access_error(exc, bucket, key) from exc
         raise
+
+
+def put_json(s3: S3Client, uri: str, doc: Any, *, sleep: Sleep = time.sleep) -> None:
+    body = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False).encode()
+    put_bytes(s3, uri, body, sleep=sleep, content_type="application/json")
 
 
 def _common_prefix(keys: list[str]) -> str:

@@ -50,7 +50,8 @@ def test_a_stage_check_needs_its_fields(action: str, field: str) -> None:
 def test_a_summary_needs_the_map_results() -> None:
     event = {"action": "summarize", "workflow": "rnaseq", "block": "per_sample"}
 
-    assert rejected(event) == "CheckRequest: action 'summarize' needs results"
+    assert rejected(event) == ("CheckRequest: action 'summarize' needs results (a Map block) "
+                               "or stages and sheet (an array block)")
 
 
 def test_a_missing_job_field_is_named() -> None:
@@ -90,7 +91,8 @@ def test_stdout_names_an_output() -> None:
 
 def test_a_valid_request_passes_with_every_action() -> None:
     for action in get_args(contracts.Action):
-        event = request(action, error={"Error": "X", "Cause": "y"}, results=[])
+        event = request(action, error={"Error": "X", "Cause": "y"}, results=[],
+                        sheet="s3://b/sheet.jsonl", plan={"count": 0})
         assert check_app.parse_request(event).action == action
 
 

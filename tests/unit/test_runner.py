@@ -305,13 +305,14 @@ def test_task_file_with_local_paths_runs_without_s3(
     task = make_task(
         shell=True, command=["tr a-z A-Z < {inputs.x} > {outputs.o}"],
         inputs={"x": [str(tmp_path / "in.txt")]},
-        outputs={"o": f"file://{tmp_path}/out/o.txt"}, marker=str(tmp_path / "marker.json"),
+        outputs={"o": f"file://{tmp_path}/out/o.txt"}, marker=f"{tmp_path}/marker/",
     )
     (tmp_path / "task.json").write_text(json.dumps(task))
     code = main(["--task", str(tmp_path / "task.json"), "--scratch", str(tmp_path / "scratch")])
     assert code == 0, capfdbinary.readouterr().err
     assert (tmp_path / "out" / "o.txt").read_text() == "LOCAL\n"
-    assert json.loads((tmp_path / "marker.json").read_text())["outputs"]["o"]["size"] == 6
+    (marker,) = (tmp_path / "marker").iterdir()
+    assert json.loads(marker.read_text())["outputs"]["o"]["size"] == 6
     assert list((tmp_path / "scratch").iterdir()) == []  # the working directory is removed
 
 
