@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from orchestrator import model
 
@@ -64,14 +65,24 @@ class Workflow:
         self._triggers: list[model.Trigger] = []
 
     def foreach(
-        self, column: str, *, columns: Sequence[str] = (), max_concurrency: int | None = None
+        self, column: str, *, columns: Sequence[str] = (), max_concurrency: int | None = None,
+        strategy: Literal["auto", "inline", "array"] = "auto",
+        max_samples: int = model.DEFAULT_MAX_SAMPLES,
     ) -> Samples:
-        """Fan out over sample-sheet rows; ``column`` names each row (e.g. ``sample_id``)."""
+        """Fan out over sample-sheet rows; ``column`` names each row (e.g. ``sample_id``).
+
+        ``strategy``: "array" runs each per-sample stage as Batch array jobs over only the
+        samples that need it (any number of samples); "inline" runs each sample's stages in
+        an inline Map (samples do not wait for each other, but a run holds a few hundred
+        samples at most); "auto" picks inline only when it fits ``max_samples``.
+        """
         self._foreach = model.Foreach(
             column=column,
             columns=tuple(columns),
             max_concurrency=model.DEFAULT_MAX_CONCURRENCY if max_concurrency is None
             else max_concurrency,
+            strategy=strategy,
+            max_samples=max_samples,
             source=_caller(),
         )
         return Samples(column, self)

@@ -13,6 +13,10 @@ from orchestrator import units
 from orchestrator_runtime import limits
 
 DEFAULT_MAX_CONCURRENCY = limits.INLINE_MAP_CONCURRENCY  # more would not run at once
+# The most samples a run is expected to have unless foreach(max_samples=...) says otherwise:
+# "auto" compiles to the array strategy unless an inline Map fits this many.
+DEFAULT_MAX_SAMPLES = 10_000
+STRATEGIES = ("auto", "inline", "array")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class Foreach:
     source: Source
     columns: tuple[str, ...] = ()  # further sheet columns jobs may use as placeholders
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    strategy: Literal["auto", "inline", "array"] = "auto"
+    max_samples: int = DEFAULT_MAX_SAMPLES
 
     @property
     def all_columns(self) -> tuple[str, ...]:

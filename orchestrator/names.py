@@ -80,3 +80,30 @@ def block(column: str, number: int | None) -> Block:
                  state(f"Sample pipeline{tag} succeeded"), state(f"Sample pipeline{tag} failed"),
                  state(f"Summarize samples{tag}"), state(f"Any sample{tag} failed?"),
                  state(f"Some samples failed{tag}"))
+
+
+class ArrayStage(NamedTuple):
+    """The states of one job's stage under the array strategy, in order."""
+
+    plan: str
+    how_many: str
+    run_one: str
+    run_array: str
+    run_chunks: str
+    run_chunk: str
+    chunk_ended: str
+    collect: str
+    explain: str
+    failed: str
+
+
+def array_stage(job: str) -> ArrayStage:
+    return ArrayStage(
+        state(f"Plan {job}"), state(f"How many {job}?"), state(f"Run {job}"),
+        state(f"Run {job} array"), state(f"Run {job} in chunks"), state(f"Run {job} chunk"),
+        state(f"{job} chunk ended"), state(f"Collect {job}"),
+        state(f"Explain {job} failure"), state(f"{job} failed"))
+
+
+READ_SHEET = "Read sample sheet"
+KEEP_SHEET = "Keep sheet location"

@@ -126,6 +126,19 @@ def params_and_columns(wf: model.Workflow) -> Iterator[Diagnostic]:
                 f"foreach max_concurrency {fe.max_concurrency!r} is not a whole number >= 0",
                 "pass max_concurrency=8, say, or 0 for no limit",
             )
+        if fe.strategy not in model.STRATEGIES:
+            yield error(
+                "bad-strategy", fe.source, f"foreach strategy {fe.strategy!r} is not one of "
+                f"{', '.join(map(repr, model.STRATEGIES))}",
+                "leave it out (auto) or pass strategy=\"array\"",
+            )
+        if isinstance(fe.max_samples, bool) or not isinstance(fe.max_samples, int) \
+                or fe.max_samples < 1:
+            yield error(
+                "bad-max-samples", fe.source,
+                f"foreach max_samples {fe.max_samples!r} is not a whole number >= 1",
+                "pass the most samples one run may have, e.g. max_samples=5000",
+            )
     declared: set[str] = set()
     for param in wf.params:
         name = param.name

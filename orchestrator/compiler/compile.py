@@ -6,22 +6,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator import model, names
+from orchestrator import fanout, model, names
 from orchestrator.asl.check import check
 from orchestrator.asl.states import (
-    Catch,
-    Choice,
-    ChoiceRule,
-    Fail,
+    Json,
     Machine,
-    Map,
     Parallel,
     Pass,
     State,
     Succeed,
-    Task,
 )
-from orchestrator.compiler import dag, stages
+from orchestrator.compiler import array, dag, inline, stages
 from orchestrator.errors import Diagnostic, WorkflowError
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
@@ -113,7 +108,7 @@ def group(wf: model.Workflow) -> tuple[list[Node], dict[Node, frozenset[Node]], 
     return nodes, {k: frozenset(v) for k, v in top.items()}, blocks
 
 
-class _Emitter:
+class Emitter:
     def __init__(self, wf: model.Workflow, weights: dict[Node, float]) -> None:
         self.wf = wf
         self.weights = weights
@@ -141,55 +136,9 @@ class _Emitter:
         return name, [state]
 
     def block(self, b: Block, next_: str) -> tuple[str, list[State]]:
-        assert self.wf.foreach is not None
-        column = self.wf.foreach.column
-        n = b.states
-        jobs: list[Node] = list(b.jobs)
-        preds: dict[Node, frozenset[Node]] = {k: v for k, v in b.preds.items()}
-        inner = dag.plan(jobs, preds, self.weights)
-        body = Parallel(
-            n.body,
-            branches=tuple(self.branch(x) for x in
-                           (inner.branches if isinstance(inner, dag.Par) else (inner,))),
-            next=n.ok,
-            result_path=None,
-            catch=(Catch(next=n.failed, result_path="$.error"),),
-            comment="A failed sample ends its own iteration; the other samples go on",
-        )
-        # Only paths that exist for every row: "$.sample.<column>" raises States.Runtime on a
-        # row without the column, which no Catch catches, and would end every sample's work.
-        # The summary names the sample from the row at "index".
-        ok = Pass(n.ok, parameters={"index.$": "$.index", "status": "SUCCEEDED"})
-        failed = Pass(n.failed, parameters={
-            "index.$": "$.index", "status": "FAILED", "error.$": "$.error"})
-        fan_out = Map(
-            b.name,
-            items_path=f"$.{c.SAMPLES_KEY}",
-            item_selector={"sample.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index",
-                           "params.$": f"$.{c.PARAMS_KEY}"},
-            processor=Machine(body.name, (body, ok, failed)),
-            max_concurrency=self.wf.foreach.max_concurrency,
-            result_path="$.block_results",
-            next=n.summarize,
-        )
-        summary = Task(
-            n.summarize,
-            resource=stages.LAMBDA_INVOKE,
-            parameters={"FunctionName": c.substitution(c.SUB_CHECK_FUNCTION), "Payload": {
-                "action": "summarize", "workflow": self.wf.name, "block": b.name,
-                "execution.$": "$$.Execution.Id", "results.$": "$.block_results",
-                "samples.$": f"$.{c.SAMPLES_KEY}", "sample_column": column}},
-            result_selector={"total.$": "$.Payload.total", "failed.$": "$.Payload.failed",
-                             "cause.$": "$.Payload.cause"},
-            result_path="$.block_results",
-            retry=(stages.LAMBDA_RETRY,),
-            next=n.any_failed,
-        )
-        choice = Choice(n.any_failed, rules=(
-            ChoiceRule("$.block_results.failed", "NumericGreaterThan", 0, n.fail),),
-            default=next_)
-        failure = Fail(n.fail, error=c.ERR_SAMPLES_FAILED, cause_path="$.block_results.cause")
-        return fan_out.name, [fan_out, summary, choice, failure]
+        if fanout.choose(self.wf) == "array":
+            return array.block(self, b, next_)
+        return inline.block(self, b, next_)
 
     def branch(self, p: dag.Plan[Node]) -> Machine:
         # Named after what the branch starts with. Its first job would not do: a branch that
@@ -224,29 +173,26 @@ def build_machine(wf: model.Workflow) -> Machine:
     nodes, preds, blocks = group(wf)
     w = weights(wf, blocks)
     plan = dag.plan(nodes, preds, w)
-    done = Pass(names.DONE, parameters={"workflow": wf.name,
-                                    "samples.$": f"States.ArrayLength($.{c.SAMPLES_KEY})"})
-    start, sts = _Emitter(wf, w).emit(plan, done.name)
-    defaults = Pass(names.READ_INPUT, next=names.APPLY_DEFAULTS, parameters={
-        "defaults": {c.PARAMS_KEY: {}, c.SAMPLES_KEY: []}, "input.$": "$"},
-        comment="samples and params may be omitted from the execution input")
-    guard: tuple[State, ...] = ()
-    if wf.foreach is not None:
-        # Without rows the Map would do nothing and a stage gathering over samples would fail
-        # late; a "samples" that is not a list would raise States.Runtime at the Map.
-        column = wf.foreach.column
-        guard = (Choice(names.ANY_SAMPLES, rules=(ChoiceRule(
-                    f"$.{c.SAMPLES_KEY}[0]", "IsPresent", False, names.NO_SAMPLES),),
-                        default=start),
-                 Fail(names.NO_SAMPLES, error=c.ERR_NO_SAMPLES, cause=(
-                    f"workflow {wf.name!r} runs once per sample, but the execution input has "
-                    f"no samples: start it with {{\"{c.SAMPLES_KEY}\": [{{\"{column}\": "
-                    f"\"S1\"}}, ...]}} or a sample sheet")))
+    by_array = wf.foreach is not None and fanout.choose(wf) == "array"
+    count = "$.sheet.count" if by_array else f"States.ArrayLength($.{c.SAMPLES_KEY})"
+    done = Pass(names.DONE, parameters={"workflow": wf.name, "samples.$": count})
+    start, sts = Emitter(wf, w).emit(plan, done.name)
+    defaults: Json = {c.PARAMS_KEY: {}, c.SAMPLES_KEY: []}
+    guard: list[State] = []
+    if by_array:
+        defaults["sheet"] = ""  # or the s3:// URI of a sample sheet (CSV or JSON lines)
+        guard = array.prelude(wf, start)
         start = guard[0].name
+    elif wf.foreach is not None:
+        guard = inline.guard(wf, start)
+        start = guard[0].name
+    read = Pass(names.READ_INPUT, next=names.APPLY_DEFAULTS, parameters={
+        "defaults": defaults, "input.$": "$"},
+        comment="samples and params may be omitted from the execution input")
     merge = Pass(names.APPLY_DEFAULTS, next=start, output_path="$.merged", parameters={
         "merged.$": "States.JsonMerge($.defaults, $.input, false)"})
     comment = f"{wf.name}: {wf.description}" if wf.description else wf.name
-    return Machine(defaults.name, (defaults, merge, *guard, *sts, done),
+    return Machine(read.name, (read, merge, *guard, *sts, done),
                    comment=f"{comment} (generated by orchestrator; do not edit)")
 
 

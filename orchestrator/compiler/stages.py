@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator import jobspec, model, names
+from orchestrator import fanout, jobspec, model, names
 from orchestrator.asl.states import Catch, Choice, ChoiceRule, Fail, Json, Retry, State, Task
 from orchestrator_runtime import contracts as c
 
@@ -33,7 +33,7 @@ BATCH_RETRY = Retry(
     interval_seconds=5, max_attempts=8, backoff_rate=2.0, max_delay_seconds=120, jitter=True,
 )
 
-def _check_payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json:
+def check_payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json:
     payload: dict[str, Any] = {
         "action": action,
         "workflow": wf.name,
@@ -42,11 +42,22 @@ def _check_payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json
     }
     payload |= _sample_fields(wf, job)
     if not job.per_sample:
-        payload["samples.$"] = "$.samples"
+        payload |= rows_field(wf)
     payload["params.$"] = "$.params"
     payload["param_defaults"] = {p.name: p.default for p in wf.params if p.default is not None}
     payload["job"] = jobspec.job_spec(wf, job)
     return payload
+
+
+def rows_field(wf: model.Workflow) -> Json:
+    """Where a step finds the run's rows: the input's samples (inline), or the run's sheet in
+    S3 (array: no per-sample list travels through the state machine)."""
+    if wf.foreach is not None and fanout.choose(wf) == "array":
+        return {"sheet.$": SHEET_URI}
+    return {"samples.$": f"$.{c.SAMPLES_KEY}"}
+
+
+SHEET_URI = "$.sheet.sheet"  # array strategy: the run's sheet, as the "sheet" action wrote it
 
 
 def _sample_fields(wf: model.Workflow, job: model.Job) -> Json:
@@ -56,7 +67,7 @@ def _sample_fields(wf: model.Workflow, job: model.Job) -> Json:
     return fields
 
 
-def _invoke(payload: Json) -> Json:
+def invoke(payload: Json) -> Json:
     return {"FunctionName": c.substitution(c.SUB_CHECK_FUNCTION), "Payload": payload}
 
 
@@ -67,7 +78,7 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
     check = Task(
         n.check,
         resource=LAMBDA_INVOKE,
-        parameters=_invoke(_check_payload(wf, job, "pre")),
+        parameters=invoke(check_payload(wf, job, "pre")),
         result_selector={
             "complete.$": "$.Payload.complete",
             "reason.$": "$.Payload.reason",
@@ -79,7 +90,7 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
         retry=(LAMBDA_RETRY,),
         catch=to_explain,
         next=n.skip,
-        comment=f"Are the outputs of {job.name} complete and current? ({_where(job)})",
+        comment=f"Are the outputs of {job.name} complete and current? ({where(job)})",
     )
     skip = Choice(
         n.skip,
@@ -99,44 +110,61 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
     verify = Task(
         n.verify,
         resource=LAMBDA_INVOKE,
-        parameters=_invoke(_check_payload(wf, job, "post")),
+        parameters=invoke(check_payload(wf, job, "post")),
         result_path=None,
         retry=(LAMBDA_RETRY,),
         catch=to_explain,
         next=next_,
         comment="Batch exit code 0 is not proof: the outputs and the marker must exist",
     )
+    explain_state, fail = failure_states(wf, job, n.explain, n.failed)
+    return [check, skip, run, verify, explain_state, fail]
+
+
+def failure_states(wf: model.Workflow, job: model.Job, explain_name: str, failed_name: str,
+                   *, sample: bool = True) -> tuple[Task, Fail]:
+    """Explain the caught error at ``$.error`` in one line, then fail the run with it."""
+    fields = _sample_fields(wf, job)
+    if not sample:
+        fields.pop("sample.$", None)
     explain_payload: Json = {
         "action": "explain",
         "workflow": wf.name,
         "stage": job.name,
         "execution.$": "$$.Execution.Id",
-        **_sample_fields(wf, job),
+        **fields,
         "error.$": "$.error",
     }
     explain_state = Task(
-        n.explain,
+        explain_name,
         resource=LAMBDA_INVOKE,
-        parameters=_invoke(explain_payload),
+        parameters=invoke(explain_payload),
         result_selector={"Error.$": "$.Payload.error", "Cause.$": "$.Payload.cause"},
         result_path="$.failure",
         retry=(LAMBDA_RETRY,),
-        catch=(Catch(next=n.failed, result_path="$.failure"),),
-        next=n.failed,
+        catch=(Catch(next=failed_name, result_path="$.failure"),),
+        next=failed_name,
     )
-    fail = Fail(n.failed, error=c.ERR_STAGE_FAILED, cause_path="$.failure.Cause")
-    return [check, skip, run, verify, explain_state, fail]
+    return explain_state, Fail(failed_name, error=c.ERR_STAGE_FAILED,
+                               cause_path="$.failure.Cause")
 
 
-def _where(job: model.Job) -> str:
+def where(job: model.Job) -> str:
     return f"{job.source.file.rsplit('/', 1)[-1]}:{job.source.line}"
 
 
 def _submit_parameters(wf: model.Workflow, job: model.Job) -> Json:
-    env = [{"Name": c.TASK_ENV, "Value.$": "$.check.task_uri"}]
-    env += [{"Name": k, "Value": v} for k, v in sorted(job.environment.items())]
+    return submit_parameters(wf, job, [{"Name": c.TASK_ENV, "Value.$": "$.check.task_uri"}],
+                             "$.check.job_name", {f"{c.TAG_SAMPLE}.$": "$.check.sample"})
+
+
+def submit_parameters(wf: model.Workflow, job: model.Job, task_env: list[Json], job_name: str,
+                      sample_tag: Json) -> Json:
+    """SubmitJob parameters of ``job``: ``task_env`` tells the runner what to run,
+    ``job_name`` is the path of the job's name in the state, ``sample_tag`` the sample tag."""
+    env = task_env + [{"Name": k, "Value": v} for k, v in sorted(job.environment.items())]
     return {
-        "JobName.$": "$.check.job_name",
+        "JobName.$": job_name,
         "JobQueue": c.substitution(c.SUB_JOB_QUEUE),
         "JobDefinition": c.substitution(c.substitution_key("JobDefinition", job.name)),
         "ContainerOverrides": {
@@ -150,7 +178,7 @@ def _submit_parameters(wf: model.Workflow, job: model.Job) -> Json:
             f"{c.TAG_EXECUTION}.$": "$$.Execution.Id",
             c.TAG_WORKFLOW: wf.name,
             c.TAG_STAGE: job.name,
-            f"{c.TAG_SAMPLE}.$": "$.check.sample",
+            **sample_tag,
         },
         "PropagateTags": True,
     }

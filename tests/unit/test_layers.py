@@ -37,7 +37,7 @@ def _layer(layer: str, *groups: dict[str, str]) -> dict[str, str]:
 
 LAYERS: dict[str, str] = {
     **_layer("runtime", _in(
-        "orchestrator_runtime", "", "actions", "contracts", "envcache", "events", "explain",
+        "orchestrator_runtime", "", "actions", "arrays", "contracts", "envcache", "events", "explain",
         "jobstate", "limits", "outputs", "resolve", "runner", "runner_errors", "runner_io",
         "runner_task", "runner_template", "s3util", "samplesheet", "triggers")),
     **_layer("lambdas", _in(
@@ -45,11 +45,12 @@ LAYERS: dict[str, str] = {
         "job_events.app", "s3_trigger", "s3_trigger.app")),
     **_layer("model", _in(
         "orchestrator", "", "errors", "units", "model", "dsl", "loader", "samples", "names",
-        "jobspec", "runs", "runstatus", "asl", "asl.states", "asl.check", "atomic")),
+        "jobspec", "runs", "runstatus", "asl", "asl.states", "asl.check", "atomic", "fanout")),
     **_layer("checks", _in("orchestrator", "validate"), _in(
         "orchestrator.checks", "", "arguments", "common", "commands", "dependencies", "names",
         "paths", "placeholders", "resources", "triggers")),
-    **_layer("compiler", _in("orchestrator.compiler", "", "compile", "dag", "stages")),
+    **_layer("compiler", _in("orchestrator.compiler", "", "array", "compile", "dag", "inline",
+                                         "stages")),
     **_layer("template", _in(
         "orchestrator.template", "", "access", "batch", "build", "cfn", "description",
         "functions", "ids", "machines", "refs", "yamltext")),
