@@ -76,6 +76,8 @@ def job_role(wf: model.Workflow, bucket_param: str) -> dict[str, Any]:
     statements = [
         statement(["s3:GetObject"], sorted_arns(reads)),
         statement(["s3:AbortMultipartUpload", "s3:PutObject"], sorted_arns(writes)),
+        # The runner removes the markers its new marker supersedes (contracts.marker_folder).
+        statement(["s3:DeleteObject"], [access.meta_location(wf, bucket_param, "markers").arn()]),
         *access.list_buckets(reads | writes),
         access.kms_key(write=True),
     ]

@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from orchestrator import model
+from orchestrator import fanout, model
 from orchestrator.template import access, batch, description, refs
 from orchestrator.template.cfn import (
     NO_VALUE,
@@ -103,12 +103,18 @@ def check_outputs(wfs: Sequence[model.Workflow], bucket_param: str,
         r, t = access.check_locations(wf, bucket_param)
         reads |= r
         tasks.add(t)
+    arrays = [statement(
+        ["batch:DescribeJobs"], "*",
+        why_star="batch:DescribeJobs has no resource-level permissions: '*' is the only "
+                 "resource it accepts. The array strategy's collect step reads why children "
+                 "failed.")] if any(fanout.choose(wf) == "array" for wf in wfs) else []
     return _function("check_outputs", [
         statement(["s3:GetObject"], batch.sorted_arns(reads)),
         statement(["s3:PutObject"], batch.sorted_arns(tasks)),
         *access.list_buckets(reads),
         access.kms_key(write=True),
         _table_rows(),
+        *arrays,
     ], log_retention, reserve=False)
 
 
