@@ -1,9 +1,12 @@
-"""The DAG planner: every dependency respected, series-parallel graphs mapped exactly."""
+"""The DAG planner: every dependency respected, series-parallel graphs mapped exactly, and
+the same plans as the planner it replaced (kept below as the oracle)."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,3 +97,181 @@ def test_n_shape_adds_the_cheapest_false_wait() -> None:
     plan = dag.plan(list(preds), preds, weights)
     assert order_constraints_hold(plan, preds)
     assert dag.makespan(plan, weights) == dag.critical_path(list(preds), preds, weights) == 11
+
+
+# The planner before it was made fast (commit df5f56e), verbatim but for building the
+# package's Leaf/Seq/Par: the oracle for "same plans as before". It is cubic or worse, so it
+# only sees small graphs here.
+def old_plan(nodes: Sequence[str], preds: Mapping[str, frozenset[str]],
+             weight: Mapping[str, float] | None = None) -> dag.Plan[str]:
+    w = {n: (weight or {}).get(n, 1.0) for n in nodes}
+    p = {n: frozenset(x for x in preds.get(n, ()) if x in w) for n in nodes}
+    return _old_plan(list(nodes), p, w)
+
+
+def _old_plan(nodes: list[str], preds: Mapping[str, frozenset[str]],
+              w: Mapping[str, float]) -> dag.Plan[str]:
+    if len(nodes) == 1:
+        return dag.Leaf(nodes[0])
+    members = set(nodes)
+    sub = {n: preds[n] & members for n in nodes}
+    comps = _old_components(nodes, sub)
+    if len(comps) > 1:
+        return dag.Par(tuple(_old_plan(c, sub, w) for c in comps))
+    first, rest = _old_best_cut(nodes, sub, w)
+    items: list[dag.Plan[str]] = []
+    for x in (_old_plan(first, sub, w), _old_plan(rest, sub, w)):
+        items.extend(x.items if isinstance(x, dag.Seq) else (x,))
+    return dag.Seq(tuple(items))
+
+
+def _old_components(nodes: list[str], preds: Mapping[str, frozenset[str]]) -> list[list[str]]:
+    parent = {n: n for n in nodes}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for n in nodes:
+        for q in preds[n]:
+            parent[find(n)] = find(q)
+    groups: dict[str, list[str]] = {}
+    for n in nodes:
+        groups.setdefault(find(n), []).append(n)
+    return list(groups.values())
+
+
+def old_topological(nodes: list[str], preds: Mapping[str, frozenset[str]]) -> list[str]:
+    done: list[str] = []
+    placed: set[str] = set()
+    remaining = list(nodes)
+    while remaining:
+        ready = [n for n in remaining if preds[n] <= placed]
+        if not ready:
+            raise ValueError("cycle among: " + ", ".join(map(str, remaining)))
+        for n in ready:
+            done.append(n)
+            placed.add(n)
+        remaining = [n for n in remaining if n not in placed]
+    return done
+
+
+def _old_ancestors(nodes: list[str],
+                   preds: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    out: dict[str, frozenset[str]] = {}
+    for n in old_topological(nodes, preds):
+        acc: set[str] = set()
+        for q in preds[n]:
+            acc.add(q)
+            acc |= out[q]
+        out[n] = frozenset(acc)
+    return out
+
+
+def _old_critical_path(nodes: list[str], preds: Mapping[str, frozenset[str]],
+                       w: Mapping[str, float]) -> float:
+    finish: dict[str, float] = {}
+    members = set(nodes)
+    for n in old_topological(nodes, {k: preds[k] & members for k in nodes}):
+        finish[n] = w[n] + max((finish[q] for q in preds[n] if q in members), default=0.0)
+    return max(finish.values(), default=0.0)
+
+
+def _old_best_cut(nodes: list[str], preds: Mapping[str, frozenset[str]],
+                  w: Mapping[str, float]) -> tuple[list[str], list[str]]:
+    anc = _old_ancestors(nodes, preds)
+    all_nodes = frozenset(nodes)
+    candidates: list[frozenset[str]] = []
+    for b in nodes:
+        for cut in (anc[b], anc[b] | {b}):
+            if cut and cut != all_nodes and cut not in candidates:
+                candidates.append(cut)
+    exact = [a for a in candidates if all(a <= anc[x] for x in all_nodes - a)]
+    if exact:
+        chosen = min(exact, key=len)
+    else:
+        def cost(a: frozenset[str]) -> tuple[float, int]:
+            first = [n for n in nodes if n in a]
+            rest = [n for n in nodes if n not in a]
+            return (_old_critical_path(first, preds, w) + _old_critical_path(rest, preds, w),
+                    -len(a))
+
+        chosen = min(candidates, key=cost)
+    return [n for n in nodes if n in chosen], [n for n in nodes if n not in chosen]
+
+
+def local_dag(rng: random.Random, n: int, p: float) -> dict[str, frozenset[str]]:
+    """Each job may depend on the 4 jobs before it: long graphs with many exact cuts."""
+    names = [f"j{i}" for i in range(n)]
+    return {v: frozenset(u for u in names[max(0, i - 4):i] if rng.random() < p)
+            for i, v in enumerate(names)}
+
+
+WEIGHTS = ["unit", "integers", "tenths", "few decimals", "lognormal"]
+
+
+def random_weights(rng: random.Random, names: list[str], kind: str) -> dict[str, float] | None:
+    """Unit and integer weights are what compile passes (timeouts); decimal ones make forward
+    and backward sums round differently, so ties among cuts depend on the last bits."""
+    draw = {
+        "integers": lambda: float(rng.randint(0, 6)),
+        "tenths": lambda: rng.randint(0, 9) / 10,
+        "few decimals": lambda: rng.choice([0.1, 0.2, 0.3, 0.7, 1.1]),
+        "lognormal": lambda: rng.lognormvariate(0, 1),
+    }.get(kind)
+    return None if draw is None else {n: draw() for n in names}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(min_value=1, max_value=16), st.floats(min_value=0.05, max_value=0.8),
+       st.booleans(), st.sampled_from(WEIGHTS), st.integers(min_value=0, max_value=10_000))
+def test_same_plan_as_the_old_planner_and_every_dependency_respected(
+        n: int, p: float, long: bool, kind: str, seed: int) -> None:
+    rng = random.Random(seed)
+    preds = (local_dag if long else random_dag)(rng, n, p)
+    names = list(preds)
+    rng.shuffle(names)  # definition order need not be topological
+    weights = random_weights(rng, names, kind)
+    plan = dag.plan(names, preds, weights)
+    assert plan == old_plan(names, preds, weights)
+    assert sorted(dag.leaves(plan)) == sorted(preds)
+    assert order_constraints_hold(plan, preds)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=1, max_value=25), st.floats(min_value=0.05, max_value=0.6),
+       st.integers(min_value=0, max_value=10_000))
+def test_topological_order_is_the_old_one(n: int, p: float, seed: int) -> None:
+    rng = random.Random(seed)
+    preds = random_dag(rng, n, p)
+    names = list(preds)
+    rng.shuffle(names)
+    assert dag.topological(names, preds) == old_topological(names, preds)
+
+
+def test_a_cycle_is_named() -> None:
+    preds = {"a": frozenset(), "b": frozenset({"a", "c"}), "c": frozenset({"b"}),
+             "d": frozenset({"a"})}
+    with pytest.raises(ValueError, match=r"^cycle among: b, c$"):
+        dag.plan(list(preds), preds)
+
+
+def test_a_500_stage_chain_is_one_sequence_of_500_stages() -> None:
+    names = [f"stage{i}" for i in range(500)]
+    preds = {v: frozenset(names[i - 1:i]) for i, v in enumerate(names)}
+    assert dag.plan(names, preds) == dag.Seq(tuple(dag.Leaf(v) for v in names))
+
+
+def test_a_chain_defined_backwards_still_runs_forwards() -> None:
+    names = [f"stage{i}" for i in range(300)]
+    preds = {v: frozenset(names[i - 1:i]) for i, v in enumerate(names)}
+    assert dag.plan(names[::-1], preds) == dag.Seq(tuple(dag.Leaf(v) for v in names))
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_a_weight_that_is_not_a_duration_is_refused_by_name(bad: float) -> None:
+    preds = {"a": frozenset(), "b": frozenset({"a"})}
+    with pytest.raises(ValueError, match=r"^weight of b: .* is not a duration"):
+        dag.plan(list(preds), preds, {"a": 1.0, "b": bad})
