@@ -10,6 +10,7 @@ from orchestrator.checks import (
     arguments,
     commands,
     dependencies,
+    fanout,
     names,
     paths,
     placeholders,
@@ -27,6 +28,7 @@ REGISTRY: tuple[Check, ...] = (
     *paths.CHECKS,
     *commands.CHECKS,
     *triggers.CHECKS,
+    *fanout.CHECKS,
 )
 
 __all__ = ["REGISTRY", "Check"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator import Workflow
+from orchestrator import Workflow, model
 from orchestrator.compiler import asl_text, build_machine, compile_workflow
 from orchestrator.compiler.compile import (
     DefinitionTooLarge,
@@ -37,8 +38,15 @@ def states(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def inline(wf: model.Workflow) -> model.Workflow:
+    """``wf`` compiled with the inline strategy (these tests are about its Map)."""
+    assert wf.foreach is not None
+    return dataclasses.replace(wf, foreach=dataclasses.replace(wf.foreach, strategy="inline",
+                                                               max_samples=100))
+
+
 def rnaseq() -> dict[str, Any]:
-    return compile_workflow(load_file("examples/rnaseq.py")[0])
+    return compile_workflow(inline(load_file("examples/rnaseq.py")[0]))
 
 
 def test_same_input_gives_byte_identical_output() -> None:
@@ -120,7 +128,7 @@ def test_independent_jobs_run_in_parallel() -> None:
 
 def make(jobs: list[tuple[str, bool, list[str]]]) -> Any:
     wf = Workflow("w", bucket="s3://b/p")
-    samples = wf.foreach("sample_id")
+    samples = wf.foreach("sample_id", strategy="inline", max_samples=100)
     for name, per, after in jobs:
         out = f"{name}/{{sample_id}}" if per else name
         wf.job(name, image="img", command=["true"], outputs={"o": out},

@@ -47,7 +47,8 @@ LAYERS: dict[str, str] = {
         "orchestrator", "", "errors", "units", "model", "dsl", "loader", "samples", "names",
         "jobspec", "runs", "runstatus", "asl", "asl.states", "asl.check", "atomic", "fanout")),
     **_layer("checks", _in("orchestrator", "validate"), _in(
-        "orchestrator.checks", "", "arguments", "common", "commands", "dependencies", "names",
+        "orchestrator.checks", "", "arguments", "common", "commands", "dependencies", "fanout",
+        "names",
         "paths", "placeholders", "resources", "triggers")),
     **_layer("compiler", _in("orchestrator.compiler", "", "array", "compile", "dag", "inline",
                                          "stages")),

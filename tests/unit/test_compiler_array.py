@@ -1,0 +1,130 @@
+"""The array strategy's compiled shape: a run's states do not depend on its samples."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from orchestrator import Workflow, fanout, model
+from orchestrator.compiler import compile_workflow
+from orchestrator.loader import load_file
+from orchestrator.validate import validate
+from orchestrator_runtime import contracts as c
+from orchestrator_runtime import limits
+
+
+def states(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, s in doc["States"].items():
+        out[name] = s
+        for b in s.get("Branches", []):
+            out |= states(b)
+        if "ItemProcessor" in s:
+            out |= states(s["ItemProcessor"])
+    return out
+
+
+def rnaseq() -> dict[str, Any]:
+    return compile_workflow(load_file("examples/rnaseq.py")[0])
+
+
+def test_the_example_compiles_to_the_array_strategy_by_default() -> None:
+    wf = load_file("examples/rnaseq.py")[0]
+    assert wf.foreach is not None and wf.foreach.strategy == "auto"
+    assert fanout.choose(wf) == "array"
+    top = rnaseq()["States"]
+    assert not any(s.get("ItemsPath") == f"$.{c.SAMPLES_KEY}" for s in states(rnaseq()).values())
+    assert top["Apply defaults"]["Next"] == "Read sample sheet"
+    assert top["Read sample sheet"]["Parameters"]["Payload"]["action"] == "sheet"
+    # only the sheet's URI and row count stay in the state: no per-sample list travels
+    assert top["Keep sheet location"]["Parameters"] == {"params.$": "$.params",
+                                                        "sheet.$": "$.sheet"}
+    assert top["Any sample failed?"]["Default"] == "Check report"
+    report = top["Check report"]["Parameters"]["Payload"]
+    assert report["sheet.$"] == "$.sheet.sheet" and "samples.$" not in report
+    assert top["Done"]["Parameters"]["samples.$"] == "$.sheet.count"
+
+
+def test_a_stage_plans_then_runs_none_one_an_array_or_chunks_then_collects() -> None:
+    all_states = states(rnaseq())
+    plan = all_states["Plan qc"]
+    payload = plan["Parameters"]["Payload"]
+    assert payload["action"] == "plan" and payload["sheet.$"] == "$.sheet.sheet"
+    assert "sample.$" not in payload and "samples.$" not in payload
+    how = all_states["How many qc?"]
+    assert [(r.get("NumericEquals", r.get("NumericLessThanEquals")), r["Next"])
+            for r in how["Choices"][1:]] == [(1, "Run qc"), (limits.BATCH_ARRAY_MAX, "Run qc array")]
+    assert how["Choices"][0]["NumericEquals"] == 0  # nothing to run: the stage is done
+    assert how["Default"] == "Run qc in chunks"
+    array = all_states["Run qc array"]["Parameters"]
+    assert array["ArrayProperties"] == {"Size.$": "$.plan.count"}
+    env = {e["Name"]: e for e in array["ContainerOverrides"]["Environment"]}
+    assert env[c.MANIFEST_ENV]["Value.$"] == "$.plan.manifest"
+    assert env[c.MANIFEST_OFFSET_ENV]["Value"] == "0"
+    assert array["Tags"][c.TAG_SAMPLE] == c.ARRAY_PLAN
+    chunks = all_states["Run qc in chunks"]
+    assert chunks["ItemsPath"] == "$.plan.chunks" and chunks["MaxConcurrency"] == 0
+    chunk = all_states["Run qc chunk"]
+    assert chunk["Parameters"]["ArrayProperties"] == {"Size.$": "$.chunk.size"}
+    assert chunk["Catch"][0]["Next"] == "qc chunk ended"  # one chunk failing spares the rest
+    for run in ("Run qc", "Run qc array", "Run qc in chunks"):
+        assert all_states[run]["Next"] == "Collect qc"
+    for run in ("Run qc", "Run qc array"):  # a failed array is collected, not fatal
+        assert all_states[run]["Catch"][0] == {"ErrorEquals": ["States.ALL"],
+                                               "ResultPath": "$.batch", "Next": "Collect qc"}
+    assert all_states["Collect qc"]["Parameters"]["Payload"]["action"] == "collect"
+
+
+def test_the_block_summary_reads_the_failure_records_of_its_stages() -> None:
+    summary = rnaseq()["States"]["Summarize samples"]["Parameters"]["Payload"]
+    assert summary["action"] == "summarize" and summary["stages"] == ["qc", "trim", "count"]
+    assert summary["sheet.$"] == "$.sheet.sheet"
+
+
+def flow(strategy: str, max_samples: int = model.DEFAULT_MAX_SAMPLES) -> model.Workflow:
+    wf = Workflow("w", bucket="s3://b/p")
+    s = wf.foreach("sample_id", strategy=strategy,  # type: ignore[arg-type]
+                   max_samples=max_samples)
+    a = wf.job("a", image="i", command=["true"], outputs={"o": "a/{sample_id}"}, per=s)
+    wf.job("b", image="i", command=["true"], inputs={"x": "a/{sample_id}"},
+           outputs={"o": "b/{sample_id}"}, per=s, after=[a])
+    return wf.build()
+
+
+def test_auto_picks_inline_only_when_it_fits_the_declared_samples() -> None:
+    most = fanout.inline_max_samples(2)
+    assert 19 + most * (10 + 18 * 2) <= limits.HISTORY_EVENTS
+    assert 19 + (most + 1) * (10 + 18 * 2) > limits.HISTORY_EVENTS
+    assert fanout.choose(flow("auto", most)) == "inline"
+    assert fanout.choose(flow("auto", most + 1)) == "array"
+    assert fanout.choose(flow("auto")) == "array"
+
+
+def codes(wf: model.Workflow) -> list[str]:
+    return [d.code for d in validate(wf)]
+
+
+def test_an_inline_map_too_large_for_its_samples_is_refused_with_the_numbers() -> None:
+    (diag,) = [d for d in validate(flow("inline", 1000)) if d.code == "inline-too-large"]
+    assert f"holds at most {fanout.inline_max_samples(2):,} samples" in diag.message
+    assert "strategy=\"array\"" in diag.hint
+    assert "inline-too-large" not in codes(flow("inline", 100))
+    assert "inline-too-large" not in codes(flow("array", 1_000_000))
+
+
+@pytest.mark.parametrize(("field", "value", "code"), [
+    ("strategy", "fast", "bad-strategy"), ("max_samples", 0, "bad-max-samples"),
+    ("max_samples", True, "bad-max-samples")])
+def test_bad_fan_out_options_are_named(field: str, value: Any, code: str) -> None:
+    wf = flow("array")
+    assert wf.foreach is not None
+    bad = dataclasses.replace(wf, foreach=dataclasses.replace(wf.foreach, **{field: value}))
+    assert code in codes(bad)
+
+
+@pytest.mark.parametrize("samples", [10, 100_000])
+def test_the_definition_does_not_depend_on_the_samples(samples: int) -> None:
+    base = compile_workflow(flow("array"))
+    assert compile_workflow(flow("array", samples)) == base
