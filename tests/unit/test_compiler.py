@@ -225,7 +225,7 @@ def test_no_path_inside_a_sample_iteration_reads_a_column_of_the_row() -> None:
     # Catch catches: one bad row would end every sample's work (see tests/e2e/test_bad_rows).
     from orchestrator.loader import load_one
 
-    doc = compile_workflow(load_one(ROOT / "examples" / "rnaseq.py"))
+    doc = compile_workflow(inline(load_one(ROOT / "examples" / "rnaseq.py")))
     fan_out = doc["States"]["For each sample_id"]
     paths = _paths(fan_out["ItemProcessor"]) + _paths(fan_out["ItemSelector"])
     assert paths and not [p for p in paths if p.startswith("$.sample.")]
