@@ -255,7 +255,7 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
         time.sleep(poll)
     aws.emit_execution_status(arn)
     rows = settle.settled_rows(deployed.table, sfn, arn).rows
-    record.state_transitions = settle.state_transitions(sfn, arn)
+    record.history_events, record.state_transitions = settle.history_counts(sfn, arn)
     tallies = progress.tally(wf, len(prep.samples), rows)
     monitor.rows(rows)
     record.update(rows)

@@ -51,6 +51,7 @@ class RunRecord:
     error: str = ""
     cause: str = ""
     state_transitions: int | None = None  # states entered (billed transitions), when ended
+    history_events: int | None = None  # events in the execution's history, when ended
     rows: list[dict[str, Any]] = field(default_factory=list)
     _written: str = ""
 
@@ -73,6 +74,7 @@ class RunRecord:
             "status": self.status, "started_at": self.started_at, "ended_at": self.ended_at,
             "error": self.error, "cause": self.cause, "pid": os.getpid(),
             "state_transitions": self.state_transitions,
+            "history_events": self.history_events,
             "logs": str(self.log_dir), "jobs": self.rows,
         }
 

@@ -54,15 +54,18 @@ def submitted_jobs(sfn: Any, execution_arn: str) -> dict[str, str]:
         kwargs["nextToken"] = page["nextToken"]
 
 
-def state_transitions(sfn: Any, execution_arn: str) -> int:
-    """How many states the execution entered: what Step Functions bills as transitions."""
-    count = 0
+def history_counts(sfn: Any, execution_arn: str) -> tuple[int, int]:
+    """(events, transitions) of an execution's history: Step Functions fails a run past
+    limits.HISTORY_EVENTS events, and bills the states it entered as transitions."""
+    events = transitions = 0
     kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
     while True:
         page = sfn.get_execution_history(**kwargs)
-        count += sum(1 for e in page["events"] if str(e.get("type", "")).endswith("StateEntered"))
+        events += len(page["events"])
+        transitions += sum(1 for e in page["events"]
+                           if str(e.get("type", "")).endswith("StateEntered"))
         if not page.get("nextToken"):
-            return count
+            return events, transitions
         kwargs["nextToken"] = page["nextToken"]
 
 
