@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], None]
-SHOWN = 10  # failed samples a cause names
+SHOWN = 10  # failed samples (or groups failing the same way) a cause names
+SAME_SHOWN = 5  # samples named per group
 DESCRIBED = 1000  # failed children described per collect (DescribeJobs pages of 100)
 SKIP_WRITERS = 8  # threads recording SKIPPED rows
 
@@ -400,11 +401,18 @@ def summarize(s3: S3Client, request: contracts.CheckRequest, *,
         for sample, cause in dict(doc.get("failed", {})).items():
             failed.setdefault(sample, (stage, str(cause)))
         blocked.update(dict(doc.get("blocked", {})))
+    # Samples that failed the same way (a job that could not be submitted fails them all)
+    # are named together, so the cause stays one readable line.
+    same: dict[tuple[str, str], list[str]] = {}
+    for sample, (stage, cause) in failed.items():
+        same.setdefault((stage, explain.without_label(cause, stage, sample)), []).append(sample)
     parts = []
-    for sample, (stage, cause) in list(failed.items())[:SHOWN]:
-        parts.append(f"{sample} ({stage}: {explain.without_label(cause, stage, sample)})")
-    if len(failed) > SHOWN:
-        parts.append(f"and {len(failed) - SHOWN} more")
+    for (stage, cause), samples in list(same.items())[:SHOWN]:
+        names = ", ".join(samples[:SAME_SHOWN]) + (
+            f" and {len(samples) - SAME_SHOWN} more" if len(samples) > SAME_SHOWN else "")
+        parts.append(f"{names} ({stage}: {cause})")
+    if len(same) > SHOWN:
+        parts.append(f"and {sum(len(v) for v in list(same.values())[SHOWN:])} more")
     noun = "sample" if total == 1 else "samples"
     cause = f"{len(failed)} of {total} {noun} failed: {'; '.join(parts)}" if failed else ""
     if failed and blocked:

@@ -302,3 +302,18 @@ def test_a_once_stage_of_an_array_run_gathers_over_the_sheet(s3: S3Client) -> No
     task = read_json(s3, got["task_uri"])  # type: ignore[typeddict-item]
     assert len(task["inputs"]["all"]) == 3
     assert EXECUTION.endswith(task["execution"].rsplit(":", 1)[-1])
+
+
+def test_samples_failing_the_same_way_are_named_together(s3: S3Client) -> None:
+    """A job that could not be submitted fails every planned sample with one cause: the
+    summary says it once, not twelve times."""
+    sheet = start(s3, 12)
+    req = plan_request(sheet)
+    plan = arrays.plan(s3, req)
+    error = {"Error": "Batch.ClientException", "Cause": "Job queue q does not exist"}
+    arrays.collect(s3, {**req, "action": "collect", "plan": plan, "batch": error})
+
+    cause = arrays.summarize(s3, request("summarize", sheet=sheet, stages=["qc"]))["cause"]
+
+    assert cause == (f"12 of 12 samples failed: {', '.join(ids(12)[:5])} and 7 more (qc: the "
+                     "job: Batch.ClientException: Job queue q does not exist)")
