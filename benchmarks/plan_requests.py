@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.s3.models import s3_backends
 
 from orchestrator_runtime import arrays, contracts
@@ -51,9 +51,10 @@ def measure(n: int, layout: str) -> tuple[Counter[str], float, int]:
         s3: Any = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
         rows = [{"sample_id": f"S{i:06d}"} for i in range(n)]
-        base = {"workflow": "wf", "stage": "qc", "execution": EXECUTION,
+        base: dict[str, Any] = {"workflow": "wf", "stage": "qc", "execution": EXECUTION,
                 "sample_column": "sample_id", "params": {}, "job": job(LAYOUTS[layout])}
-        sheet = arrays.sheet(s3, {"action": "sheet", **base, "samples": rows})["sheet"]
+        sheet = arrays.sheet(s3, {"action": "sheet", **base,  # type: ignore[typeddict-item]
+                                  "samples": rows})["sheet"]
         for row in rows:  # a finished stage: inputs, outputs, markers
             stage = resolve({**base, "action": "pre", "sample": row})  # type: ignore[typeddict-item]
             etags = {k: [put(u, f"reads of {row}".encode()) for u in uris]

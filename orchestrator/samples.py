@@ -90,7 +90,11 @@ def _check_against(wf: model.Workflow, doc: Mapping[str, Any], source: str) -> N
         raise UsageError(f"workflow {wf.name!r} needs parameter(s) {', '.join(missing)}: pass "
                          + " ".join(f"--param {m}=VALUE" for m in missing))
     samples = doc.get(c.SAMPLES_KEY)
-    if wf.foreach is not None and not samples:
+    sheet = doc.get(c.SHEET_KEY)
+    if sheet is not None and not (isinstance(sheet, str) and sheet.startswith("s3://")):
+        raise UsageError(f"{source}: {c.SHEET_KEY!r} must be the s3:// URI of a sample sheet "
+                         "(CSV with a header, or .jsonl)")
+    if wf.foreach is not None and not samples and not sheet:
         raise UsageError(f"workflow {wf.name!r} runs once per sample: give --samples "
                          f"SHEET.csv (a column {wf.foreach.column!r}) or an input with "
                          f"{c.SAMPLES_KEY!r}")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator import fanout
 from orchestrator.cli import outpaths, sam_stage
 from orchestrator.cli.build import drift, load_valid
 from orchestrator.cli.opsout import aws, client, session
 from orchestrator.errors import UsageError
+from orchestrator_runtime import contracts as c
 
 if TYPE_CHECKING:
     from orchestrator import model
@@ -175,10 +178,31 @@ def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any
         if not isinstance(base, dict):
             raise UsageError(f"{where}: the input must be a JSON object like "
                              '{"samples": [...], "params": {...}}')
-    if args.samples:
+    if args.samples and args.samples.startswith("s3://"):
+        if wf is None or wf.foreach is None or fanout.choose(wf) != "array":
+            raise UsageError(f"--samples {args.samples}: a sheet in S3 is read by workflows of "
+                             "the array strategy; give the workflow file (.py) of one, or a "
+                             "local FILE.csv")
+        base[c.SHEET_KEY] = args.samples  # checked by the run's first step, naming the line
+    elif args.samples:
         samples = parse_sheet(_read(args.samples), wf, args.samples)
     return execution_input(wf, base=base, samples=samples,
                            params=parse_params(args.param), source=where)
+
+
+def _sheet_upload(args: argparse.Namespace, wf: model.Workflow | None,
+                  doc: dict[str, Any]) -> tuple[bytes, str] | None:
+    """An array workflow reads its rows from S3: a local sheet (already checked) is uploaded
+    content-addressed under the workflow's prefix, and only its URI goes in the input."""
+    if (not args.samples or args.samples.startswith("s3://") or wf is None
+            or wf.foreach is None or fanout.choose(wf) != "array"):
+        return None
+    body = Path(args.samples).read_bytes()
+    suffix = ".jsonl" if args.samples.endswith((".jsonl", ".ndjson")) else ".csv"
+    uri = c.uploaded_sheet_uri(wf.bucket, hashlib.sha256(body).hexdigest()[:32], suffix)
+    doc.pop(c.SAMPLES_KEY, None)
+    doc[c.SHEET_KEY] = uri
+    return body, uri
 
 
 def _read(path: str) -> str:
@@ -195,9 +219,15 @@ def cmd_start(args: argparse.Namespace) -> int:
 
     name, wf = _workflow(args.workflow)
     doc = _input(args, wf)
+    upload = _sheet_upload(args, wf, doc)
     with aws(f"starting {name}"):
         sm = _state_machine(args, name)
         sfn = client("stepfunctions", _region(sm))
+        if upload is not None:
+            body, uri = upload
+            bucket, key = c.split_uri(uri)
+            client("s3", _region(sm)).put_object(Bucket=bucket, Key=key, Body=body)
+            print(f"sample sheet: {uri}")
         run = start.start(sfn, sm, name, doc, rerun=uuid.uuid4().hex if args.rerun else "")
         if run.existing:
             print(f"this input was started before: {run.execution_arn} ({run.status})")

@@ -174,6 +174,8 @@ def _trigger(wf: model.Workflow, t: model.Trigger) -> c.TriggerConfig:
         out["suffix"] = t.suffix
     if wf.foreach is not None:
         out["sample_column"] = wf.foreach.column
+        if t.kind == "sheet" and fanout.choose(wf) == "array":
+            out["sheet_by_uri"] = True
     return out
 
 

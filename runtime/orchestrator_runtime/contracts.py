@@ -214,6 +214,7 @@ class TriggerConfig(TypedDict, total=False):
     prefix: str  # kind "sheet": key prefix (under the workflow prefix) where sheets land
     suffix: str  # kind "sheet": usually ".csv"
     sample_column: str  # the foreach column
+    sheet_by_uri: bool  # kind "sheet", array strategy: pass {"sheet": uri}, not the rows
 
 
 # Job-state table (DynamoDB) ----------------------------------------------------------------
@@ -515,6 +516,15 @@ def plan_prefix(bucket_prefix: str, execution_name: str, stage: str) -> str:
 def failures_uri(bucket_prefix: str, execution_name: str, stage: str) -> str:
     """The Failures document of ``stage`` in one execution (no stage name starts with "_")."""
     return f"{run_prefix(bucket_prefix, execution_name)}{FAILURES}/{stage}.json"
+
+
+def uploaded_sheet_uri(bucket_prefix: str, digest: str, suffix: str) -> str:
+    """Where ``orchestrator start --samples FILE`` puts a local sheet: content-addressed, so
+    the same sheet is uploaded once and a run's input names exactly the bytes it read."""
+    return f"{bucket_prefix.rstrip('/')}/{META_PREFIX}/sheets/{digest}{suffix}"
+
+
+SHEET_KEY: Final = "sheet"  # execution input: s3:// URI of the sample sheet (array strategy)
 
 
 def sibling(uri: str, name: str) -> str:

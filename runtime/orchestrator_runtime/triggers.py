@@ -138,6 +138,8 @@ def parse_triggers(raw: str) -> list[contracts.TriggerConfig]:
                 )
         elif item["kind"] == "sheet" and not item.get("sample_column"):
             raise TriggerConfigError(f"{where}.sample_column must name the foreach column")
+        if not isinstance(item.get("sheet_by_uri", False), bool):
+            raise TriggerConfigError(f"{where}.sheet_by_uri must be true or false")
     return cast(list[contracts.TriggerConfig], items)
 
 
@@ -207,7 +209,10 @@ def start(sfn: SFNClient, trigger: contracts.TriggerConfig, name: str,
     a fresh request id, so a repeated call can never be the same input: a duplicate upload
     event while the first run is still going gets ExecutionAlreadyExists, like one after it.
     """
-    doc = json.dumps({contracts.SAMPLES_KEY: list(rows), contracts.PARAMS_KEY: {},
+    given: dict[str, Any] = (
+        {contracts.SHEET_KEY: source} if trigger.get("sheet_by_uri") and trigger["kind"] == "sheet"
+        else {contracts.SAMPLES_KEY: list(rows)})
+    doc = json.dumps({**given, contracts.PARAMS_KEY: {},
                       TRIGGER_KEY: {"object": source, "request": uuid.uuid4().hex}},
                      ensure_ascii=False, separators=(",", ":"))
     if len(doc.encode()) > limits.PAYLOAD_BYTES:

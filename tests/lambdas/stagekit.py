@@ -65,7 +65,7 @@ def finish(s3: S3Client, task_uri: str, outputs: dict[str, bytes] | None = None)
         etags[name] = [contracts.normalize_etag(
             s3.head_object(Bucket=contracts.split_uri(u)[0], Key=contracts.split_uri(u)[1])["ETag"])
             for u in uris]
-    recorded = {}
+    recorded: dict[str, dict[str, Any]] = {}
     for name, uri in task["outputs"].items():
         body = (outputs or {}).get(name, f"{name} of {task['sample']}\n".encode())
         recorded[name] = {"uri": uri, "etag": put(s3, uri, body), "size": len(body)}

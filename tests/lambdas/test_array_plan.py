@@ -10,7 +10,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import pytest
@@ -51,7 +51,7 @@ ETAGS: dict[str, str] = {}  # what the test uploaded: key -> ETag (saves a HEAD 
 def fast_put(uri: str, body: bytes) -> str:
     """Store an object straight in moto's backend: 100x faster than through boto3, for the
     thousands of objects a plan is measured on (the plan itself still goes through boto3)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.s3.models import s3_backends
 
     bucket, key = contracts.split_uri(uri)
@@ -79,7 +79,7 @@ def plan_request(sheet: str, stage: str = "qc", **spec: Any) -> Any:
 def complete(s3: S3Client, req: Any, row: dict[str, Any]) -> None:
     """What the runner does for one manifest line: outputs, then the marker."""
     base = {k: v for k, v in req.items() if k not in ("sheet", "samples")}
-    stage = resolve({**base, "action": "pre", "sample": row})
+    stage = resolve(cast(contracts.CheckRequest, {**base, "action": "pre", "sample": row}))
     etags = {n: [ETAGS.get(u) or contracts.normalize_etag(s3.head_object(
         Bucket=BUCKET, Key=contracts.split_uri(u)[1])["ETag"]) for u in uris]
         for n, uris in stage.inputs.items()}
@@ -224,7 +224,7 @@ def test_collect_names_the_samples_whose_outputs_are_missing(s3: S3Client) -> No
     error = {"Error": "States.TaskFailed", "Cause": json.dumps(
         {"JobId": "parent-1", "Status": "FAILED", "StatusReason": "children failed"})}
 
-    got = arrays.collect(s3, {**req, "action": "collect", "plan": plan, "batch": error})
+    got = arrays.collect(s3, {**req, "action": "collect", "plan": plan, "batch": error})  # type: ignore[typeddict-item]
 
     assert (got["ran"], got["succeeded"], got["failed"]) == (12, 10, 2)
     assert ids(12)[1] in got["cause"] and ids(12)[7] in got["cause"]
@@ -249,7 +249,7 @@ def test_collect_reads_the_cause_of_each_failed_child_from_batch(s3: S3Client) -
                 "exitCode": 3, "logStreamName": "qc/default/abc"}}]} for j in jobs]}
 
     batch = Batch()
-    got = arrays.collect(s3, {**req, "action": "collect", "plan": plan,
+    got = arrays.collect(s3, {**req, "action": "collect", "plan": plan,  # type: ignore[typeddict-item]
                               "batch": {"JobId": "p"}}, batch_client=batch)  # type: ignore[arg-type]
 
     assert batch.asked == [["p:2"]]
@@ -277,7 +277,7 @@ def test_the_sheet_action_reads_csv_and_json_lines_from_s3(s3: S3Client) -> None
 def test_a_bad_sheet_fails_the_run_at_once_naming_the_line(
         s3: S3Client, body: bytes, message: str) -> None:
     put(s3, f"{PREFIX}/sheets/bad.csv", body)
-    with pytest.raises(arrays.BadSampleSheet, match="sheets/bad.csv") as caught:
+    with pytest.raises(arrays.BadSampleSheet, match=r"sheets/bad\.csv") as caught:
         arrays.sheet(s3, request("sheet", once=True, sheet=f"{PREFIX}/sheets/bad.csv"))
     assert message in str(caught.value)
 
@@ -311,7 +311,7 @@ def test_samples_failing_the_same_way_are_named_together(s3: S3Client) -> None:
     req = plan_request(sheet)
     plan = arrays.plan(s3, req)
     error = {"Error": "Batch.ClientException", "Cause": "Job queue q does not exist"}
-    arrays.collect(s3, {**req, "action": "collect", "plan": plan, "batch": error})
+    arrays.collect(s3, {**req, "action": "collect", "plan": plan, "batch": error})  # type: ignore[typeddict-item]
 
     cause = arrays.summarize(s3, request("summarize", sheet=sheet, stages=["qc"]))["cause"]
 

@@ -151,6 +151,22 @@ def test_sample_sheet_starts_one_run_over_all_rows(
     assert result.started[0].samples == 2
 
 
+def test_an_array_workflow_gets_the_checked_sheet_by_its_uri(
+    sfn: SFNClient, s3: S3Client, bucket: str, machine: str
+) -> None:
+    """A sheet of any size starts a run: the rows stay in S3 (the run's first step reads and
+    checks them again), only the URI travels in the execution input."""
+    trigger = {**sheet_trigger(machine), "sheet_by_uri": True}
+    sheet = "sample_id\n" + "".join(f"S{i}\n" for i in range(30_000))
+
+    result = upload(sfn, s3, trigger, "rnaseq/sheets/big.csv",  # type: ignore[arg-type]
+                    sheet.encode())
+
+    assert result.errors == [] and result.started[0].samples == 30_000
+    assert executions(sfn, machine) == [{"sheet": f"s3://{bucket}/rnaseq/sheets/big.csv",
+                                         "params": {}}]
+
+
 @pytest.mark.parametrize(("sheet", "problem"), [
     (b"name,condition\nS1,treated\n", "no column 'sample_id'"),
     (b"sample_id\nS1\nS1\n", ":3: column 'sample_id': 'S1' repeats line 2"),

@@ -23,6 +23,7 @@ ROLE = "arn:aws:iam::123456789012:role/run"
 @pytest.fixture
 def sfn() -> Iterator[Any]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="orchestrator-demo")
         yield boto3.client("stepfunctions", region_name="us-east-1")
 
 
@@ -37,11 +38,26 @@ def test_start_with_a_sample_sheet_prints_the_run_and_its_console_link(
     arn = machine(sfn, "rnaseq")
     assert main(["start", RNASEQ, "--samples", SHEET]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("started arn:aws:states:us-east-1:123456789012:execution:rnaseq:")
-    assert out[1].startswith("console: https://us-east-1.console.aws.amazon.com/states/home")
+    # rnaseq runs as arrays: the checked sheet is uploaded once, content-addressed, and only
+    # its URI goes in the input (no per-sample list in the execution input)
+    assert out[0].startswith("sample sheet: s3://orchestrator-demo/rnaseq/_orchestrator/sheets/")
+    assert out[1].startswith("started arn:aws:states:us-east-1:123456789012:execution:rnaseq:")
+    assert out[2].startswith("console: https://us-east-1.console.aws.amazon.com/states/home")
     run = sfn.list_executions(stateMachineArn=arn)["executions"][0]
     sent = json.loads(sfn.describe_execution(executionArn=run["executionArn"])["input"])
-    assert [s["sample_id"] for s in sent["samples"]] == ["S1", "S2", "S3"]
+    assert "samples" not in sent
+    bucket, _, key = sent["sheet"][5:].partition("/")
+    body = boto3.client("s3", region_name="us-east-1").get_object(Bucket=bucket, Key=key)
+    assert body["Body"].read() == Path(SHEET).read_bytes()
+
+
+def test_a_sheet_already_in_s3_is_passed_by_its_uri(
+        sfn: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    arn = machine(sfn, "rnaseq")
+    assert main(["start", RNASEQ, "--samples", "s3://data/sheets/big.csv"]) == 0
+    run = sfn.list_executions(stateMachineArn=arn)["executions"][0]
+    sent = json.loads(sfn.describe_execution(executionArn=run["executionArn"])["input"])
+    assert sent == {"sheet": "s3://data/sheets/big.csv"}
 
 
 def test_starting_the_same_input_again_reports_the_earlier_run(

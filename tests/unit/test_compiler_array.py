@@ -35,7 +35,8 @@ def test_the_example_compiles_to_the_array_strategy_by_default() -> None:
     assert wf.foreach is not None and wf.foreach.strategy == "auto"
     assert fanout.choose(wf) == "array"
     top = rnaseq()["States"]
-    assert not any(s.get("ItemsPath") == f"$.{c.SAMPLES_KEY}" for s in states(rnaseq()).values())
+    every = states(rnaseq()).values()
+    assert not any(s.get("ItemsPath") == f"$.{c.SAMPLES_KEY}" for s in every)
     assert top["Apply defaults"]["Next"] == "Read sample sheet"
     assert top["Read sample sheet"]["Parameters"]["Payload"]["action"] == "sheet"
     # only the sheet's URI and row count stay in the state: no per-sample list travels
@@ -55,7 +56,8 @@ def test_a_stage_plans_then_runs_none_one_an_array_or_chunks_then_collects() -> 
     assert "sample.$" not in payload and "samples.$" not in payload
     how = all_states["How many qc?"]
     assert [(r.get("NumericEquals", r.get("NumericLessThanEquals")), r["Next"])
-            for r in how["Choices"][1:]] == [(1, "Run qc"), (limits.BATCH_ARRAY_MAX, "Run qc array")]
+            for r in how["Choices"][1:]] == [(1, "Run qc"),
+                                             (limits.BATCH_ARRAY_MAX, "Run qc array")]
     assert how["Choices"][0]["NumericEquals"] == 0  # nothing to run: the stage is done
     assert how["Default"] == "Run qc in chunks"
     array = all_states["Run qc array"]["Parameters"]
