@@ -14,8 +14,14 @@ executed / does not exist; 70 for a bug in the runner itself (its traceback is p
 Each failure ends with one line starting ``orchestrator-runner:`` on standard error; only a
 bug comes with a traceback.
 
-Debugging by hand: ``orchestrator-runner --task task.json --keep-scratch``; inputs, outputs
-and the marker in the task may be local paths (or ``file://`` URIs) instead of ``s3://``.
+Array stages (:mod:`orchestrator_runtime.runner_manifest`): without a task, a job whose
+environment names a manifest (``$ORCH_MANIFEST_URI``) runs one line of it, picked by
+``$ORCH_MANIFEST_OFFSET`` + ``$AWS_BATCH_JOB_ARRAY_INDEX``; a line that cannot be read or
+resolved is a task error (4).
+
+Debugging by hand: ``orchestrator-runner --task task.json --keep-scratch``, or
+``orchestrator-runner --manifest s3://.../manifest.jsonl --line 7``; inputs, outputs and
+the marker in the task may be local paths (or ``file://`` URIs) instead of ``s3://``.
 S3 is reached through boto3's default credential chain; ``AWS_ENDPOINT_URL`` points it
 elsewhere (the local engine's emulator).
 """
@@ -38,7 +44,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from orchestrator_runtime import contracts
+from orchestrator_runtime import contracts, runner_manifest
 from orchestrator_runtime.runner_errors import (
     EXIT_NOT_EXECUTABLE,
     EXIT_NOT_FOUND,
@@ -66,7 +72,7 @@ _CHUNK = 64 * 1024  # longest piece of a line forwarded at once
 
 
 def execute(
-    task: str | Mapping[str, Any],
+    task: str | Mapping[str, Any] | runner_manifest.LineSource,
     *,
     scratch: str | os.PathLike[str] | None = None,
     keep_scratch: bool = False,
@@ -76,7 +82,8 @@ def execute(
 ) -> int:
     """Run one task and return the exit code the process should end with.
 
-    ``task`` is a task document or its location (``s3://``, ``file://`` or a path).
+    ``task`` is a task document or its location (``s3://``, ``file://`` or a path), or a
+    line of an array stage's manifest.
     ``scratch`` is the directory under which a fresh working directory is made (default:
     the system temp dir); it is removed afterwards unless ``keep_scratch``. ``out``/``err``
     receive the command's output and the runner's messages (default: this process's).
@@ -85,7 +92,7 @@ def execute(
     err = err if err is not None else sys.stderr.buffer
     store = Store(s3)
     try:
-        doc = _load(task, store)
+        doc = _load(task, store, err)
         with _workdir(scratch, keep_scratch, err) as work:
             return _run(doc, work, store, out, err)
     except RunnerError as exc:
@@ -93,7 +100,12 @@ def execute(
         return exc.code
 
 
-def _load(task: str | Mapping[str, Any], store: Store) -> contracts.RunnerTask:
+def _load(task: str | Mapping[str, Any] | runner_manifest.LineSource, store: Store,
+          err: BinaryIO) -> contracts.RunnerTask:
+    if isinstance(task, runner_manifest.LineSource):
+        doc, which = runner_manifest.load(task, store)
+        _say(err, which)
+        return doc
     if not isinstance(task, str):
         return check_task(dict(task), "document")
     try:
@@ -283,16 +295,38 @@ def main(argv_: Sequence[str] | None = None) -> int:
                     "marker last.")
     parser.add_argument("--task", help=f"task location: s3://, file:// or a path "
                                        f"(default: ${contracts.TASK_ENV})")
+    parser.add_argument("--manifest", help="run one line of an array stage's manifest "
+                                           f"(default: ${contracts.MANIFEST_ENV})")
+    parser.add_argument("--line", type=int, help="the manifest line to run, from 0 (default: "
+                        f"${contracts.MANIFEST_OFFSET_ENV} + ${contracts.ARRAY_INDEX_ENV})")
+    parser.add_argument("--width", type=int, help="bytes per manifest line (default: "
+                        f"${contracts.MANIFEST_WIDTH_ENV}, or read from the first line)")
     parser.add_argument("--scratch", default=os.environ.get(SCRATCH_ENV),
                         help=f"directory for working files (default: ${SCRATCH_ENV} or "
                              "the system temp dir)")
     parser.add_argument("--keep-scratch", action="store_true",
                         help="leave the working directory in place for inspection")
     args = parser.parse_args(argv_)
-    source = args.task or os.environ.get(contracts.TASK_ENV)
     err = sys.stderr.buffer
+    source: str | runner_manifest.LineSource | None = None
+    if args.task and args.manifest:
+        _say(err, "pass --task or --manifest, not both")
+        return task_error("").code
+    if args.manifest or not (args.task or os.environ.get(contracts.TASK_ENV)):
+        try:
+            source = runner_manifest.line_source(os.environ, manifest=args.manifest,
+                                                 line=args.line, width=args.width)
+        except RunnerError as exc:
+            _say(err, exc.message)
+            return exc.code
+    if (args.line is not None or args.width is not None) and source is None:
+        _say(err, f"--line and --width read a manifest: pass --manifest (or set "
+                  f"{contracts.MANIFEST_ENV}) too")
+        return task_error("").code
+    source = source or args.task or os.environ.get(contracts.TASK_ENV)
     if not source:
-        _say(err, f"no task given: set {contracts.TASK_ENV} or pass --task")
+        _say(err, f"no task given: set {contracts.TASK_ENV} (or {contracts.MANIFEST_ENV}) or "
+                  "pass --task (or --manifest)")
         return task_error("").code
     try:
         return execute(source, scratch=args.scratch, keep_scratch=args.keep_scratch)

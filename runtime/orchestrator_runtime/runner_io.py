@@ -11,6 +11,7 @@ can never leave that directory, whatever the key contains.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,16 @@ MULTIPART_THRESHOLD: int = 256 * 1024 * 1024
 STORAGE_ERRORS: Final = (BotoCoreError, ClientError, OSError)
 
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._+-]+")
+_RANGE: Final = re.compile(r"bytes=(\d+)-(\d+)")
 _MAX_NAME: Final = 120
+
+
+class PastTheEnd(Exception):
+    """A ranged read that starts at or after the end of the object (HTTP 416)."""
+
+    def __init__(self, location: str, size: int | None) -> None:
+        super().__init__(f"{location} has {size if size is not None else 'fewer'} bytes")
+        self.size = size
 
 
 def is_s3(location: str) -> bool:
@@ -122,6 +132,32 @@ class Store:
             return local_path(location).read_bytes()
         bucket, key = split_uri(location)
         return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def read_range(self, location: str, byte_range: str) -> bytes:
+        """The bytes of an HTTP ``Range`` (``bytes=first-last``) of an object or a local file;
+        fewer when the object ends inside the range. Raises :class:`PastTheEnd` when it ends
+        before ``first``."""
+        m = _RANGE.fullmatch(byte_range)
+        if m is None or int(m.group(1)) > int(m.group(2)):
+            raise ValueError(f"not a byte range: {byte_range!r}")
+        first, last = int(m.group(1)), int(m.group(2))
+        if not is_s3(location):
+            with local_path(location).open("rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if first >= size:
+                    raise PastTheEnd(location, size)
+                fh.seek(first)
+                return fh.read(last - first + 1)
+        bucket, key = split_uri(location)
+        try:
+            response = self.s3.get_object(Bucket=bucket, Key=key, Range=byte_range)
+        except ClientError as exc:
+            # "InvalidRange": "The requested range is not satisfiable" (S3 error codes)
+            if exc.response.get("Error", {}).get("Code") != "InvalidRange":
+                raise
+            actual = str(exc.response.get("Error", {}).get("ActualObjectSize", ""))
+            raise PastTheEnd(location, int(actual) if actual.isdigit() else None) from None
+        return response["Body"].read()
 
     def fetch(self, location: str, dest: Path) -> str:
         """Download an S3 object to ``dest`` (a local file is read where it is, at ``dest``).

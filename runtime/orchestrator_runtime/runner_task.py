@@ -10,7 +10,12 @@ import json
 import re
 from typing import Any, Final, cast
 
-from orchestrator_runtime.contracts import CONTRACT_VERSION, RUNNER_COMMAND, RunnerTask
+from orchestrator_runtime.contracts import (
+    CONTRACT_VERSION,
+    RUNNER_COMMAND,
+    CheckRequest,
+    RunnerTask,
+)
 from orchestrator_runtime.runner_errors import task_error
 
 _NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -77,9 +82,48 @@ def check_task(doc: Any, source: str) -> RunnerTask:
     return cast(RunnerTask, doc)
 
 
-def _require(ok: bool, source: str, field: str, expected: str) -> None:
+_JOB_STRINGS: Final = ("image", "bucket")
+
+
+def check_stage_doc(doc: Any, source: str) -> CheckRequest:
+    """An array stage's document (the stage's "pre" CheckRequest without a sample row), as
+    the plan wrote it: checked field by field, so resolving it can trust the types."""
+    what = f"stage document {source}"
+    if not isinstance(doc, dict):
+        raise task_error(f"{what} must be a JSON object, got {type(doc).__name__}")
+    for key in ("workflow", "stage", "execution"):
+        _require(isinstance(doc.get(key), str) and doc[key] != "", source, key,
+                 "a non-empty string", what)
+    _require(doc.get("sample") is None, source, "sample",
+             "absent (each manifest line brings its sample row)", what)
+    _require(doc.get("sample_column") is None or isinstance(doc["sample_column"], str),
+             source, "sample_column", "the foreach column's name", what)
+    for key in ("params", "param_defaults"):
+        _require(doc.get(key) is None or isinstance(doc[key], dict), source, key,
+                 "an object", what)
+    job: Any = doc.get("job")
+    _require(isinstance(job, dict), source, "job", "an object (the stage's job spec)", what)
+    for key in _JOB_STRINGS:
+        _require(isinstance(job.get(key), str) and job[key] != "", source, f"job.{key}",
+                 "a non-empty string", what)
+    command = job.get("command")
+    _require(_is_str_list(command) and bool(command), source, "job.command",
+             "a non-empty list of strings", what)
+    for key in ("environment", "inputs", "outputs"):
+        _require(_is_str_map(job.get(key)), source, f"job.{key}", "an object of strings", what)
+    for key in ("allow_empty", "shell"):
+        _require(isinstance(job.get(key), bool), source, f"job.{key}", "true or false", what)
+    _require(not job["shell"] or len(command) == 1, source, "job.command",
+             "one string when 'shell' is true", what)
+    stdout = job.get("stdout")
+    _require(stdout is None or stdout in job["outputs"], source, "job.stdout",
+             "null or the name of an output", what)
+    return cast(CheckRequest, doc)
+
+
+def _require(ok: bool, source: str, field: str, expected: str, what: str = "") -> None:
     if not ok:
-        raise task_error(f"task {source}: field '{field}' must be {expected}")
+        raise task_error(f"{what or f'task {source}'}: field '{field}' must be {expected}")
 
 
 def _is_location(value: str) -> bool:
