@@ -49,15 +49,48 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def only_samples(wf: model.Workflow, rows: list[dict[str, str]],
+                 only: Sequence[str]) -> list[dict[str, str]]:
+    """The rows whose sample id is in ``only`` (``--only``; all rows when empty)."""
+    if not only:
+        return rows
+    if wf.foreach is None:
+        raise UsageError(f"--only: workflow {wf.name!r} does not fan out over samples")
+    column = wf.foreach.column
+    present = {str(r.get(column)) for r in rows}
+    unknown = [s for s in only if s not in present]
+    if unknown:
+        shown = ", ".join(sorted(present)[:10]) + (" ..." if len(present) > 10 else "")
+        raise UsageError(f"--only {unknown[0]}: no sample with {column} {unknown[0]!r} in the "
+                         f"sheet (samples: {shown})")
+    wanted = set(only)
+    return [r for r in rows if str(r.get(column)) in wanted]
+
+
+def forced_stages(wf: model.Workflow, force: Sequence[str]) -> list[str]:
+    """``--force`` stage names, checked: each must be a job of ``wf``."""
+    names = [j.name for j in wf.jobs]
+    for stage in force:
+        if stage not in names:
+            raise UsageError(f"--force {stage}: workflow {wf.name!r} has no stage {stage!r}; "
+                             f"its stages are: {', '.join(names)}")
+    return sorted(set(force), key=names.index)
+
+
 def execution_input(wf: model.Workflow | None, *, base: Mapping[str, Any] | None = None,
                     samples: list[dict[str, str]] | None = None,
                     params: Mapping[str, str] | None = None,
+                    force: Sequence[str] = (),
                     source: str = "input") -> dict[str, Any]:
     """The execution input ``{"samples": [...], "params": {...}}``, checked against ``wf``;
     ``source`` names where it came from in messages (``--input``, a file)."""
     doc: dict[str, Any] = dict(base or {})
     if samples is not None:
         doc[c.SAMPLES_KEY] = samples
+    if force:
+        if wf is None:
+            raise UsageError("--force needs the workflow file (.py) to check the stage names")
+        doc[c.FORCE_KEY] = forced_stages(wf, force)
     if params:
         merged = dict(doc.get(c.PARAMS_KEY) or {})
         merged.update(params)

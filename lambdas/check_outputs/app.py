@@ -99,6 +99,7 @@ class CheckRequestModel(BaseModel):
     samples: list[Any] | None = None  # rows as given: each is checked where it is used
     params: dict[str, Any] | None = None
     param_defaults: dict[str, Any] | None = None
+    force: list[str] | None = None
     job: JobSpecModel | None = None
     error: dict[str, Any] | None = None
     block: str | None = None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator import fanout
-from orchestrator.cli import outpaths, sam_stage
+from orchestrator.cli import local, outpaths, sam_stage
 from orchestrator.cli.build import drift, load_valid
 from orchestrator.cli.opsout import aws, client, session
 from orchestrator.errors import UsageError
@@ -50,6 +50,7 @@ def register(sub: Any) -> None:
     given.add_argument("--input", metavar="JSON", help="execution input ('@file.json' reads one)")
     given.add_argument("--samples", metavar="FILE.csv", help="sample sheet, one row per sample")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    local.selection(p)
     p.add_argument("--wait", action="store_true", help="follow the run; exit 1 unless it succeeds")
     p.add_argument("--rerun", action="store_true",
                    help="start a new execution even if this input ran before")
@@ -160,7 +161,7 @@ def _region(arn: str) -> str:
 
 
 def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any]:
-    from orchestrator.samples import execution_input, parse_params, parse_sheet
+    from orchestrator.samples import execution_input, only_samples, parse_params, parse_sheet
 
     base: dict[str, Any] = {}
     samples = None
@@ -186,7 +187,12 @@ def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any
         base[c.SHEET_KEY] = args.samples  # checked by the run's first step, naming the line
     elif args.samples:
         samples = parse_sheet(_read(args.samples), wf, args.samples)
-    return execution_input(wf, base=base, samples=samples,
+    if args.only:
+        if wf is None or samples is None:
+            raise UsageError("--only selects rows of --samples FILE.csv: give the workflow "
+                             "file (.py) and a local sheet")
+        samples = only_samples(wf, samples, args.only)
+    return execution_input(wf, base=base, samples=samples, force=args.force,
                            params=parse_params(args.param), source=where)
 
 
@@ -197,10 +203,9 @@ def _sheet_upload(args: argparse.Namespace, wf: model.Workflow | None,
     if (not args.samples or args.samples.startswith("s3://") or wf is None
             or wf.foreach is None or fanout.choose(wf) != "array"):
         return None
-    body = Path(args.samples).read_bytes()
-    suffix = ".jsonl" if args.samples.endswith((".jsonl", ".ndjson")) else ".csv"
-    uri = c.uploaded_sheet_uri(wf.bucket, hashlib.sha256(body).hexdigest()[:32], suffix)
-    doc.pop(c.SAMPLES_KEY, None)
+    rows = doc.pop(c.SAMPLES_KEY)  # checked (and selected by --only) already
+    body = "".join(c.canonical_json(r) + "\n" for r in rows).encode()
+    uri = c.uploaded_sheet_uri(wf.bucket, hashlib.sha256(body).hexdigest()[:32], ".jsonl")
     doc[c.SHEET_KEY] = uri
     return body, uri
 

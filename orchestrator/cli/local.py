@@ -31,6 +31,7 @@ def register(sub: Any) -> None:
                    help="sample sheet (default: samples.csv in the data folder)")
     p.add_argument("--out", type=Path, metavar="DIR", help="copy the produced outputs here")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    selection(p)
     p.add_argument("--cores", type=cores, help="vCPUs jobs may use at once, 1 or more "
                    "(default: all)")
     p.add_argument("--workdir", type=Path,
@@ -45,6 +46,15 @@ def register(sub: Any) -> None:
                        help="print one JSON object per event (phase, job, progress, "
                             "heartbeat, summary) for scripts")
     p.set_defaults(func=cmd_run)
+
+
+def selection(p: argparse.ArgumentParser) -> None:
+    """``--force`` and ``--only``: what ``run`` and ``start`` do beyond what is missing."""
+    p.add_argument("--force", action="append", default=[], metavar="STAGE",
+                   help="run STAGE again even where its outputs are complete (repeatable); "
+                        "stages reading what it writes rerun when the bytes change")
+    p.add_argument("--only", action="append", default=[], metavar="SAMPLE",
+                   help="run only these samples of the sheet (repeatable)")
 
 
 def cores(text: str) -> float:
@@ -104,6 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     opts = RunOptions(workflow_file=Path(args.file), data_dir=args.data, out_dir=args.out,
                       samples=args.samples, params=tuple(args.param), cores=args.cores,
+                      force=tuple(args.force), only=tuple(args.only),
                       workdir=args.workdir, wait_for_lock=args.wait_for_lock)
     sink = display.choose(sys.stdout, json_lines=args.json, quiet=args.quiet)
 

@@ -57,7 +57,8 @@ def prelude(wf: model.Workflow, start: str) -> list[State]:
         comment="Check the samples once; a bad sheet fails the run here, naming the row",
     )
     keep = Pass(names.KEEP_SHEET, next=start, parameters={
-        f"{c.PARAMS_KEY}.$": f"$.{c.PARAMS_KEY}", "sheet.$": "$.sheet"})
+        f"{c.PARAMS_KEY}.$": f"$.{c.PARAMS_KEY}", f"{c.FORCE_KEY}.$": f"$.{c.FORCE_KEY}",
+        "sheet.$": "$.sheet"})
     return [read, keep]
 
 

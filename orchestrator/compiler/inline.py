@@ -71,7 +71,7 @@ def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
         b.name,
         items_path=f"$.{c.SAMPLES_KEY}",
         item_selector={"sample.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index",
-                       "params.$": f"$.{c.PARAMS_KEY}"},
+                       "params.$": f"$.{c.PARAMS_KEY}", "force.$": f"$.{c.FORCE_KEY}"},
         processor=Machine(body.name, (body, ok, failed)),
         max_concurrency=em.wf.foreach.max_concurrency,
         result_path="$.block_results",

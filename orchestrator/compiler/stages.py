@@ -44,6 +44,8 @@ def check_payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json:
     if not job.per_sample:
         payload |= rows_field(wf)
     payload["params.$"] = "$.params"
+    if action in ("pre", "plan"):
+        payload["force.$"] = f"$.{c.FORCE_KEY}"
     payload["param_defaults"] = {p.name: p.default for p in wf.params if p.default is not None}
     payload["job"] = jobspec.job_spec(wf, job)
     return payload

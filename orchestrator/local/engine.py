@@ -36,7 +36,7 @@ from orchestrator.local import (
     workspace,
 )
 from orchestrator.local.adapter import LocalAws
-from orchestrator.samples import execution_input, parse_params, read_sheet
+from orchestrator.samples import execution_input, only_samples, parse_params, read_sheet
 from orchestrator.template import describe
 from orchestrator.validate import ensure_valid
 from orchestrator_runtime import contracts as c
@@ -60,6 +60,8 @@ class RunOptions:
     out_dir: Path | None = None
     samples: Path | None = None
     params: tuple[str, ...] = ()
+    force: tuple[str, ...] = ()  # stages to run again even where complete
+    only: tuple[str, ...] = ()  # sample ids to run (all when empty)
     cores: float | None = None
     workdir: Path | None = None  # default: runlock.locate()
     poll_seconds: float = 0.2
@@ -100,6 +102,7 @@ class Prepared:
     params: dict[str, str]  # as given: what goes into the execution input
     values: dict[str, str]  # params with declared defaults filled in: for local paths
     data_dir: Path | None
+    force: tuple[str, ...] = ()
 
 
 def prepare(opts: RunOptions) -> Prepared:
@@ -119,15 +122,18 @@ def prepare(opts: RunOptions) -> Prepared:
         if sheet is None:
             raise UsageError(f"workflow {wf.name!r} runs per {wf.foreach.column}: "
                              "pass --samples FILE.csv")
-        samples = read_sheet(sheet, wf)
+        samples = only_samples(wf, read_sheet(sheet, wf), opts.only)
+    elif opts.only:
+        raise UsageError(f"--only: workflow {wf.name!r} does not fan out over samples")
     elif opts.samples is not None:
         read_sheet(opts.samples, wf)  # raises: the workflow takes no samples
     params = parse_params(list(opts.params))
-    execution_input(wf, samples=samples, params=params)  # raises on unknown/missing params
+    execution_input(wf, samples=samples, params=params,  # raises on unknown/missing params
+                    force=opts.force)
     values = {**{p.name: p.default for p in wf.params if p.default is not None}, **params}
     mirror = workspace.Workspace(opts.state_dir, wf.bucket_name).mirror
     inputs.check_inputs(wf, samples, values, data_dir, mirror)
-    return Prepared(wf, definition, samples, params, values, data_dir)
+    return Prepared(wf, definition, samples, params, values, data_dir, opts.force)
 
 
 def _handlers() -> dict[str, Callable[..., Any]]:
@@ -240,7 +246,8 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
         stateMachineArn=deployed.state_machines[wf.name],
         name=f"{wf.name}-{record.run_id}"[:limits.EXECUTION_NAME_CHARS],
         input=c.canonical_json(execution_input(prep.workflow, samples=prep.samples,
-                                               params=prep.params)))["executionArn"]
+                                               params=prep.params,
+                                               force=prep.force)))["executionArn"]
     record.execution_arn = arn
     aws.emit_execution_status(arn)
     jobs = sum(progress.expected_jobs(wf, len(prep.samples)).values())

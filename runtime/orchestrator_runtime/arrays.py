@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator_runtime import contracts, explain, jobstate, limits, s3util, samplesheet
-from orchestrator_runtime.outputs import StageInputsMissing, judge, stage_uris
+from orchestrator_runtime.outputs import StageInputsMissing, forced, judge, stage_uris
 from orchestrator_runtime.resolve import BadCheckRequest, Stage, resolve
 
 if TYPE_CHECKING:
@@ -215,7 +215,7 @@ def plan(s3: S3Client, request: contracts.CheckRequest, *, table: Table | None =
     complete: list[Stage] = []
     for index, row, st in stages:
         try:
-            verdict = judge(st, seen, markers[st.marker_folder])
+            verdict = forced(request, judge(st, seen, markers[st.marker_folder]))
         except StageInputsMissing as exc:
             failed[st.sample] = str(exc)
             continue

@@ -37,6 +37,7 @@ RUNNER_COMMAND: Final = "orchestrator-runner"
 # Execution input keys.
 SAMPLES_KEY: Final = "samples"
 PARAMS_KEY: Final = "params"
+FORCE_KEY: Final = "force"  # stages to run even where their outputs are complete
 
 # Environment variable through which a Batch job learns where its task document is.
 TASK_ENV: Final = "ORCH_TASK_URI"
@@ -111,6 +112,7 @@ class CheckRequest(TypedDict, total=False):
     #   a failed iteration's sample from its row
     params: dict[str, Any]  # run-level parameters from the execution input
     param_defaults: dict[str, str]  # declared defaults; params from the input override them
+    force: list[str]  # stages the run must run again even where complete (--force)
     job: JobSpec
     error: dict[str, str]  # for "explain": the caught {"Error", "Cause"}
     block: str  # for "summarize": the Map block's name

@@ -9,6 +9,7 @@ them), and the stage runs. A missing input is an error: no job can succeed witho
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -120,6 +121,15 @@ def judge(stage: Stage, seen: Mapping[str, s3util.ObjectInfo | None],
     return Evaluation(stage, status, counts, absent + empty, "; ".join(parts))
 
 
+def forced(request: contracts.CheckRequest, result: Evaluation) -> Evaluation:
+    """A complete stage the run was told to run again (``--force STAGE``) counts as stale."""
+    if not result.complete or result.stage.stage not in (request.get("force") or ()):
+        return result
+    return dataclasses.replace(result, status="stale",
+                               reason=f"forced: the run was started with --force "
+                                      f"{result.stage.stage} ({result.reason})")
+
+
 def stage_uris(stage: Stage) -> list[str]:
     """Every object a verdict on ``stage`` looks at (inputs, then outputs)."""
     return [*(u for uris in stage.inputs.values() for u in uris), *stage.outputs.values()]
@@ -147,7 +157,7 @@ def pre_check(
 ) -> contracts.CheckResponse:
     """Skip when complete (recording SKIPPED in ``table``), else write the RunnerTask document."""
     stage = resolve(request)
-    result = evaluate(s3, stage, sleep=sleep)
+    result = forced(request, evaluate(s3, stage, sleep=sleep))
     if result.complete:
         if table is not None:
             try:

@@ -317,3 +317,17 @@ def test_samples_failing_the_same_way_are_named_together(s3: S3Client) -> None:
 
     assert cause == (f"12 of 12 samples failed: {', '.join(ids(12)[:5])} and 7 more (qc: the "
                      "job: Batch.ClientException: Job queue q does not exist)")
+
+
+def test_a_forced_stage_plans_every_sample_and_pre_agrees(s3: S3Client) -> None:
+    sheet = start(s3, 8)
+    req = plan_request(sheet)
+    run_all(s3, req, arrays.plan(s3, req))
+
+    assert arrays.plan(s3, {**req, "force": ["qc"]})["count"] == 8
+    assert arrays.plan(s3, {**req, "force": ["count"]})["count"] == 0  # another stage's
+    one = request("pre", sample={"sample_id": ids(8)[1], "condition": "treated"},
+                  force=["qc"])
+    got = outputs.pre_check(s3, one)
+    assert got["status"] == "stale" and got["reason"].startswith("forced: the run was started "
+                                                                 "with --force qc")

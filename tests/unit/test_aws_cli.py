@@ -48,7 +48,27 @@ def test_start_with_a_sample_sheet_prints_the_run_and_its_console_link(
     assert "samples" not in sent
     bucket, _, key = sent["sheet"][5:].partition("/")
     body = boto3.client("s3", region_name="us-east-1").get_object(Bucket=bucket, Key=key)
-    assert body["Body"].read() == Path(SHEET).read_bytes()
+    rows = [json.loads(line) for line in body["Body"].read().splitlines()]
+    assert [r["sample_id"] for r in rows] == ["S1", "S2", "S3"] and key.endswith(".jsonl")
+
+
+def test_force_and_only_go_into_the_input_checked_against_the_workflow(
+        sfn: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    arn = machine(sfn, "rnaseq")
+    assert main(["start", RNASEQ, "--samples", SHEET, "--only", "S2", "--force", "count",
+                 "--force", "qc"]) == 0
+    run = sfn.list_executions(stateMachineArn=arn)["executions"][0]
+    sent = json.loads(sfn.describe_execution(executionArn=run["executionArn"])["input"])
+    assert sent["force"] == ["qc", "count"]  # in the workflow's order
+    bucket, _, key = sent["sheet"][5:].partition("/")
+    body = boto3.client("s3", region_name="us-east-1").get_object(Bucket=bucket, Key=key)
+    assert [json.loads(line)["sample_id"] for line in body["Body"].read().splitlines()] == ["S2"]
+
+    assert main(["start", RNASEQ, "--samples", SHEET, "--force", "align"]) == 2
+    assert "--force align: workflow 'rnaseq' has no stage 'align'; its stages are: qc, trim, " \
+           "count, report" in capsys.readouterr().err
+    assert main(["start", RNASEQ, "--samples", SHEET, "--only", "S9"]) == 2
+    assert "--only S9: no sample with sample_id 'S9' in the sheet" in capsys.readouterr().err
 
 
 def test_a_sheet_already_in_s3_is_passed_by_its_uri(

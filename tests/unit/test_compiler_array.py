@@ -41,6 +41,7 @@ def test_the_example_compiles_to_the_array_strategy_by_default() -> None:
     assert top["Read sample sheet"]["Parameters"]["Payload"]["action"] == "sheet"
     # only the sheet's URI and row count stay in the state: no per-sample list travels
     assert top["Keep sheet location"]["Parameters"] == {"params.$": "$.params",
+                                                        "force.$": "$.force",
                                                         "sheet.$": "$.sheet"}
     assert top["Any sample failed?"]["Default"] == "Check report"
     report = top["Check report"]["Parameters"]["Payload"]
