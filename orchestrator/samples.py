@@ -50,10 +50,11 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def only_samples(wf: model.Workflow, rows: list[dict[str, str]],
-                 only: Sequence[str]) -> list[dict[str, str]]:
-    """The rows whose sample id is in ``only`` (``--only``; all rows when empty)."""
+                 only: Sequence[str]) -> list[str]:
+    """``--only`` sample ids, checked against the sheet's rows. The rows stay whole: a stage
+    that gathers over samples still reads every sample's outputs."""
     if not only:
-        return rows
+        return []
     if wf.foreach is None:
         raise UsageError(f"--only: workflow {wf.name!r} does not fan out over samples")
     column = wf.foreach.column
@@ -63,8 +64,7 @@ def only_samples(wf: model.Workflow, rows: list[dict[str, str]],
         shown = ", ".join(sorted(present)[:10]) + (" ..." if len(present) > 10 else "")
         raise UsageError(f"--only {unknown[0]}: no sample with {column} {unknown[0]!r} in the "
                          f"sheet (samples: {shown})")
-    wanted = set(only)
-    return [r for r in rows if str(r.get(column)) in wanted]
+    return sorted(set(only), key=list(only).index)
 
 
 def forced_stages(wf: model.Workflow, force: Sequence[str]) -> list[str]:
@@ -80,7 +80,7 @@ def forced_stages(wf: model.Workflow, force: Sequence[str]) -> list[str]:
 def execution_input(wf: model.Workflow | None, *, base: Mapping[str, Any] | None = None,
                     samples: list[dict[str, str]] | None = None,
                     params: Mapping[str, str] | None = None,
-                    force: Sequence[str] = (),
+                    force: Sequence[str] = (), only: Sequence[str] = (),
                     source: str = "input") -> dict[str, Any]:
     """The execution input ``{"samples": [...], "params": {...}}``, checked against ``wf``;
     ``source`` names where it came from in messages (``--input``, a file)."""
@@ -91,6 +91,8 @@ def execution_input(wf: model.Workflow | None, *, base: Mapping[str, Any] | None
         if wf is None:
             raise UsageError("--force needs the workflow file (.py) to check the stage names")
         doc[c.FORCE_KEY] = forced_stages(wf, force)
+    if only:
+        doc[c.ONLY_KEY] = list(only)
     if params:
         merged = dict(doc.get(c.PARAMS_KEY) or {})
         merged.update(params)

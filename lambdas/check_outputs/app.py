@@ -100,6 +100,7 @@ class CheckRequestModel(BaseModel):
     params: dict[str, Any] | None = None
     param_defaults: dict[str, Any] | None = None
     force: list[str] | None = None
+    only: list[str] | None = None
     job: JobSpecModel | None = None
     error: dict[str, Any] | None = None
     block: str | None = None

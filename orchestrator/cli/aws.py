@@ -187,12 +187,10 @@ def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any
         base[c.SHEET_KEY] = args.samples  # checked by the run's first step, naming the line
     elif args.samples:
         samples = parse_sheet(_read(args.samples), wf, args.samples)
-    if args.only:
-        if wf is None or samples is None:
-            raise UsageError("--only selects rows of --samples FILE.csv: give the workflow "
-                             "file (.py) and a local sheet")
-        samples = only_samples(wf, samples, args.only)
-    return execution_input(wf, base=base, samples=samples, force=args.force,
+    only: list[str] = list(args.only)
+    if only and wf is not None and samples is not None:
+        only = only_samples(wf, samples, only)  # raises naming an unknown sample
+    return execution_input(wf, base=base, samples=samples, force=args.force, only=only,
                            params=parse_params(args.param), source=where)
 
 

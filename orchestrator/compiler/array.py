@@ -58,7 +58,7 @@ def prelude(wf: model.Workflow, start: str) -> list[State]:
     )
     keep = Pass(names.KEEP_SHEET, next=start, parameters={
         f"{c.PARAMS_KEY}.$": f"$.{c.PARAMS_KEY}", f"{c.FORCE_KEY}.$": f"$.{c.FORCE_KEY}",
-        "sheet.$": "$.sheet"})
+        f"{c.ONLY_KEY}.$": f"$.{c.ONLY_KEY}", "sheet.$": "$.sheet"})
     return [read, keep]
 
 

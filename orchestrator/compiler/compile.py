@@ -177,7 +177,7 @@ def build_machine(wf: model.Workflow) -> Machine:
     count = "$.sheet.count" if by_array else f"States.ArrayLength($.{c.SAMPLES_KEY})"
     done = Pass(names.DONE, parameters={"workflow": wf.name, "samples.$": count})
     start, sts = Emitter(wf, w).emit(plan, done.name)
-    defaults: Json = {c.PARAMS_KEY: {}, c.SAMPLES_KEY: [], c.FORCE_KEY: []}
+    defaults: Json = {c.PARAMS_KEY: {}, c.SAMPLES_KEY: [], c.FORCE_KEY: [], c.ONLY_KEY: []}
     guard: list[State] = []
     if by_array:
         defaults["sheet"] = ""  # or the s3:// URI of a sample sheet (CSV or JSON lines)

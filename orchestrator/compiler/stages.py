@@ -46,6 +46,7 @@ def check_payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json:
     payload["params.$"] = "$.params"
     if action in ("pre", "plan"):
         payload["force.$"] = f"$.{c.FORCE_KEY}"
+        payload["only.$"] = f"$.{c.ONLY_KEY}"
     payload["param_defaults"] = {p.name: p.default for p in wf.params if p.default is not None}
     payload["job"] = jobspec.job_spec(wf, job)
     return payload

@@ -103,6 +103,7 @@ class Prepared:
     values: dict[str, str]  # params with declared defaults filled in: for local paths
     data_dir: Path | None
     force: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
 
 
 def prepare(opts: RunOptions) -> Prepared:
@@ -122,18 +123,19 @@ def prepare(opts: RunOptions) -> Prepared:
         if sheet is None:
             raise UsageError(f"workflow {wf.name!r} runs per {wf.foreach.column}: "
                              "pass --samples FILE.csv")
-        samples = only_samples(wf, read_sheet(sheet, wf), opts.only)
+        samples = read_sheet(sheet, wf)
+        only_samples(wf, samples, opts.only)  # raises naming an unknown sample
     elif opts.only:
         raise UsageError(f"--only: workflow {wf.name!r} does not fan out over samples")
     elif opts.samples is not None:
         read_sheet(opts.samples, wf)  # raises: the workflow takes no samples
     params = parse_params(list(opts.params))
     execution_input(wf, samples=samples, params=params,  # raises on unknown/missing params
-                    force=opts.force)
+                    force=opts.force, only=opts.only)
     values = {**{p.name: p.default for p in wf.params if p.default is not None}, **params}
     mirror = workspace.Workspace(opts.state_dir, wf.bucket_name).mirror
     inputs.check_inputs(wf, samples, values, data_dir, mirror)
-    return Prepared(wf, definition, samples, params, values, data_dir, opts.force)
+    return Prepared(wf, definition, samples, params, values, data_dir, opts.force, opts.only)
 
 
 def _handlers() -> dict[str, Callable[..., Any]]:
@@ -246,8 +248,8 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
         stateMachineArn=deployed.state_machines[wf.name],
         name=f"{wf.name}-{record.run_id}"[:limits.EXECUTION_NAME_CHARS],
         input=c.canonical_json(execution_input(prep.workflow, samples=prep.samples,
-                                               params=prep.params,
-                                               force=prep.force)))["executionArn"]
+                                               params=prep.params, force=prep.force,
+                                               only=prep.only)))["executionArn"]
     record.execution_arn = arn
     aws.emit_execution_status(arn)
     jobs = sum(progress.expected_jobs(wf, len(prep.samples)).values())

@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator_runtime import contracts, explain, jobstate, limits, s3util, samplesheet
-from orchestrator_runtime.outputs import StageInputsMissing, forced, judge, stage_uris
+from orchestrator_runtime.outputs import (
+    StageInputsMissing,
+    forced,
+    judge,
+    selected,
+    stage_uris,
+)
 from orchestrator_runtime.resolve import BadCheckRequest, Stage, resolve
 
 if TYPE_CHECKING:
@@ -208,7 +214,9 @@ def plan(s3: S3Client, request: contracts.CheckRequest, *, table: Table | None =
         if label in earlier:
             blocked[label] = f"not run: stage {earlier[label]} failed for it"
     failed: dict[str, str] = {}
-    stages = _resolve_all(request, enumerate(rows), blocked, failed)
+    chosen = [(i, r) for i, r in enumerate(rows) if selected(request, samplesheet.sample_id(
+        r, column))]
+    stages = _resolve_all(request, chosen, blocked, failed)
     seen = s3util.inspect(s3, [u for _, _, st in stages for u in stage_uris(st)], sleep=sleep)
     markers = s3util.folders(s3, [st.marker_folder for _, _, st in stages], sleep=sleep)
     to_run: list[contracts.ManifestLine] = []

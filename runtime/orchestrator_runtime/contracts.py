@@ -38,6 +38,7 @@ RUNNER_COMMAND: Final = "orchestrator-runner"
 SAMPLES_KEY: Final = "samples"
 PARAMS_KEY: Final = "params"
 FORCE_KEY: Final = "force"  # stages to run even where their outputs are complete
+ONLY_KEY: Final = "only"  # sample ids whose per-sample stages run (all when empty)
 
 # Environment variable through which a Batch job learns where its task document is.
 TASK_ENV: Final = "ORCH_TASK_URI"
@@ -113,6 +114,7 @@ class CheckRequest(TypedDict, total=False):
     params: dict[str, Any]  # run-level parameters from the execution input
     param_defaults: dict[str, str]  # declared defaults; params from the input override them
     force: list[str]  # stages the run must run again even where complete (--force)
+    only: list[str]  # per-sample stages run only for these sample ids (--only); all if empty
     job: JobSpec
     error: dict[str, str]  # for "explain": the caught {"Error", "Cause"}
     block: str  # for "summarize": the Map block's name

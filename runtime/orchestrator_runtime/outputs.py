@@ -121,6 +121,12 @@ def judge(stage: Stage, seen: Mapping[str, s3util.ObjectInfo | None],
     return Evaluation(stage, status, counts, absent + empty, "; ".join(parts))
 
 
+def selected(request: contracts.CheckRequest, sample_id: str | None) -> bool:
+    """Whether a run started with ``--only`` runs this sample's stages (once-stages always)."""
+    only = request.get("only") or ()
+    return sample_id is None or not only or sample_id in only
+
+
 def forced(request: contracts.CheckRequest, result: Evaluation) -> Evaluation:
     """A complete stage the run was told to run again (``--force STAGE``) counts as stale."""
     if not result.complete or result.stage.stage not in (request.get("force") or ()):
@@ -157,6 +163,12 @@ def pre_check(
 ) -> contracts.CheckResponse:
     """Skip when complete (recording SKIPPED in ``table``), else write the RunnerTask document."""
     stage = resolve(request)
+    if not selected(request, stage.sample_id):
+        return contracts.CheckResponse(
+            complete=True, status="complete", reason="not selected: the run was started with "
+            "--only and other samples", counts=contracts.Counts(expected=0, present=0,
+                                                                 missing=0, stale=0),
+            missing=[], sample=stage.sample, job_name=stage.job_name, task_uri="")
     result = forced(request, evaluate(s3, stage, sleep=sleep))
     if result.complete:
         if table is not None:

@@ -331,3 +331,17 @@ def test_a_forced_stage_plans_every_sample_and_pre_agrees(s3: S3Client) -> None:
     got = outputs.pre_check(s3, one)
     assert got["status"] == "stale" and got["reason"].startswith("forced: the run was started "
                                                                  "with --force qc")
+
+
+def test_only_selected_samples_are_planned_but_the_sheet_stays_whole(s3: S3Client) -> None:
+    sheet = start(s3, 6)
+    plan = arrays.plan(s3, {**plan_request(sheet), "only": [ids(6)[4], ids(6)[1]]})
+
+    assert plan["total"] == 6 and plan["count"] == 2
+    assert [ln["sample"] for ln in manifest(s3, plan)] == [ids(6)[1], ids(6)[4]]
+    other = request("pre", sample={"sample_id": "S1", "condition": "treated"}, only=["S2"])
+    got = outputs.pre_check(s3, other)
+    assert got["complete"] is True and got["reason"].startswith("not selected")
+    once = request("pre", once=True, only=["S2"],
+                   spec=job(inputs={}, command=["true"], outputs={"stats": "all.tsv"}))
+    assert outputs.pre_check(s3, once)["complete"] is False  # a once-stage always runs

@@ -60,9 +60,11 @@ def test_force_and_only_go_into_the_input_checked_against_the_workflow(
     run = sfn.list_executions(stateMachineArn=arn)["executions"][0]
     sent = json.loads(sfn.describe_execution(executionArn=run["executionArn"])["input"])
     assert sent["force"] == ["qc", "count"]  # in the workflow's order
+    assert sent["only"] == ["S2"]
     bucket, _, key = sent["sheet"][5:].partition("/")
     body = boto3.client("s3", region_name="us-east-1").get_object(Bucket=bucket, Key=key)
-    assert [json.loads(line)["sample_id"] for line in body["Body"].read().splitlines()] == ["S2"]
+    rows = [json.loads(line)["sample_id"] for line in body["Body"].read().splitlines()]
+    assert rows == ["S1", "S2", "S3"]  # whole: a gathering stage still reads every sample
 
     assert main(["start", RNASEQ, "--samples", SHEET, "--force", "align"]) == 2
     assert "--force align: workflow 'rnaseq' has no stage 'align'; its stages are: qc, trim, " \

@@ -42,6 +42,7 @@ def test_the_example_compiles_to_the_array_strategy_by_default() -> None:
     # only the sheet's URI and row count stay in the state: no per-sample list travels
     assert top["Keep sheet location"]["Parameters"] == {"params.$": "$.params",
                                                         "force.$": "$.force",
+                                                        "only.$": "$.only",
                                                         "sheet.$": "$.sheet"}
     assert top["Any sample failed?"]["Default"] == "Check report"
     report = top["Check report"]["Parameters"]["Payload"]
