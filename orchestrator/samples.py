@@ -68,13 +68,20 @@ def only_samples(wf: model.Workflow, rows: list[dict[str, str]],
 
 
 def forced_stages(wf: model.Workflow, force: Sequence[str]) -> list[str]:
-    """``--force`` stage names, checked: each must be a job of ``wf``."""
+    """``--force`` stage names, checked (each must be a job of ``wf``), with every stage that
+    runs after them: what reads a forced stage's outputs is run again too."""
     names = [j.name for j in wf.jobs]
     for stage in force:
         if stage not in names:
             raise UsageError(f"--force {stage}: workflow {wf.name!r} has no stage {stage!r}; "
                              f"its stages are: {', '.join(names)}")
-    return sorted(set(force), key=names.index)
+    chosen = set(force)
+    grew = True
+    while grew:  # a valid workflow is acyclic, so this ends
+        later = {j.name for j in wf.jobs if chosen & set(j.after)} - chosen
+        chosen |= later
+        grew = bool(later)
+    return [n for n in names if n in chosen]
 
 
 def execution_input(wf: model.Workflow | None, *, base: Mapping[str, Any] | None = None,

@@ -59,7 +59,8 @@ def test_force_and_only_go_into_the_input_checked_against_the_workflow(
                  "--force", "qc"]) == 0
     run = sfn.list_executions(stateMachineArn=arn)["executions"][0]
     sent = json.loads(sfn.describe_execution(executionArn=run["executionArn"])["input"])
-    assert sent["force"] == ["qc", "count"]  # in the workflow's order
+    # in the workflow's order, with what runs after them (report reads count's and qc's outputs)
+    assert sent["force"] == ["qc", "count", "report"]
     assert sent["only"] == ["S2"]
     bucket, _, key = sent["sheet"][5:].partition("/")
     body = boto3.client("s3", region_name="us-east-1").get_object(Bucket=bucket, Key=key)
