@@ -7,8 +7,9 @@ have the job-state table's shape (orchestrator_runtime.jobstate): ``stage``, ``s
 ``exit_code``, ``log_stream``, ``created_at``, ``started_at``, ``stopped_at``. Readers add:
 ``source`` (where the row came from: ``table``, ``record``, ``history`` or ``batch``),
 ``attempt_details`` (a list of ``{"status_reason", "exit_code", "log", "started_at",
-"stopped_at"}`` per attempt, oldest first, when the back end knows them) and, for local runs,
-``log_files`` (one path per attempt).
+"stopped_at", "container_reason"}`` per attempt, oldest first, when the back end knows them;
+the job-state table keeps them from Batch's ``attempts[]``, empty fields left out) and, for
+local runs, ``log_files`` (one path per attempt).
 
 Back ends: ``orchestrator.local.runs.LocalRuns`` (the workspace's run records) and
 ``orchestrator.aws.runs.AwsRuns`` (the job-state table, Step Functions, Batch, CloudWatch
@@ -121,8 +122,9 @@ class RunSource(Protocol):
 
     backend: Backend
 
-    def list_runs(self, workflow: str | None = None) -> list[RunSummary]:
-        """Recent runs, newest first."""
+    def list_runs(self, workflow: str | None = None,
+                  limit: int | None = None) -> list[RunSummary]:
+        """Recent runs, newest first (at most ``limit`` when given)."""
         ...
 
     def get_run(self, run_id: str) -> Run:

@@ -64,17 +64,18 @@ class AwsRuns:
                               "(orchestrator deploy FILE.py) or check --region")
         return found
 
-    def list_runs(self, workflow: str | None = None) -> list[RunSummary]:
-        out: list[RunSummary] = []
+    def list_runs(self, workflow: str | None = None,
+                  limit: int | None = None) -> list[RunSummary]:
+        limit = limit or self.limit
+        found: list[tuple[str, dict[str, Any]]] = []
         for sm in self.state_machines(workflow):
             pages = self.sfn.get_paginator("list_executions").paginate(
-                stateMachineArn=sm["stateMachineArn"],
-                PaginationConfig={"MaxItems": self.limit})
-            for page in pages:
-                for e in page["executions"]:
-                    out.append(self._summary(sm["name"], e))
-        out.sort(key=lambda s: (s.started_at is not None, s.started_at), reverse=True)
-        return out[:self.limit]
+                stateMachineArn=sm["stateMachineArn"], PaginationConfig={"MaxItems": limit})
+            found.extend((sm["name"], e) for page in pages for e in page["executions"])
+        # ListExecutions lists newest first; only the newest `limit` of all are summarised
+        found.sort(key=lambda f: (f[1].get("startDate") is not None,
+                                  parse_time(f[1].get("startDate"))), reverse=True)
+        return [self._summary(name, e) for name, e in found[:limit]]
 
     def _summary(self, workflow: str, execution: Mapping[str, Any],
                  described: Mapping[str, Any] | None = None) -> RunSummary:
@@ -142,6 +143,24 @@ class AwsRuns:
         summary = RunSummary(**{**summary.__dict__, "counts": count_rows(rows)
                                 if rows else summary.counts})
         return Run(summary, sort_rows(rows), self.log_group)
+
+    def state_transitions(self, run_id: str) -> int:
+        """How many states the execution entered: what Step Functions bills as transitions."""
+        arn = self.resolve(run_id)
+        return sum(1 for e in self._history(arn)
+                   if str(e.get("type", "")).endswith("StateEntered"))
+
+    def stage_sizes(self, run: Run) -> dict[str, tuple[float, int]]:
+        """Stage -> (vCPUs, GPUs) its jobs asked Batch for (DescribeJobs: the container's
+        resourceRequirements, or the older ``vcpus``). Stages whose jobs Batch no longer
+        describes are left out."""
+        described = self.describe([str(r["job_id"]) for r in run.rows if r.get("job_id")])
+        sizes: dict[str, tuple[float, int]] = {}
+        for r in run.rows:
+            job = described.get(str(r.get("job_id")))
+            if job is not None and (size := job_size(job)) is not None:
+                sizes.setdefault(str(r.get("stage")), size)
+        return sizes
 
     # --- fallbacks: history and DescribeJobs ----------------------------------------------
 
@@ -282,8 +301,23 @@ def attempt_details(job: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "exit_code": container.get("exitCode"),
                     "log": str(container.get("logStreamName") or ""),
                     "started_at": _ms_iso(a.get("startedAt")),
-                    "stopped_at": _ms_iso(a.get("stoppedAt"))})
+                    "stopped_at": _ms_iso(a.get("stoppedAt")),
+                    "container_reason": str(container.get("reason") or "")})
     return out
+
+
+def job_size(job: Mapping[str, Any]) -> tuple[float, int] | None:
+    """(vCPUs, GPUs) of a DescribeJobs job: ``container.resourceRequirements`` (VCPU, GPU;
+    values are strings, ResourceRequirement in the Batch API reference) or the deprecated
+    ``container.vcpus``; None when neither is there."""
+    container = job.get("container") or {}
+    wanted = {str(r.get("type")): str(r.get("value"))
+              for r in container.get("resourceRequirements") or []}
+    try:
+        vcpus = float(wanted["VCPU"]) if "VCPU" in wanted else float(container["vcpus"])
+        return vcpus, int(float(wanted.get("GPU", "0")))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def row_from_job(job: Mapping[str, Any], workflow: str, source: str) -> dict[str, Any]:

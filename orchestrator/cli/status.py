@@ -21,34 +21,42 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.aws.errors import UsageError
-from orchestrator.cli.runsource import add_source_options, open_aws, open_source, workspace
+from orchestrator.cli.runsource import (
+    LATEST,
+    add_source_options,
+    local_asked,
+    open_aws,
+    open_source,
+    resolve_run,
+    workspace,
+)
 from orchestrator.errors import OrchestratorError
 from orchestrator.runs import Run, RunNotFound, RunSource, RunSummary, ran
 
 FAILED_RUN = ("FAILED", "TIMED_OUT", "ABORTED", "INTERRUPTED")
+RUN_HELP = f"local run id, execution ARN or execution name; {LATEST!r}: the newest run"
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("runs", help="recent runs, local and on AWS")
     p.add_argument("workflow", nargs="?", metavar="WORKFLOW", help="only this workflow's runs")
-    p.add_argument("--aws", action="store_true", help="only AWS runs")
     p.add_argument("--limit", type=int, default=20, help="runs per source (%(default)s)")
     add_source_options(p)
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("status", help="a run's stages and samples: states, failures, logs")
-    p.add_argument("run", metavar="RUN", help="local run id, execution ARN or execution name")
+    p.add_argument("run", metavar="RUN", help=RUN_HELP)
     add_source_options(p)
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("watch", help="`status`, refreshed until the run ends")
-    p.add_argument("run", metavar="RUN", help="local run id, execution ARN or execution name")
+    p.add_argument("run", metavar="RUN", help=RUN_HELP)
     p.add_argument("--interval", type=float, default=5.0, help="seconds (%(default)s)")
     add_source_options(p)
     p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("logs", help="a job's output (CloudWatch Logs, or the local log file)")
-    p.add_argument("run", metavar="RUN", help="local run id, execution ARN or execution name")
+    p.add_argument("run", metavar="RUN", help=RUN_HELP)
     p.add_argument("stage", nargs="?", metavar="STAGE", help="(optional with --save)")
     p.add_argument("sample", nargs="?", metavar="SAMPLE",
                    help="the sample (needed when the stage fans out)")
@@ -90,30 +98,35 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
-def read_run(args: argparse.Namespace) -> tuple[RunSource, Run]:
+def open_run(args: argparse.Namespace) -> tuple[RunSource, str]:
+    """The source of ``args.run`` and the run's id there (``latest`` resolved once)."""
     source = open_source(args, args.run)
-    with _guard(f"reading run {args.run}"):
-        return source, source.get_run(args.run)
+    with _guard(f"finding run {args.run}"):
+        return source, resolve_run(source, args.run)
+
+
+def read_run(args: argparse.Namespace) -> tuple[RunSource, Run]:
+    source, run_id = open_run(args)
+    with _guard(f"reading run {run_id}"):
+        return source, source.get_run(run_id)
 
 
 # --- runs -----------------------------------------------------------------------------------
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    only_local = bool(args.local or args.workdir is not None)
+    only_local = local_asked(args)  # refuses --local with --aws
     only_aws = bool(args.aws or args.table)
-    if only_local and only_aws:
-        raise UsageError("--local/--workdir and --aws/--table exclude each other")
     found: list[RunSummary] = []
     errors: list[str] = []
     if not only_aws:
         from orchestrator.local.runs import LocalRuns
 
-        found.extend(LocalRuns(workspace(args.workdir)).list_runs(args.workflow)[:args.limit])
+        found.extend(LocalRuns(workspace(args.workdir)).list_runs(args.workflow, args.limit))
     if not only_local:
         try:
             source = open_aws(args)
             with _guard("listing executions"):
-                found.extend(source.list_runs(args.workflow)[:args.limit])
+                found.extend(source.list_runs(args.workflow, args.limit))
         except OrchestratorError as exc:
             if only_aws:
                 raise
@@ -195,10 +208,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    source = open_source(args, args.run)
+    source, run_id = open_run(args)
     while True:
-        with _guard(f"reading run {args.run}"):
-            run = source.get_run(args.run)
+        with _guard(f"reading run {run_id}"):
+            run = source.get_run(run_id)
         doc = status_document(source, run)
         if args.json:  # one document per line, each refresh
             print(json.dumps(doc, default=str), flush=True)
@@ -261,7 +274,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     for line in lines:
         _emit(args, row, attempt, line)
     if args.follow:
-        _follow(args, source, row, attempt, len(lines))
+        _follow(args, source, run.summary.run_id, row, attempt, len(lines))
     return 0
 
 
@@ -273,13 +286,13 @@ def _emit(args: argparse.Namespace, row: Mapping[str, Any], attempt: int, line: 
         print(line, flush=True)
 
 
-def _follow(args: argparse.Namespace, source: RunSource, row: Mapping[str, Any],
-            attempt: int, shown: int) -> None:
+def _follow(args: argparse.Namespace, source: RunSource, run_id: str,
+            row: Mapping[str, Any], attempt: int, shown: int) -> None:
     """Print new lines until the job ends (a new attempt is followed from its start)."""
     while True:
         time.sleep(args.interval)
-        with _guard(f"reading run {args.run}"):
-            run = source.get_run(args.run)
+        with _guard(f"reading run {run_id}"):
+            run = source.get_run(run_id)
         current = find_row(run, str(row["stage"]), str(row["sample"]))
         latest = int(current.get("attempts") or 0)
         with _guard("reading the log"):

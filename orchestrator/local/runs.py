@@ -44,12 +44,14 @@ class LocalRuns:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def list_runs(self, workflow: str | None = None) -> list[RunSummary]:
+    def list_runs(self, workflow: str | None = None,
+                  limit: int | None = None) -> list[RunSummary]:
         docs = [d for d in runrecord.runs(self.root)
                 if workflow is None or d.get("workflow") == workflow]
-        found = [summary(d) for d in docs]
-        return sorted(found, key=lambda s: (s.started_at is not None, s.started_at, s.run_id),
-                      reverse=True)
+        found = sorted((summary(d) for d in docs),
+                       key=lambda s: (s.started_at is not None, s.started_at, s.run_id),
+                       reverse=True)
+        return found[:limit] if limit else found
 
     def get_run(self, run_id: str) -> Run:
         doc = runrecord.load(self.root / runrecord.RUNS / f"{run_id}.json")

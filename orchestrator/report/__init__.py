@@ -1,5 +1,5 @@
 """The HTML run report: a pure builder over a small typed input (``ReportInput``), fed by
-one adapter per back end (local run records today; the AWS job-state table later)."""
+one adapter of job rows (``rows``): local run records and runs read from AWS."""
 
 from orchestrator.report.build import build_report
 from orchestrator.report.model import Attempt, JobRow, ReportInput

@@ -44,6 +44,19 @@ class MalformedEvent(ValueError):
 
 
 @dataclass(frozen=True)
+class JobAttempt:
+    """One attempt of a job as Batch lists it in ``attempts[]`` (AttemptDetail: startedAt,
+    stoppedAt, statusReason, container.exitCode/logStreamName/reason)."""
+
+    started_ms: int | None
+    stopped_ms: int | None
+    exit_code: int | None
+    status_reason: str
+    log_stream: str
+    container_reason: str
+
+
+@dataclass(frozen=True)
 class JobEvent:
     execution: str
     workflow: str
@@ -61,6 +74,7 @@ class JobEvent:
     log_stream: str | None = None
     started_ms: int | None = None
     stopped_ms: int | None = None
+    attempt_history: tuple[JobAttempt, ...] = ()  # every attempt Batch lists, oldest first
 
     @property
     def created_at(self) -> str | None:
@@ -249,7 +263,28 @@ def parse_batch_event(event: Mapping[str, Any]) -> JobEvent | None:
         created_ms=created, exit_code=exit_code, log_stream=log_stream or None,
         started_ms=_millis(detail, "startedAt", "detail"),
         stopped_ms=_millis(detail, "stoppedAt", "detail"),
+        attempt_history=parse_attempts(attempts),
     )
+
+
+def parse_attempts(attempts: list[Mapping[str, Any]]) -> tuple[JobAttempt, ...]:
+    """Each of ``detail.attempts`` (at most MAX_ATTEMPTS: _attempts checks) typed and bounded
+    like the job's own fields: free text cut to CAUSE_LIMIT, the log stream to its AWS limit.
+    AttemptDetail and AttemptContainerDetail in the Batch API reference name the fields."""
+    out = []
+    for n, attempt in enumerate(attempts):
+        where = f"detail.attempts[{n}]"
+        container = _object(attempt, "container", where) or {}
+        inner = f"{where}.container"
+        out.append(JobAttempt(
+            started_ms=_millis(attempt, "startedAt", where),
+            stopped_ms=_millis(attempt, "stoppedAt", where),
+            exit_code=_integer(container, "exitCode", inner, *INT32, "a 32-bit integer"),
+            status_reason=_free_text(attempt, "statusReason", where) or "",
+            log_stream=_text(container, "logStreamName", inner, required=False,
+                             limit=LOG_STREAM_LIMIT),
+            container_reason=_free_text(container, "reason", inner) or ""))
+    return tuple(out)
 
 
 def parse_execution_event(event: Mapping[str, Any]) -> ExecutionEvent:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,8 +29,10 @@ from orchestrator_runtime import contracts
 from orchestrator_runtime.events import (
     EXECUTION_RANK,
     ExecutionEvent,
+    JobAttempt,
     JobEvent,
     MalformedEvent,
+    millis_iso,
     parse_batch_event,
     parse_execution_event,
 )
@@ -93,7 +95,24 @@ def _job_item(event: JobEvent, now: datetime) -> dict[str, Any]:
                 "created_at": event.created_at, "started_at": event.started_at,
                 "stopped_at": event.stopped_at}
     item.update({k: v for k, v in optional.items() if v is not None})
+    if event.attempt_history:
+        item["attempt_details"] = attempt_items(event.attempt_history)
     return item
+
+
+def attempt_items(attempts: Sequence[JobAttempt]) -> list[dict[str, Any]]:
+    """Every attempt, oldest first, in the shape readers give ``attempt_details``
+    (orchestrator.runs): times as ISO text, empty fields left out. Bounded by the parser: at
+    most limits.BATCH_ATTEMPTS_MAX attempts, free text cut to events.CAUSE_LIMIT."""
+    out = []
+    for a in attempts:
+        item: dict[str, Any] = {
+            "started_at": None if a.started_ms is None else millis_iso(a.started_ms),
+            "stopped_at": None if a.stopped_ms is None else millis_iso(a.stopped_ms),
+            "exit_code": a.exit_code, "status_reason": a.status_reason, "log": a.log_stream,
+            "container_reason": a.container_reason}
+        out.append({k: v for k, v in item.items() if v not in (None, "")})
+    return out
 
 
 def _transaction(table: Table, event: JobEvent, current: Mapping[str, Any] | None,

@@ -48,6 +48,7 @@ LOG_STREAM_NAME_CHARS: Final = 512  # a CloudWatch Logs stream name
 ARN_CHARS: Final = 1024  # the longest ARN the events may carry
 DYNAMODB_PARTITION_KEY_BYTES: Final = 2048
 DYNAMODB_SORT_KEY_BYTES: Final = 1024
+DYNAMODB_ITEM_BYTES: Final = 400 * 1024  # one item, attribute names and values together
 
 # Fargate: the memory (MiB) each vCPU size accepts (ECS task-size table): 0.25 -> 0.5/1/2 GiB;
 # 0.5 -> 1-4 GiB; 1 -> 2-8 GiB; 2 -> 4-16 GiB and 4 -> 8-30 GiB in 1 GiB steps;

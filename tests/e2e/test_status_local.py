@@ -173,6 +173,55 @@ def test_logs_save_writes_every_attempt_of_every_failed_job(
     assert doc["problems"] == []
 
 
+def test_latest_is_the_newest_run_for_status_watch_and_logs(
+        runs: Runs, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = ["--workdir", str(runs.workdir)]
+    status = check("status", cli_json(capsys, "status", "latest", *ws))
+    assert status["run"]["run_id"] == runs.resumed
+    capsys.readouterr()
+    assert main(["watch", "latest", *ws, "--json"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["run"]["run_id"] == runs.resumed
+    logs = check("logs", cli_json(capsys, "logs", "latest", "make", "S2", *ws))
+    assert logs["attempt"] == 1 and logs["lines"]
+    assert runs.resumed in logs["log"]
+
+
+def test_tui_lists_the_runs_opens_one_and_shows_a_jobs_log(runs: Runs) -> None:
+    from textual.pilot import Pilot
+    from textual.widgets import Static
+    from tuikit import drive, log_text, settle, table
+
+    from orchestrator.cli import parser
+    from orchestrator.cli.tui import make_app
+
+    app = make_app(parser().parse_args(["tui", "--workdir", str(runs.workdir)]))
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Pilot[int]) -> None:
+        seen["runs"] = [(r[0], r[1], r[3]) for r in table(pilot, "runs")]
+        await pilot.press("down", "enter")  # the failed run
+        await settle(pilot)
+        seen["summary"] = str(pilot.app.screen.query_one("#summary", Static).render())
+        seen["stages"] = [(r[0], r[2]) for r in table(pilot, "stages")]
+        seen["jobs"] = [(*r[:3], r[5]) for r in table(pilot, "jobs")]
+        await pilot.press("down")  # make/S2
+        await settle(pilot)
+        seen["log"] = log_text(pilot)
+        await pilot.press("q")
+
+    drive(app, script)
+    assert seen["runs"] == [(runs.resumed, "flaky", "SUCCEEDED"),
+                            (runs.failed, "flaky", "FAILED"),
+                            (runs.diamond, "diamond", "SUCCEEDED")]
+    assert runs.failed in seen["summary"] and "FAILED" in seen["summary"]
+    assert seen["stages"] == [("make", "failed 1, succeeded 1"), ("use", "succeeded 1")]
+    assert seen["jobs"] == [("make", "S1", "SUCCEEDED", "0"), ("make", "S2", "FAILED", "3"),
+                            ("use", "S1", "SUCCEEDED", "0")]
+    assert any(line.endswith(" boom") for line in seen["log"])
+    assert app.return_value == 0
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["status", "20990101-000000-abcdef"], "no local run '20990101-000000-abcdef'"),
     (["logs", "{failed}", "nope"], "has no job of stage 'nope': its stages are make, use"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator_runtime import contracts, jobstate
-from orchestrator_runtime.events import MalformedEvent
+from orchestrator_runtime import contracts, jobstate, limits
+from orchestrator_runtime.events import CAUSE_LIMIT, MalformedEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -91,6 +92,44 @@ def test_failed_job_records_the_last_attempt(table: Table, load_event: Load) -> 
     assert counters(execution) == {"n_FAILED": 1}
 
 
+def test_failed_job_keeps_every_attempts_times_reason_and_log(
+        table: Table, load_event: Load) -> None:
+    apply_all(table, [load_event("batch_job_running"), load_event("batch_job_failed")])
+
+    _, [row] = jobstate.read_execution(table, EXECUTION)
+
+    assert row["attempt_details"] == [
+        {"started_at": f"2022-01-11T23:{start}.000Z", "stopped_at": f"2022-01-11T23:{stop}.000Z",
+         "exit_code": 1, "status_reason": "Essential container in task exited",
+         "log": f"rnaseq-qc/default/{stream}"}
+        for start, stop, stream in (("37:05", "37:20", "aaaa1111"),
+                                    ("38:20", "38:35", "bbbb2222"),
+                                    ("39:40", "39:55", "cccc3333"))]
+
+
+def test_a_row_with_the_most_attempts_and_longest_text_stays_small(
+        table: Table, load_event: Load) -> None:
+    """Batch lists at most 10 attempts; free text is cut like the job's own reason, so the
+    row stays far below DynamoDB's item limit however verbose the reasons."""
+    event = load_event("batch_job_failed")
+    attempt = event["detail"]["attempts"][0]
+    attempt["statusReason"] = "r" * 50_000
+    attempt["container"].update(reason="c" * 50_000, logStreamName="s" * 512)
+    event["detail"]["attempts"] = [copy.deepcopy(attempt)
+                                   for _ in range(limits.BATCH_ATTEMPTS_MAX)]
+    apply_all(table, [event])
+
+    _, [row] = jobstate.read_execution(table, EXECUTION)
+
+    assert len(row["attempt_details"]) == limits.BATCH_ATTEMPTS_MAX
+    assert {len(a["status_reason"]) for a in row["attempt_details"]} == {CAUSE_LIMIT}
+    assert {len(a["container_reason"]) for a in row["attempt_details"]} == {CAUSE_LIMIT}
+    assert len(json.dumps(row)) < limits.DYNAMODB_ITEM_BYTES / 10
+    event["detail"]["attempts"].append(attempt)
+    with pytest.raises(MalformedEvent, match="lists 11 attempts"):
+        jobstate.parse_event(event)
+
+
 def test_jobs_of_other_stacks_are_ignored(table: Table, load_event: Load) -> None:
     [outcome] = apply_all(table, [load_event("batch_job_foreign")])
 
@@ -113,11 +152,15 @@ def _broken(load_event: Load, change: Callable[[dict[str, Any]], None]) -> dict[
     (lambda e: e["detail"]["tags"].pop(contracts.TAG_STAGE), "orchestrator:stage"),
     (lambda e: e.update(time="not a time"), "event time"),
     (lambda e: e["detail"].pop("jobId"), "detail.jobId"),
+    (lambda e: e["detail"]["attempts"].append({"startedAt": "yesterday"}),
+     "detail.attempts[0].startedAt"),
+    (lambda e: e["detail"]["attempts"].append({"container": {"logStreamName": "x" * 513}}),
+     "detail.attempts[0].container.logStreamName"),
 ])
 def test_malformed_events_are_rejected_naming_the_field(
     table: Table, load_event: Load, change: Callable[[dict[str, Any]], None], field: str
 ) -> None:
-    with pytest.raises(MalformedEvent, match=field.replace(".", r"\.")):
+    with pytest.raises(MalformedEvent, match=re.escape(field)):
         jobstate.handle_event(table, _broken(load_event, change))
     assert table.scan()["Items"] == []
 

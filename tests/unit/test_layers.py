@@ -57,7 +57,7 @@ LAYERS: dict[str, str] = {
         "orchestrator.template", "", "access", "batch", "build", "cfn", "description",
         "functions", "ids", "machines", "refs", "yamltext")),
     **_layer("graph", _in("orchestrator", "graph")),
-    **_layer("report", _in("orchestrator.report", "", "build", "model", "prices", "stats")),
+    **_layer("report", _in("orchestrator.report", "", "build", "model", "prices", "rows", "stats")),
     **_layer("aws", _in(
         "orchestrator.aws", "", "batch_infra", "capacity", "collect", "deploy", "doctor",
         "errors", "executions", "facts", "runs", "sdk", "stack", "start")),
@@ -68,7 +68,7 @@ LAYERS: dict[str, str] = {
         "workspace")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",
-        "opsout", "outpaths", "report", "runsource", "sam_stage", "status")),
+        "opsout", "outpaths", "report", "runsource", "sam_stage", "status", "tui", "tuiapp")),
 }
 
 

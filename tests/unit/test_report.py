@@ -17,6 +17,8 @@ from orchestrator.cli import main
 from orchestrator.local.runreport import RecordError, from_local_record
 from orchestrator.report import Attempt, JobRow, Prices, ReportInput, build_report, stats
 from orchestrator.report.prices import TRANSITION_PRICE_PER_1000
+from orchestrator.report.rows import from_run, job_row
+from orchestrator.runs import Run, RunSummary
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "runrecords" / "failed_run.json"
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -192,17 +194,49 @@ def test_local_record_adapter(tmp_path: Path) -> None:
     assert by_key["align/S1"].attempts[0].seconds == 60
 
 
-def test_attempt_history_gives_every_attempt_its_times(tmp_path: Path) -> None:
+def test_attempt_details_give_every_attempt_its_times(tmp_path: Path) -> None:
     doc = json.loads(FIXTURE.read_text())
-    doc["jobs"][1]["attempt_history"] = [
-        {"startedAt": 1796115605000, "stoppedAt": 1796115615000,
-         "container": {"exitCode": 137}, "statusReason": "OOM"},
-        {"startedAt": 1796115620000, "stoppedAt": 1796115680000, "container": {"exitCode": 0}}]
+    doc["jobs"][1]["attempt_details"] = [  # as jobstate keeps Batch's attempts[]
+        {"started_at": "2026-12-01T09:00:05.000Z", "stopped_at": "2026-12-01T09:00:15.000Z",
+         "exit_code": 137, "status_reason": "Essential container in task exited",
+         "container_reason": "OutOfMemoryError: Container killed due to memory usage"},
+        {"started_at": "2026-12-01T09:00:20.000Z", "stopped_at": "2026-12-01T09:01:20.000Z",
+         "exit_code": 0}]
     path = tmp_path / "r.json"
     path.write_text(json.dumps(doc))
     job = next(j for j in from_local_record(path).jobs if j.sample == "S2")
     assert [(a.seconds, a.exit_code, a.reason) for a in job.attempts] == [
-        (10, 137, "OOM"), (60, 0, "")]
+        (10, 137, "Essential container in task exited: OutOfMemoryError: Container killed due "
+                  "to memory usage"), (60, 0, "")]
+
+
+def test_a_running_job_has_its_current_attempt_after_the_listed_ones() -> None:
+    row = {"stage": "align", "sample": "S1", "status": "RUNNING", "attempts": 1,
+           "started_at": "2026-12-01T09:02:00Z",
+           "attempt_details": [{"started_at": "2026-12-01T09:00:00Z",
+                                "stopped_at": "2026-12-01T09:01:00Z",
+                                "status_reason": "Host EC2 (instance i-1) terminated."}]}
+    first, current = job_row(row, {}).attempts
+    assert (first.seconds, first.reason) == (60, "Host EC2 (instance i-1) terminated.")
+    assert (current.number, current.started, current.stopped) == (
+        2, datetime(2026, 12, 1, 9, 2, tzinfo=UTC), None)
+
+
+def test_a_run_read_from_a_source_keeps_submission_order_sizes_and_names() -> None:
+    rows = ({"stage": "merge", "sample": "_once", "status": "SUCCEEDED", "attempts": 1,
+             "created_at": "2026-12-01T09:05:00Z", "started_at": "2026-12-01T09:05:10Z",
+             "stopped_at": "2026-12-01T09:06:10Z", "exit_code": 0},
+            {"stage": "align", "sample": "S1", "status": "SUCCEEDED", "attempts": 1,
+             "created_at": "2026-12-01T09:00:00Z", "started_at": "2026-12-01T09:00:10Z",
+             "stopped_at": "2026-12-01T09:01:10Z", "exit_code": 0})
+    summary = RunSummary("arn:aws:states:us-east-1:1:execution:demo:run-1", "run-1", "demo",
+                         "aws", "SUCCEEDED", T0, at(600), error="", cause="")
+    run = from_run(Run(summary, rows), {"align": (4.0, 1)}, state_transitions=12)
+    assert (run.run_id, run.workflow, run.state_transitions) == ("run-1", "demo", 12)
+    assert run.stage_order == ("align", "merge")
+    merge, align = run.jobs
+    assert (merge.sample, merge.vcpus, align.vcpus, align.gpus) == ("", None, 4.0, 1)
+    assert [s.stage for s in stats.stage_stats(run)] == ["align", "merge"]
 
 
 def test_unreadable_record_is_one_clear_error(tmp_path: Path) -> None:

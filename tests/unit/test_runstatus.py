@@ -14,11 +14,13 @@ from docschemas import check
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.aws.runs import _camel, row_from_job
-from orchestrator.cli import main
+from orchestrator.aws.errors import UsageError
+from orchestrator.aws.runs import _camel, job_size, row_from_job
+from orchestrator.cli import main, parser
 from orchestrator.cli import status as status_cli
+from orchestrator.cli.runsource import resolve_run, wants_local
 from orchestrator.local.runs import looks_local
-from orchestrator.runs import Backend, Run, RunSummary, count_rows, iso, parse_time
+from orchestrator.runs import Backend, Run, RunNotFound, RunSummary, count_rows, iso, parse_time
 from orchestrator.runstatus import MISSING_MARK, status_doc
 from orchestrator_runtime import contracts
 
@@ -113,7 +115,8 @@ class Advancing:
     def __init__(self) -> None:
         self.reads = 0
 
-    def list_runs(self, workflow: str | None = None) -> list[RunSummary]:
+    def list_runs(self, workflow: str | None = None,
+                  limit: int | None = None) -> list[RunSummary]:
         return []
 
     def get_run(self, run_id: str) -> Run:
@@ -142,3 +145,45 @@ def test_watch_and_follow_run_until_the_run_ends(monkeypatch: pytest.MonkeyPatch
     source.reads = 0
     assert main(["logs", "r", "qc", "--follow"]) == 0
     assert capsys.readouterr().out.splitlines() == ["line 1", "line 2", "line 3"]
+
+
+@pytest.mark.parametrize(("job", "size"), [
+    ({"container": {"resourceRequirements": [{"type": "VCPU", "value": "0.5"},
+                                             {"type": "MEMORY", "value": "1024"}]}}, (0.5, 0)),
+    ({"container": {"resourceRequirements": [{"type": "GPU", "value": "2"},
+                                             {"type": "VCPU", "value": "8"}]}}, (8.0, 2)),
+    ({"container": {"vcpus": 4, "memory": 2048}}, (4.0, 0)),  # the older field (and moto)
+    ({"container": {"resourceRequirements": [{"type": "MEMORY", "value": "1024"}]}}, None),
+    ({}, None),
+])
+def test_a_jobs_size_is_what_it_asked_batch_for(job: dict[str, Any],
+                                                 size: tuple[float, int] | None) -> None:
+    assert job_size(job) == size
+
+
+@pytest.mark.parametrize(("argv", "local"), [
+    (["status", "latest"], True),
+    (["status", "latest", "--aws"], False),
+    (["status", "latest", "--table", "t"], False),
+    (["status", "latest", "--region", "eu-west-1"], False),
+    (["status", "latest", "--stack-name", "prod"], False),
+    (["status", "20261201-162511-f12651"], True),
+    (["status", "my-manual-run"], False),
+    (["status", "my-manual-run", "--workdir", "ws"], True),
+])
+def test_where_a_run_is_read(argv: list[str], local: bool) -> None:
+    args = parser().parse_args(argv)
+    assert wants_local(args, args.run) is local
+
+
+def test_local_and_aws_options_exclude_each_other() -> None:
+    args = parser().parse_args(["status", "latest", "--local", "--aws"])
+    with pytest.raises(UsageError, match="exclude each other"):
+        wants_local(args, args.run)
+
+
+def test_latest_of_a_source_without_runs_says_how_to_make_one() -> None:
+    with pytest.raises(RunNotFound,
+                       match=r"latest: no local runs .* `orchestrator run FILE --local`"):
+        resolve_run(Advancing(), "latest")
+    assert resolve_run(Advancing(), "r1") == "r1"
