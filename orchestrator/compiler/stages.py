@@ -74,6 +74,7 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
             "sample.$": "$.Payload.sample",
             "job_name.$": "$.Payload.job_name",
             "task_uri.$": "$.Payload.task_uri",
+            "execution_tag.$": "$.Payload.execution_tag",
         },
         result_path="$.check",
         retry=(LAMBDA_RETRY,),
@@ -134,6 +135,7 @@ def _where(job: model.Job) -> str:
 
 def _submit_parameters(wf: model.Workflow, job: model.Job) -> Json:
     env = [{"Name": c.TASK_ENV, "Value.$": "$.check.task_uri"}]
+    env += [{"Name": k, "Value": v} for k, v in sorted(jobspec.retry_environment(job).items())]
     env += [{"Name": k, "Value": v} for k, v in sorted(job.environment.items())]
     return {
         "JobName.$": "$.check.job_name",
@@ -147,7 +149,7 @@ def _submit_parameters(wf: model.Workflow, job: model.Job) -> Json:
         "RetryStrategy": jobspec.retry_strategy(job),
         "Timeout": {"AttemptDurationSeconds": job.timeout_seconds},
         "Tags": {
-            f"{c.TAG_EXECUTION}.$": "$$.Execution.Id",
+            f"{c.TAG_EXECUTION}.$": "$.check.execution_tag",  # a valid tag value
             c.TAG_WORKFLOW: wf.name,
             c.TAG_STAGE: job.name,
             f"{c.TAG_SAMPLE}.$": "$.check.sample",

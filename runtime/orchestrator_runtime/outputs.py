@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -54,6 +54,7 @@ class Evaluation:
             complete=self.complete, status=self.status, reason=self.reason, counts=self.counts,
             missing=self.missing[:SHOWN], sample=self.stage.sample,
             job_name=self.stage.job_name, task_uri=task_uri,
+            execution_tag=contracts.execution_tag(self.stage.execution),
         )
 
 
