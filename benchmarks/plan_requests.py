@@ -88,7 +88,7 @@ class StubS3:
         start = bisect.bisect_right(self.keys, (Bucket, ContinuationToken or Prefix))
         if not ContinuationToken:
             start = bisect.bisect_left(self.keys, (Bucket, Prefix))
-        page = []
+        page: list[dict[str, Any]] = []
         i = start
         while i < len(self.keys) and len(page) < MaxKeys:
             b, k = self.keys[i]

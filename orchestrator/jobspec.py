@@ -16,15 +16,36 @@ from orchestrator_runtime import limits
 
 Json = dict[str, Any]
 
-# Retry rules every job gets besides its own exit codes: Spot reclaims and image pulls are
-# retried, and a final catch-all exits (when no rule matches, Batch would retry).
+# How a job is retried: the README's promise is that Spot reclaims and image-pull failures
+# are always retried, and that a failing command is retried only for its retry_exit_codes and
+# at most `retries` times. AWS Batch's RetryStrategy (Batch user guide "Automated job
+# retries"; API reference RetryStrategy and EvaluateOnExit) gives one budget of `attempts`
+# (1-10) for every reason, and up to 5 evaluateOnExit rules, each a set of globs (onStatusReason,
+# onReason, onExitCode: an exact string, or a prefix and a final "*") that must all match;
+# the rules are tried in order, the first match decides RETRY or EXIT, and when none matches
+# the job IS retried (hence the final catch-all EXIT). So the budget is split in two:
+#
+# - Attempts = the job's attempts (retries + 1) + INFRA_RESERVE, at most 10: the extra
+#   attempts are there for the two infrastructure rules, which come first;
+# - the command's share is kept by the job runner, which knows the job's attempts and exit
+#   codes (retry_environment) and the attempt number (AWS_BATCH_JOB_ATTEMPT, set by Batch,
+#   1-based): when the command fails with a listed code on an attempt below the job's
+#   attempts, the runner exits contracts.RETRY_EXIT_CODE, the only exit code a rule retries;
+#   any other failure keeps its own exit code and meets the catch-all EXIT.
+#
+# Attempts lost to the infrastructure count in AWS_BATCH_JOB_ATTEMPT too, so after a Spot
+# reclaim the command has one retry fewer: it never gets more than `retries`. The four rules
+# are the same for every job: retry_exit_codes take no rule, however many there are. (Giving
+# each code a RETRY rule and having the runner exit a "stop" code on the last attempt would
+# also work, but leaves room for one code only and hides the command's exit code on exactly
+# the attempt that `status` and the failure's cause show.)
+INFRA_RESERVE = 3
 ALWAYS_RETRY: tuple[tuple[str, str], ...] = (
-    ("OnStatusReason", "Host EC2*"),
+    ("OnStatusReason", "Host EC2*"),  # Spot reclaim: "Host EC2 (instance i-...) terminated."
     ("OnReason", "CannotPullContainerError:*"),
 )
+RUNNER_RETRY = ("OnExitCode", str(c.RETRY_EXIT_CODE))
 CATCH_ALL = ("OnReason", "*")
-RULES_ADDED = len(ALWAYS_RETRY) + 1
-MAX_RETRY_EXIT_CODES = limits.BATCH_RETRY_RULES_MAX - RULES_ADDED
 
 
 def container_command() -> list[str]:
@@ -33,17 +54,30 @@ def container_command() -> list[str]:
     return [c.RUNNER_COMMAND]
 
 
+def total_attempts(job: model.Job) -> int:
+    """RetryStrategy Attempts: the job's own attempts and the infrastructure reserve."""
+    return min(limits.BATCH_ATTEMPTS_MAX, job.attempts + INFRA_RESERVE)
+
+
 def retry_strategy(job: model.Job) -> Json:
-    """The Batch RetryStrategy for a job (also used for its job definition): Spot reclaims
-    and image pulls are always retried, the job's exit codes too, anything else exits.
+    """The Batch RetryStrategy for a job (also used for its job definition); see the comment
+    above for the rules.
 
     Built anew on every call: callers convert it in place (e.g. to the API's camelCase)."""
     rules: list[Json] = [
-        *({key: value, "Action": "RETRY"} for key, value in ALWAYS_RETRY),
-        *({"OnExitCode": code, "Action": "RETRY"} for code in job.retry_exit_codes),
+        *({key: value, "Action": "RETRY"} for key, value in (*ALWAYS_RETRY, RUNNER_RETRY)),
         {CATCH_ALL[0]: CATCH_ALL[1], "Action": "EXIT"},
     ]
-    return {"Attempts": job.attempts, "EvaluateOnExit": rules}
+    return {"Attempts": total_attempts(job), "EvaluateOnExit": rules}
+
+
+def retry_environment(job: model.Job) -> dict[str, str]:
+    """What the runner needs to keep the command's share of the attempts (see above); no
+    codes, no variable (an empty value would say the same)."""
+    env = {c.ATTEMPTS_ENV: str(job.attempts)}
+    if job.retry_exit_codes:
+        env[c.RETRY_CODES_ENV] = ",".join(job.retry_exit_codes)
+    return env
 
 
 def resource_requirements(job: model.Job) -> list[Json]:

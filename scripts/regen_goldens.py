@@ -4,7 +4,8 @@
 
 It rewrites, through the same CLI a user runs:
   - state_machines/*.asl.json and template.yaml from examples/*.py (the committed artifacts
-    that `compile --check` and `template --check` guard);
+    that `compile --check` and `template --check` guard), and runtime/Makefile (the layer's
+    build, which the template's BuildMethod: makefile runs);
   - tests/golden/expected/: for each workflow in tests/golden/workflows/, its compiled
     definition (state_machines/<workflow>.asl.json), and one template.yaml for the whole set;
   - tests/golden/errors/*.txt: the diagnostics printed for each deliberately broken workflow.
@@ -124,6 +125,9 @@ def regen_examples() -> None:
         print(_cli("template", *rel, "-o", "template.yaml"), end="")
     finally:
         os.chdir(cwd)
+    from orchestrator.template.functions import LAYER_MAKEFILE, layer_makefile
+
+    _write(ROOT / "runtime" / LAYER_MAKEFILE, layer_makefile())  # the layer's build
 
 
 def regen_golden_pairs() -> None:

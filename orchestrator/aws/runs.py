@@ -21,6 +21,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from orchestrator.aws import collect
 from orchestrator.aws.errors import UsageError
 from orchestrator.runs import (
@@ -46,23 +48,46 @@ class AwsRuns:
     backend: Backend = "aws"
 
     def __init__(self, *, sfn: Any, table: Any, batch: Any, logs: Any,
-                 log_group: str = DEFAULT_LOG_GROUP, limit: int = DEFAULT_LIMIT) -> None:
+                 log_group: str = DEFAULT_LOG_GROUP, limit: int = DEFAULT_LIMIT,
+                 machines: Sequence[str] | None = None) -> None:
         self.sfn, self.table, self.batch, self.logs = sfn, table, batch, logs
         self.log_group, self.limit = log_group, limit
+        self.machines = machines  # the stack's state machine ARNs; None: every one in sight
         self._described: dict[str, dict[str, Any]] = {}
+        self._workflows: dict[str, str] = {}
 
     # --- runs -----------------------------------------------------------------------------
 
     def state_machines(self, workflow: str | None) -> list[dict[str, Any]]:
-        """The stack's state machines, each named after its workflow."""
-        found: list[dict[str, Any]] = []
-        for page in self.sfn.get_paginator("list_state_machines").paginate():
-            found.extend(sm for sm in page["stateMachines"]
-                         if workflow is None or sm["name"] == workflow)
+        """The state machines (of the stack, when known), each as {"stateMachineArn", "name"}
+        with the workflow it runs as its name."""
+        if self.machines is not None:
+            listed = [{"stateMachineArn": arn, "name": self.workflow_of(arn)}
+                      for arn in self.machines]
+        else:  # no stack: state machines named after their workflow (or tagged with it)
+            listed = []
+            for page in self.sfn.get_paginator("list_state_machines").paginate():
+                listed.extend(page["stateMachines"])
+        found = [sm for sm in listed if workflow is None or sm["name"] == workflow]
         if workflow is not None and not found:
-            raise RunNotFound(f"no state machine named {workflow!r}: deploy it "
-                              "(orchestrator deploy FILE.py) or check --region")
+            what = ("the stack has no state machine for workflow" if self.machines is not None
+                    else "no state machine named")
+            raise RunNotFound(f"{what} {workflow!r}: deploy it (orchestrator deploy FILE.py) "
+                              "or check --stack-name and --region")
         return found
+
+    def workflow_of(self, state_machine_arn: str) -> str:
+        """The workflow a state machine runs: its orchestrator:workflow tag (CloudFormation
+        names the state machine), else its name."""
+        if state_machine_arn not in self._workflows:
+            name = state_machine_arn.rsplit(":", 1)[-1]
+            try:
+                tags = self.sfn.list_tags_for_resource(resourceArn=state_machine_arn)["tags"]
+            except ClientError:  # gone, or no states:ListTagsForResource: the name will do
+                tags = []
+            self._workflows[state_machine_arn] = next(
+                (str(t["value"]) for t in tags if t.get("key") == contracts.TAG_WORKFLOW), name)
+        return self._workflows[state_machine_arn]
 
     def list_runs(self, workflow: str | None = None,
                   limit: int | None = None) -> list[RunSummary]:
@@ -134,7 +159,7 @@ class AwsRuns:
         except self.sfn.exceptions.ExecutionDoesNotExist:
             raise RunNotFound(f"no execution {arn}: `orchestrator runs` lists recent runs "
                               "(check --region)") from None
-        workflow = str(described["stateMachineArn"]).rsplit(":", 1)[-1]
+        workflow = self.workflow_of(str(described["stateMachineArn"]))
         _, rows = jobstate.read_execution(self.table, arn)
         rows = [dict(r, source="table") for r in rows]
         rows += self._missing_rows(arn, workflow, rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,6 +19,19 @@ def outputs(cfn: Any, stack: str) -> dict[str, str]:
         raise AwsError(f"stack {stack!r}: {exc.response['Error']['Message']}; deploy it first "
                        "(orchestrator deploy --stack-name NAME FILES...)") from None
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def outputs_if_any(cfn: Any, stack: str) -> dict[str, str] | None:
+    """The stack's outputs, None when there is no such stack (or it cannot be read)."""
+    try:
+        return outputs(cfn, stack)
+    except AwsError:
+        return None
+
+
+def machine_arns(stack_outputs: Mapping[str, str]) -> list[str]:
+    """The ARNs of the stack's state machines (one output per workflow)."""
+    return [v for k, v in sorted(stack_outputs.items()) if ids.is_machine_output_key(k)]
 
 
 def resources(cfn: Any, stack: str) -> dict[str, str]:

@@ -27,22 +27,27 @@ class Started:
     input: str  # the canonical JSON that was sent
 
 
-def state_machine_arn(sfn: Any, workflow: str, *, outputs: Mapping[str, str] | None = None
-                      ) -> str:
-    """The ARN of the workflow's state machine: from stack ``outputs`` when given, else by
-    name (the template names each state machine after its workflow)."""
+def state_machine_arn(sfn: Any, workflow: str, *, outputs: Mapping[str, str] | None = None,
+                      stack: str = "") -> str:
+    """The ARN of the workflow's state machine: from the ``outputs`` of ``stack`` when given
+    (CloudFormation names the state machines, so two stacks of one workflow can coexist),
+    else a state machine named exactly after the workflow (as earlier versions of the
+    template named them, or one created by hand)."""
     if outputs is not None:
         key = machine_output_key(workflow)
         if key not in outputs:
-            raise AwsError(f"the stack has no output {key}: it was not deployed with workflow "
-                           f"{workflow!r} (outputs: {', '.join(sorted(outputs)) or 'none'})")
+            raise AwsError(f"stack {stack or '?'!r} has no output {key}: it was not deployed "
+                           f"with workflow {workflow!r} (outputs: "
+                           f"{', '.join(sorted(outputs)) or 'none'}); pass --stack-name")
         return outputs[key]
     for page in sfn.get_paginator("list_state_machines").paginate():
         for sm in page["stateMachines"]:
             if sm["name"] == workflow:
                 return str(sm["stateMachineArn"])
-    raise AwsError(f"no state machine named {workflow!r} in this account and region: deploy "
-                   "it (orchestrator deploy FILE.py) or pass --state-machine-arn / --stack-name")
+    where = f"stack {stack!r} does not exist and " if stack else ""
+    raise AwsError(f"{where}no state machine named {workflow!r} in this account and region: "
+                   "deploy it (orchestrator deploy FILE.py) or pass --stack-name (the stack "
+                   "you deployed) or --state-machine-arn")
 
 
 def execution_arn(state_machine: str, name: str) -> str:

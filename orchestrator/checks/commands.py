@@ -13,12 +13,14 @@ from orchestrator_runtime import contracts, limits
 
 OVERRIDES_LIMIT = limits.CONTAINER_OVERRIDES_CHARS
 # The compiler sends the runner as the command (the job's own command travels in the task
-# document) plus ORCH_TASK_URI and the static environment. Batch adds its own AWS_BATCH_*
-# variables to the same override; the task URI holds the bucket prefix, an execution name,
-# the job name and a sample label (at most 60 characters).
+# document) plus ORCH_TASK_URI, the retry policy (jobspec.retry_environment) and the static
+# environment. Batch adds its own AWS_BATCH_* variables to the same override; the task URI
+# holds the bucket prefix, an execution name, the job name and a sample label (at most 60
+# characters).
 BATCH_OWN_VARIABLES = 600
 TASK_URI_EXTRA = limits.EXECUTION_NAME_CHARS + 60 + len(contracts.task_uri("", "", "", ""))
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+RESERVED_ENV = (contracts.TASK_ENV, contracts.ATTEMPTS_ENV, contracts.RETRY_CODES_ENV)
 
 
 def image(wf: model.Workflow) -> Iterator[Diagnostic]:
@@ -65,7 +67,7 @@ def _env_problem(key: object, value: object) -> tuple[str, str]:
     if key.startswith("AWS_BATCH"):
         return (f"{key} starts with AWS_BATCH, which AWS Batch reserves for its own variables",
                 "rename the variable")
-    if key == contracts.TASK_ENV:
+    if key in RESERVED_ENV:
         return f"{key} is set by the orchestrator", "rename the variable"
     if not isinstance(value, str):
         return f"{key}={value!r} is not a string", f"write it as a string: {str(value)!r}"
@@ -85,6 +87,8 @@ def _overrides_size(wf: model.Workflow, job: model.Job) -> int:
     task_uri = "x" * (len(str(wf.bucket)) + len(str(job.name)) + TASK_URI_EXTRA)
     env = [{"name": contracts.TASK_ENV, "value": task_uri}]
     env += [{"name": str(k), "value": str(v)} for k, v in job.environment.items()]
+    if isinstance(job.retries, int) and all(isinstance(x, str) for x in job.retry_exit_codes):
+        env += [{"name": k, "value": v} for k, v in jobspec.retry_environment(job).items()]
     doc = {"command": jobspec.container_command(), "environment": env}
     return len(json.dumps(doc, separators=(",", ":"))) + BATCH_OWN_VARIABLES
 

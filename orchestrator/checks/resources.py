@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from orchestrator import jobspec, model, units
-from orchestrator.checks.common import Check, error
+from orchestrator.checks.common import Check, error, warning
 from orchestrator.errors import Diagnostic
 from orchestrator_runtime import limits
 
@@ -17,8 +17,6 @@ MAX_MEMORY_MIB = limits.EC2_MAX_MEMORY_MIB
 MAX_GPUS = limits.BATCH_MAX_GPUS
 MIN_TIMEOUT_SECONDS = limits.BATCH_MIN_TIMEOUT_SECONDS
 MAX_ATTEMPTS = limits.BATCH_ATTEMPTS_MAX
-# The evaluateOnExit rules Batch allows, less those every job gets (jobspec).
-MAX_RETRY_EXIT_CODES = jobspec.MAX_RETRY_EXIT_CODES
 EXIT_CODE_GLOB = re.compile(r"[0-9]*\*?")
 MAX_EXIT_CODE_GLOB = 512
 
@@ -111,16 +109,10 @@ def retries(wf: model.Workflow) -> Iterator[Diagnostic]:
 
 
 def retry_exit_codes(wf: model.Workflow) -> Iterator[Diagnostic]:
+    """Exit codes are matched by the job runner, not by Batch rules (jobspec.retry_strategy),
+    so any number fits; each must be a glob the runner and Batch read alike."""
     for job in wf.jobs:
         codes = job.retry_exit_codes
-        if len(codes) > MAX_RETRY_EXIT_CODES:
-            yield error(
-                "bad-retry-exit-codes", job.source,
-                f"job {job.name!r}: {len(codes)} retry_exit_codes given; at most "
-                f"{MAX_RETRY_EXIT_CODES} fit next to the rules the orchestrator adds "
-                f"(AWS Batch allows {limits.BATCH_RETRY_RULES_MAX})",
-                "combine codes with a glob, e.g. '13*' retries 13, 130, 137...",
-            )
         for code in codes:
             if not isinstance(code, str) or not code or len(code) > MAX_EXIT_CODE_GLOB \
                     or not EXIT_CODE_GLOB.fullmatch(code):
@@ -130,6 +122,14 @@ def retry_exit_codes(wf: model.Workflow) -> Iterator[Diagnostic]:
                     "optional trailing '*'",
                     "write exit codes like 137 or '13*'",
                 )
+        if codes and job.retries == 0:
+            yield warning(
+                "retry-codes-without-retries", job.source,
+                f"job {job.name!r}: retry_exit_codes={list(codes)!r} never apply: retries=0 "
+                "allows no retry of the command",
+                "give retries=N (N extra attempts for those exit codes), or drop "
+                "retry_exit_codes",
+            )
 
 
 CHECKS: tuple[Check, ...] = (cpus, memory, gpus, timeout, retries, retry_exit_codes)

@@ -67,7 +67,9 @@ def register(sub: Any) -> None:
 
 def _locate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state-machine-arn", metavar="ARN")
-    p.add_argument("--stack-name", help="find the state machine in this stack's outputs")
+    p.add_argument("--stack-name",
+                   help=f"find the state machine in this stack's outputs (default: "
+                        f"{DEFAULT_STACK}, if it exists)")
     p.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
 
 
@@ -146,10 +148,12 @@ def _state_machine(args: argparse.Namespace, name: str) -> str:
     if args.state_machine_arn:
         return str(args.state_machine_arn)
     sfn = client("stepfunctions", args.region)
+    cfn = client("cloudformation", args.region)
     if args.stack_name:
-        cfn = client("cloudformation", args.region)
-        return start.state_machine_arn(sfn, name, outputs=stack.outputs(cfn, args.stack_name))
-    return start.state_machine_arn(sfn, name)
+        return start.state_machine_arn(sfn, name, outputs=stack.outputs(cfn, args.stack_name),
+                                       stack=args.stack_name)
+    return start.state_machine_arn(sfn, name, outputs=stack.outputs_if_any(cfn, DEFAULT_STACK),
+                                   stack=DEFAULT_STACK)
 
 
 def _region(arn: str) -> str:

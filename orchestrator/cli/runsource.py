@@ -104,10 +104,12 @@ def open_aws(args: argparse.Namespace, limit: int | None = None) -> AwsRuns:
     from orchestrator.cli.opsout import aws, client, dynamodb_table
 
     name = args.table
+    machines: list[str] | None = None
     if not name:
         stack_name = args.stack_name or DEFAULT_STACK
         with aws(f"reading the outputs of stack {stack_name}"):
             outputs = stack.outputs(client("cloudformation", args.region), stack_name)
+        machines = stack.machine_arns(outputs)
         if collect.STACK_TABLE_OUTPUT not in outputs:
             raise UsageError(f"stack {stack_name!r} has no {collect.STACK_TABLE_OUTPUT} "
                              "output: pass --table NAME (or --local for local runs)")
@@ -127,4 +129,5 @@ def open_aws(args: argparse.Namespace, limit: int | None = None) -> AwsRuns:
     return AwsRuns(sfn=client("stepfunctions", args.region), table=table,
                    batch=client("batch", args.region), logs=client("logs", args.region),
                    log_group=args.log_group,
-                   limit=limit or getattr(args, "limit", None) or DEFAULT_LIMIT)
+                   limit=limit or getattr(args, "limit", None) or DEFAULT_LIMIT,
+                   machines=machines)

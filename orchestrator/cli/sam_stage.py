@@ -27,6 +27,7 @@ def stage(dest: Path, wfs: list[model.Workflow], definitions: dict[str, dict[str
     file checked first, then all written at once (a full disk leaves nothing half-staged)."""
     from orchestrator.compiler import asl_text
     from orchestrator.template import definition_uri
+    from orchestrator.template.functions import LAYER_MAKEFILE, layer_makefile
 
     files: dict[Path, bytes] = {}
     lambdas = package_dir("orchestrator_lambdas")
@@ -35,6 +36,7 @@ def stage(dest: Path, wfs: list[model.Workflow], definitions: dict[str, dict[str
     runtime = package_dir("orchestrator_runtime")
     files |= _tree(runtime, dest / "runtime" / runtime.name)
     files[dest / "runtime" / "requirements.txt"] = layer_requirements(runtime).encode()
+    files[dest / "runtime" / LAYER_MAKEFILE] = layer_makefile().encode()
     for wf in wfs:
         files[dest / definition_uri(wf)] = asl_text(definitions[wf.name]).encode()
     files[dest / TEMPLATE_FILE] = template.encode()

@@ -123,8 +123,8 @@ def _submit(wf: model.Workflow, job: model.Job, offset: str | None) -> Json:
         {"Name": c.MANIFEST_OFFSET_ENV, **({"Value": "0"} if offset is None
                                            else {"Value.$": offset})},
     ]
-    return stages.submit_parameters(wf, job, env, f"{PLAN}.job_name",
-                                    {c.TAG_SAMPLE: c.ARRAY_PLAN})
+    return stages.submit_parameters(wf, job, env, f"{PLAN}.job_name", {
+        f"{c.TAG_EXECUTION}.$": f"{PLAN}.execution_tag", c.TAG_SAMPLE: c.ARRAY_PLAN})
 
 
 def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
@@ -137,7 +137,7 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
         parameters=stages.invoke(_payload(wf, job, "plan")),
         result_selector={f"{k}.$": f"$.Payload.{k}" for k in (
             "count", "total", "complete", "failed", "blocked", "manifest", "width", "job_name",
-            "chunks")},
+            "execution_tag", "chunks")},
         result_path=PLAN, retry=(stages.LAMBDA_RETRY,), catch=to_explain, next=n.how_many,
         comment=f"Which samples need {job.name}? (outputs missing or stale; "
                 f"{stages.where(job)})",

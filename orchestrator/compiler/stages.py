@@ -88,6 +88,7 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
             "sample.$": "$.Payload.sample",
             "job_name.$": "$.Payload.job_name",
             "task_uri.$": "$.Payload.task_uri",
+            "execution_tag.$": "$.Payload.execution_tag",
         },
         result_path="$.check",
         retry=(LAMBDA_RETRY,),
@@ -158,14 +159,19 @@ def where(job: model.Job) -> str:
 
 def _submit_parameters(wf: model.Workflow, job: model.Job) -> Json:
     return submit_parameters(wf, job, [{"Name": c.TASK_ENV, "Value.$": "$.check.task_uri"}],
-                             "$.check.job_name", {f"{c.TAG_SAMPLE}.$": "$.check.sample"})
+                             "$.check.job_name", {
+                                 f"{c.TAG_EXECUTION}.$": "$.check.execution_tag",
+                                 f"{c.TAG_SAMPLE}.$": "$.check.sample"})
 
 
 def submit_parameters(wf: model.Workflow, job: model.Job, task_env: list[Json], job_name: str,
-                      sample_tag: Json) -> Json:
+                      tags: Json) -> Json:
     """SubmitJob parameters of ``job``: ``task_env`` tells the runner what to run,
-    ``job_name`` is the path of the job's name in the state, ``sample_tag`` the sample tag."""
-    env = task_env + [{"Name": k, "Value": v} for k, v in sorted(job.environment.items())]
+    ``job_name`` is the path of the job's name in the state, ``tags`` the execution's and
+    sample's tags (valid tag values: see contracts.execution_tag)."""
+    env = task_env + [{"Name": k, "Value": v}
+                      for k, v in sorted(jobspec.retry_environment(job).items())]
+    env += [{"Name": k, "Value": v} for k, v in sorted(job.environment.items())]
     return {
         "JobName.$": job_name,
         "JobQueue": c.substitution(c.SUB_JOB_QUEUE),
@@ -178,10 +184,9 @@ def submit_parameters(wf: model.Workflow, job: model.Job, task_env: list[Json], 
         "RetryStrategy": jobspec.retry_strategy(job),
         "Timeout": {"AttemptDurationSeconds": job.timeout_seconds},
         "Tags": {
-            f"{c.TAG_EXECUTION}.$": "$$.Execution.Id",
             c.TAG_WORKFLOW: wf.name,
             c.TAG_STAGE: job.name,
-            **sample_tag,
+            **tags,
         },
         "PropagateTags": True,
     }

@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -45,10 +46,28 @@ from orchestrator.local.batch_job import (
     now_ms,
 )
 from orchestrator.local.batch_spec import run_spec, should_retry
+from orchestrator_runtime import contracts as c
+from orchestrator_runtime import limits
 
 LOG = logging.getLogger(__name__)
 
 Listener = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class InfrastructureFailure:
+    """How AWS ends an attempt the machine, not the command, failed: a Spot reclaim
+    (``status_reason`` "Host EC2 (instance i-...) terminated.") or an image that cannot be
+    pulled (``reason`` "CannotPullContainerError: ...")."""
+
+    status_reason: str
+    reason: str | None = None
+
+
+def infrastructure_failure(job: LocalJob, attempt: int) -> InfrastructureFailure | None:
+    """Test hook, never set by the engine: tests replace it (monkeypatch) to end attempt number
+    ``attempt`` of ``job`` as the infrastructure would, instead of running its command."""
+    return None
 
 
 class _Capacity:
@@ -118,6 +137,7 @@ class LocalBatch:
             raise ClientException("dependsOn is not supported by the local engine")
         if (params.get("arrayProperties") or {}).get("size"):
             raise ClientException("array jobs are not supported by the local engine")
+        _check_tags(params.get("tags") or {})
         with self.lock:
             definition = backend.get_job_definition(str(params.get("jobDefinition")))
             if definition is None:
@@ -228,11 +248,16 @@ class LocalBatch:
                           collections.deque(maxlen=self.tail_lines))
         with self.lock:
             job.runs.append(attempt)
+        failure = infrastructure_failure(job, number)
+        if failure is not None:
+            attempt.reason, attempt.status_reason = failure.reason, failure.status_reason
+            attempt.started_at = attempt.stopped_at = now_ms()
+            return attempt
         attempt.log_path.parent.mkdir(parents=True, exist_ok=True)
         cwd = self._work / f"{job.job_id}-{number}"
         cwd.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, **job.spec.environment,
-               "AWS_BATCH_JOB_ID": job.job_id, "AWS_BATCH_JOB_ATTEMPT": str(number),
+               "AWS_BATCH_JOB_ID": job.job_id, c.BATCH_ATTEMPT_ENV: str(number),
                "AWS_BATCH_JQ_NAME": job.job_queue.name}
         with attempt.log_path.open("wb") as log:
             try:
@@ -299,6 +324,24 @@ class LocalBatch:
                 listener(description)
             except Exception:
                 LOG.exception("listener for Batch job %s failed", job.job_id)
+
+
+_TAG_PUNCTUATION = frozenset(" +-=._:/@")
+
+
+def _check_tags(tags: Mapping[str, Any]) -> None:
+    """Refuse tags as AWS does (moto accepts any): keys of 1-128 and values of at most 256
+    characters, each letters, digits, spaces and ``+ - = . _ : / @`` (Batch user guide, "Tag
+    restrictions")."""
+    for key, value in tags.items():
+        for what, text, most in (("key", key, limits.TAG_KEY_CHARS),
+                                 ("value", value, limits.TAG_VALUE_CHARS)):
+            text = str(text)
+            if len(text) > most or (what == "key" and not text) or any(
+                    not (ch.isalnum() or ch in _TAG_PUNCTUATION) for ch in text):
+                raise ClientException(f"tag {what} {text!r} is not a valid tag {what}: "
+                                      f"letters, digits, spaces and + - = . _ : / @, at most "
+                                      f"{most} characters")
 
 
 def _pump(src: IO[bytes] | None, log: IO[bytes], lock: threading.Lock,

@@ -66,6 +66,7 @@ class RunOptions:
     workdir: Path | None = None  # default: runlock.locate()
     poll_seconds: float = 0.2
     wait_for_lock: bool = False
+    execution_name: str | None = None  # default: <workflow>-<run id>
 
     @property
     def state_dir(self) -> Path:
@@ -224,7 +225,8 @@ def _run_locked(opts: RunOptions, prep: Prepared, record: runrecord.RunRecord,
         monitor.phase("staging", f"staging {len(staged)} input file(s)"
                       + (f" from {prep.data_dir}" if prep.data_dir is not None else ""))
         try:
-            result = _execute(aws, deployed, prep, record, opts.poll_seconds, monitor)
+            result = _execute(aws, deployed, prep, record, opts.poll_seconds, monitor,
+                              opts.execution_name)
         finally:
             store.cache.save()
         record.finish(result.status, result.error, result.cause)
@@ -240,13 +242,13 @@ def _run_locked(opts: RunOptions, prep: Prepared, record: runrecord.RunRecord,
 
 def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
              record: runrecord.RunRecord, poll: float,
-             monitor: progress.Monitor) -> RunResult:
+             monitor: progress.Monitor, execution_name: str | None = None) -> RunResult:
     sfn = aws.client("stepfunctions")
     wf = prep.workflow
     started = time.monotonic()
     arn = sfn.start_execution(
         stateMachineArn=deployed.state_machines[wf.name],
-        name=f"{wf.name}-{record.run_id}"[:limits.EXECUTION_NAME_CHARS],
+        name=execution_name or f"{wf.name}-{record.run_id}"[:limits.EXECUTION_NAME_CHARS],
         input=c.canonical_json(execution_input(prep.workflow, samples=prep.samples,
                                                params=prep.params, force=prep.force,
                                                only=prep.only)))["executionArn"]

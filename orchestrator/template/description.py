@@ -156,7 +156,7 @@ class Table:
 @dataclass(frozen=True)
 class StateMachine:
     logical_id: str
-    name: str
+    name: str  # the local engine's name for it; on AWS, CloudFormation names it (no Name)
     workflow: str
     definition_uri: str
     substitutions: Mapping[str, Reference]  # ``${Key}`` of the definition -> its value
@@ -222,7 +222,7 @@ def job_definition(wf: model.Workflow, job: model.Job) -> JobDefinition:
         resource_requirements=tuple(jobspec.resource_requirements(job)),
         retry_strategy=jobspec.retry_strategy(job),
         timeout_seconds=job.timeout_seconds,
-        environment=tuple(sorted(job.environment.items())),
+        environment=tuple(sorted({**job.environment, **jobspec.retry_environment(job)}.items())),
         tags=((c.TAG_WORKFLOW, wf.name), (c.TAG_STAGE, job.name),
               (c.TAG_SPEC, spec_digest(wf, job))),
     )

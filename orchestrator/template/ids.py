@@ -22,9 +22,16 @@ def job_role_id(wf: model.Workflow) -> str:
     return logical_id(wf.name, "JobRole")
 
 
+MACHINE_OUTPUT = "StateMachineArn"
+
+
 def machine_output_key(workflow: str) -> str:
     """The stack output holding a workflow's state machine ARN (read by `orchestrator start`)."""
-    return logical_id(workflow, "StateMachineArn")
+    return logical_id(workflow, MACHINE_OUTPUT)
+
+
+def is_machine_output_key(key: str) -> bool:
+    return key.endswith(MACHINE_OUTPUT)
 
 
 QUEUE_OUTPUT = "JobQueueInUse"  # stack output: the queue jobs are submitted to

@@ -18,7 +18,7 @@ from orchestrator.template.cfn import (
     xray_write,
 )
 from orchestrator.template.cfn import role as iam_role
-from orchestrator.template.ids import function_id
+from orchestrator.template.ids import function_id, machine_output_key
 from orchestrator.template.yamltext import Commented
 from orchestrator_runtime import contracts as c
 
@@ -69,10 +69,12 @@ def resources(wf: model.Workflow, stack: description.StackDescription,
         log_group_id(wf): log_group(
             sub(f"/aws/vendedlogs/states/${{AWS::StackName}}-{wf.name}"), log_retention),
         role_id(wf): _role(wf, stack),
-        machine.logical_id: {
+        machine.logical_id: Commented(
+            "No Name: CloudFormation makes one from the stack, so two stacks of the same\n"
+            "workflows can live in one account and region; the stack output "
+            f"{machine_output_key(wf.name)}\nholds its ARN (orchestrator start/status read it).", {
             "Type": "AWS::Serverless::StateMachine",
             "Properties": {
-                "Name": machine.name,
                 "Type": "STANDARD",
                 "DefinitionUri": machine.definition_uri,
                 "DefinitionSubstitutions": refs.cfn(dict(machine.substitutions)),
@@ -86,5 +88,5 @@ def resources(wf: model.Workflow, stack: description.StackDescription,
                 "Tracing": {"Enabled": True},
                 "Tags": {c.TAG_WORKFLOW: wf.name},
             },
-        },
+        }),
     }

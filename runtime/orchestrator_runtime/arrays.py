@@ -247,6 +247,7 @@ def plan(s3: S3Client, request: contracts.CheckRequest, *, table: Table | None =
         count=len(to_run), total=len(rows), complete=len(complete), blocked=len(blocked),
         failed=len(failed), manifest=manifest, width=str(width),
         job_name=contracts.job_name(request["workflow"], request["stage"], None),
+        execution_tag=contracts.execution_tag(request["execution"]),
         chunks=contracts.chunks(len(to_run)))
 
 

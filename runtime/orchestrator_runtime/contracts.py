@@ -43,6 +43,29 @@ ONLY_KEY: Final = "only"  # sample ids whose per-sample stages run (all when emp
 # Environment variable through which a Batch job learns where its task document is.
 TASK_ENV: Final = "ORCH_TASK_URI"
 
+# The job's retry policy, which the job runner enforces (see orchestrator/jobspec.py
+# retry_strategy): how many attempts the job's own command may make (retries + 1) and the
+# exit-code patterns it is retried for (Batch's onExitCode globs, comma-separated). AWS Batch
+# numbers each attempt in BATCH_ATTEMPT_ENV (1-based). When a retry is due, the runner exits
+# RETRY_EXIT_CODE, which the job's retry strategy retries; any other exit ends the job
+# (except on a Spot reclaim or an image-pull failure, which Batch retries itself).
+ATTEMPTS_ENV: Final = "ORCH_ATTEMPTS"
+RETRY_CODES_ENV: Final = "ORCH_RETRY_EXIT_CODES"
+BATCH_ATTEMPT_ENV: Final = "AWS_BATCH_JOB_ATTEMPT"
+# Not 0-125 (programs' own codes), 126-127 (the shell's), 128-192 (death by signal 1-64) nor
+# 255 (exit(-1)): a command practically never ends with it by itself.
+RETRY_EXIT_CODE: Final = 199
+
+
+def exit_code_matches(pattern: str, code: int) -> bool:
+    """Whether ``code`` matches a retry exit-code pattern as AWS Batch's ``onExitCode`` glob
+    does: the decimal digits exactly, or a prefix followed by a final ``*``."""
+    text = str(code)
+    if pattern.endswith("*"):
+        return text.startswith(pattern[:-1])
+    return text == pattern
+
+
 # Tags the compiler puts on every Batch job; job_events reads them back from events.
 TAG_EXECUTION: Final = "orchestrator:execution"
 TAG_WORKFLOW: Final = "orchestrator:workflow"
@@ -142,6 +165,7 @@ class CheckResponse(TypedDict):
     sample: str  # sample label (ONCE for once-stages)
     job_name: str  # valid AWS Batch job name
     task_uri: str  # s3:// of the RunnerTask document ("" when complete)
+    execution_tag: str  # the TAG_EXECUTION value of the job: execution_tag(execution ARN)
 
 
 class ExplainResponse(TypedDict):
@@ -369,6 +393,42 @@ def job_name(workflow: str, stage: str, sample: str | None) -> str:
     return name or f"job-{_short_hash(raw)}"
 
 
+# Batch tag values: letters, digits, spaces and + - = . _ : / @, at most TAG_VALUE_CHARS
+# (Batch user guide, "Tag restrictions"; kept to ASCII here). Execution names allow more
+# (Unicode, ! ' ( ) ...), so a tag is not always the execution ARN itself.
+_TAG_BAD: Final = re.compile(r"[^A-Za-z0-9 +\-=._:/@]")
+_TASKS: Final = f"/{META_PREFIX}/tasks/"
+
+
+def execution_tag(execution_arn: str) -> str:
+    """The TAG_EXECUTION value of an execution's jobs: the ARN when it is a valid tag value;
+    else the ARN with every other character replaced by ``_``, a space, and a digest of the
+    ARN. No ARN holds a space, so a tag with one is of the second kind, and
+    :func:`execution_from_tag` finds the ARN again from the execution's name."""
+    if len(execution_arn) <= limits.TAG_VALUE_CHARS and not _TAG_BAD.search(execution_arn):
+        return execution_arn
+    digest = hashlib.sha256(execution_arn.encode()).hexdigest()[:16]
+    head = _TAG_BAD.sub("_", execution_arn)[:limits.TAG_VALUE_CHARS - len(digest) - 1]
+    return f"{head} {digest}"
+
+
+def execution_from_tag(tag: str, execution_name: str) -> str | None:
+    """The execution ARN whose :func:`execution_tag` is ``tag``, given the execution's name
+    (which ``run_name`` reads from the job's task URI); None when they do not match."""
+    if " " not in tag:
+        return tag
+    prefix = tag.rpartition(" ")[0].rpartition(":")[0]
+    arn = f"{prefix}:{execution_name}"
+    return arn if execution_name and execution_tag(arn) == tag else None
+
+
+def run_name(uri: str) -> str:
+    """The execution name of an object below :func:`run_prefix` (a task document, a
+    manifest), "" for any other URI. Execution names hold no "/"."""
+    before, found, after = uri.rpartition(_TASKS)
+    return after.split("/", 1)[0] if found and before else ""
+
+
 def execution_name(*parts: str) -> str:
     """A deterministic Step Functions execution name (within limits.EXECUTION_NAME_CHARS,
     allowed characters only)."""
@@ -485,6 +545,7 @@ class PlanResponse(TypedDict):
     manifest: str  # s3:// URI of the manifest ("" when count is 0)
     width: str  # bytes per manifest line, as a string (an env value)
     job_name: str  # Batch job name of the stage's job(s)
+    execution_tag: str  # the execution's ARN as a valid Batch tag value (execution_tag())
     chunks: list[Chunk]  # array jobs of at most BATCH_ARRAY_MAX children, near-equal sizes
 
 

@@ -237,12 +237,43 @@ def _tags(detail: Mapping[str, Any]) -> dict[str, str] | None:
     return values
 
 
+def _environment(detail: Mapping[str, Any]) -> dict[str, str]:
+    """detail.container.environment (a list of {name, value}) as a dict of its strings."""
+    container = _object(detail, "container", "detail") or {}
+    env = container.get("environment", [])
+    if not isinstance(env, list):
+        raise MalformedEvent("detail.container.environment must be a list")
+    return {e["name"]: e["value"] for e in env if isinstance(e, Mapping)
+            and isinstance(e.get("name"), str) and isinstance(e.get("value"), str)}
+
+
+def _execution(tag: str, detail: Mapping[str, Any]) -> str:
+    """The execution ARN of the job. The tag is the ARN, unless the execution's name holds
+    characters a tag value cannot (contracts.execution_tag); then the name is read from the
+    job's task (or manifest) URI in its environment, and must give back the same tag."""
+    if " " not in tag:
+        return tag
+    env = _environment(detail)
+    for key in (contracts.TASK_ENV, contracts.MANIFEST_ENV):
+        arn = contracts.execution_from_tag(tag, contracts.run_name(env.get(key, "")))
+        if arn is not None:
+            if len(arn.encode()) > PK_BYTES:
+                raise MalformedEvent(f"the execution ARN of detail.tags.{contracts.TAG_EXECUTION}"
+                                     f" is longer than a table key may be ({PK_BYTES} bytes)")
+            return _unicode(arn, "the execution name in the job's task URI")
+    raise MalformedEvent(
+        f"detail.tags.{contracts.TAG_EXECUTION} {_show(tag)} stands for an execution whose "
+        f"name is not a tag value, and no {contracts.TASK_ENV} in detail.container.environment "
+        "names it")
+
+
 def parse_batch_event(event: Mapping[str, Any]) -> JobEvent | None:
     """A "Batch Job State Change" as a JobEvent; None when the job is not ours."""
     detail = _detail(event)
     tags = _tags(detail)
     if tags is None:
         return None
+    execution = _execution(tags[contracts.TAG_EXECUTION], detail)
     status = _text(detail, "status", "detail")
     if status not in contracts.STATUS_RANK or status == "SKIPPED":
         raise MalformedEvent(f"detail.status {status!r} is not a Batch job status")
@@ -254,7 +285,7 @@ def parse_batch_event(event: Mapping[str, Any]) -> JobEvent | None:
         raise MalformedEvent("detail.createdAt is missing (every Batch job has one)")
     log_stream = _text(container, "logStreamName", where, required=False, limit=LOG_STREAM_LIMIT)
     return JobEvent(
-        execution=tags[contracts.TAG_EXECUTION], workflow=tags[contracts.TAG_WORKFLOW],
+        execution=execution, workflow=tags[contracts.TAG_WORKFLOW],
         stage=tags[contracts.TAG_STAGE], sample=tags[contracts.TAG_SAMPLE],
         job_id=_text(detail, "jobId", "detail"),
         job_name=_text(detail, "jobName", "detail", required=False),

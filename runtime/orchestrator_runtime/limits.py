@@ -43,7 +43,8 @@ CONTAINER_OVERRIDES_CHARS: Final = 8192
 EC2_MAX_MEMORY_MIB: Final = 24 * 1024 * 1024  # 24 TiB, the largest instance memory
 
 # Tags, logs, ARNs, DynamoDB ----------------------------------------------------------------
-TAG_VALUE_CHARS: Final = 256  # a tag value (Batch, and AWS tagging in general)
+TAG_KEY_CHARS: Final = 128  # a tag key (Batch, and AWS tagging in general)
+TAG_VALUE_CHARS: Final = 256  # a tag value
 LOG_STREAM_NAME_CHARS: Final = 512  # a CloudWatch Logs stream name
 ARN_CHARS: Final = 1024  # the longest ARN the events may carry
 DYNAMODB_PARTITION_KEY_BYTES: Final = 2048

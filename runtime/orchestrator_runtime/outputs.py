@@ -55,6 +55,7 @@ class Evaluation:
             complete=self.complete, status=self.status, reason=self.reason, counts=self.counts,
             missing=self.missing[:SHOWN], sample=self.stage.sample,
             job_name=self.stage.job_name, task_uri=task_uri,
+            execution_tag=contracts.execution_tag(self.stage.execution),
         )
 
 
@@ -168,7 +169,8 @@ def pre_check(
             complete=True, status="complete", reason="not selected: the run was started with "
             "--only and other samples", counts=contracts.Counts(expected=0, present=0,
                                                                  missing=0, stale=0),
-            missing=[], sample=stage.sample, job_name=stage.job_name, task_uri="")
+            missing=[], sample=stage.sample, job_name=stage.job_name, task_uri="",
+            execution_tag=contracts.execution_tag(stage.execution))
     result = forced(request, evaluate(s3, stage, sleep=sleep))
     if result.complete:
         if table is not None:

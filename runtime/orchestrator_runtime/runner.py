@@ -11,6 +11,8 @@ Batch's ``evaluateOnExit`` sees the real code; 3 when the command succeeded but 
 output is missing (or empty without ``allow_empty``); 4 when the task cannot be read or is
 invalid; 5 when S3 fails (download, upload, marker); 126/127 when the program cannot be
 executed / does not exist; 70 for a bug in the runner itself (its traceback is printed).
+Under AWS Batch a failure that the job retries ends with 199 instead (see
+:mod:`orchestrator_runtime.runner_retry`): that is how the runner asks Batch for an attempt.
 Each failure ends with one line starting ``orchestrator-runner:`` on standard error; only a
 bug comes with a traceback.
 
@@ -59,6 +61,7 @@ from orchestrator_runtime.runner_io import (
     input_layout,
     output_layout,
 )
+from orchestrator_runtime.runner_retry import exit_status
 from orchestrator_runtime.runner_task import check_task, parse_task
 from orchestrator_runtime.runner_template import TemplateError, argv, environment, values_for
 
@@ -329,13 +332,17 @@ def main(argv_: Sequence[str] | None = None) -> int:
                   "pass --task (or --manifest)")
         return task_error("").code
     try:
-        return execute(source, scratch=args.scratch, keep_scratch=args.keep_scratch)
+        code = execute(source, scratch=args.scratch, keep_scratch=args.keep_scratch)
     except Exception as exc:  # top level: a bug in the runner, shown as one (traceback first)
         traceback.print_exc()
         sys.stderr.flush()
         _say(err, f"internal error (a bug in {contracts.RUNNER_COMMAND}, please report it): "
                   f"{type(exc).__name__}: {exc}")
-        return EXIT_INTERNAL
+        code = EXIT_INTERNAL
+    final, why = exit_status(code, os.environ)
+    if why:
+        _say(err, why)
+    return final
 
 
 if __name__ == "__main__":

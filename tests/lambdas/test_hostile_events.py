@@ -137,6 +137,7 @@ def items(table: Table) -> int:
     ("sfn_start_date_float", "detail.startDate"),
     ("sfn_execution_arn_not_arn", "detail.executionArn"),
     ("sfn_cause_number", "detail.cause"),
+    ("batch_tag_sanitised_other_run", "detail.tags.orchestrator:execution"),
 ])
 def test_each_recorded_bad_event_is_one_named_error(
     events_table: Table, lambda_context: FakeLambdaContext, load_event: Load,

@@ -260,3 +260,23 @@ def test_any_duplication_and_reordering_converges(aws: None) -> None:
         assert results[0][1] == {f"n_{'FAILED' if failed else 'SUCCEEDED'}": 1}
 
     converges()
+
+
+CONSOLE_ARN = "arn:aws:states:us-east-1:123456789012:execution:rnaseq:rnaseq(re-run)!-l'été"
+
+
+def test_a_job_tagged_for_a_console_named_run_lands_on_that_run_s_row(
+        table: Table, load_event: Load) -> None:
+    event = load_event("batch_job_running_console_name")
+    tag = event["detail"]["tags"][contracts.TAG_EXECUTION]
+    assert tag != CONSOLE_ARN and tag == contracts.execution_tag(CONSOLE_ARN)
+    assert jobstate.handle_event(table, event, now=NOW).applied
+    _, rows = jobstate.read_execution(table, CONSOLE_ARN)
+    assert [(r["stage"], r["sample"], r["status"]) for r in rows] == [("qc", "S2", "RUNNING")]
+
+
+def test_a_sanitised_tag_without_the_task_uri_is_a_named_error(load_event: Load) -> None:
+    event = load_event("batch_job_running_console_name")
+    event["detail"]["container"]["environment"] = []
+    with pytest.raises(MalformedEvent, match=r"orchestrator:execution.*ORCH_TASK_URI"):
+        jobstate.parse_event(event)

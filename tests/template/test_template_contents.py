@@ -36,11 +36,13 @@ def workflow(name: str) -> model.Workflow:
 
 def test_one_standard_state_machine_per_workflow(doc: dict[str, Any]) -> None:
     machines = resources(doc, "AWS::Serverless::StateMachine")
-    assert sorted(m["Properties"]["Name"] for m in machines.values()) == ["diamond", "rnaseq"]
+    assert sorted(m["Properties"]["Tags"][c.TAG_WORKFLOW] for m in machines.values()) == [
+        "diamond", "rnaseq"]
     for m in machines.values():
         p = m["Properties"]
+        assert "Name" not in p  # a fixed name would keep a second stack from deploying
         assert p["Type"] == "STANDARD"  # .sync integrations need it
-        assert p["DefinitionUri"] == f"state_machines/{p['Name']}.asl.json"
+        assert p["DefinitionUri"] == f"state_machines/{p['Tags'][c.TAG_WORKFLOW]}.asl.json"
         assert p["Tracing"] == {"Enabled": True}
         assert p["Logging"]["IncludeExecutionData"] is True
         assert "Fn::GetAtt" in p["Role"]
@@ -50,7 +52,8 @@ def test_every_placeholder_of_a_definition_is_substituted(doc: dict[str, Any]) -
     defs = definitions(examples())
     job_defs = resources(doc, "AWS::Batch::JobDefinition")
     for m in resources(doc, "AWS::Serverless::StateMachine").values():
-        name, subs = m["Properties"]["Name"], m["Properties"]["DefinitionSubstitutions"]
+        name = m["Properties"]["Tags"][c.TAG_WORKFLOW]
+        subs = m["Properties"]["DefinitionSubstitutions"]
         assert sorted(subs) == substitution_keys(defs[name])
         for job in workflow(name).jobs:
             target = subs[c.substitution_key("JobDefinition", job.name)]["Ref"]
@@ -77,7 +80,8 @@ def test_job_definition_carries_the_jobs_resources_retries_and_timeout(
     assert qc["Timeout"] == {"AttemptDurationSeconds": 600}
     assert qc["PropagateTags"] is True
     strategy = qc["RetryStrategy"]
-    assert strategy["Attempts"] == 3  # retries=2
+    assert strategy["Attempts"] == 6  # retries=2: 3 for the command, 3 for the infrastructure
+    assert {"Name": "ORCH_ATTEMPTS", "Value": "3"} in container["Environment"]
     assert strategy["EvaluateOnExit"][0] == {"OnStatusReason": "Host EC2*", "Action": "RETRY"}
     assert strategy["EvaluateOnExit"][-1] == {"OnReason": "*", "Action": "EXIT"}
 
@@ -91,8 +95,22 @@ def test_job_definition_retry_strategy_is_the_one_the_state_machine_submits(
     runs = [s for s in _states(submitted) if s.get("Parameters", {}).get("JobDefinition")
             == "${JobDefinitionWords}"]
     assert runs and all(r["Parameters"]["RetryStrategy"] == rules for r in runs)
-    assert rules["Attempts"] == 5
-    assert {"OnExitCode": "137", "Action": "RETRY"} in rules["EvaluateOnExit"]
+    assert rules["Attempts"] == 8  # 5 for the command (the runner keeps count), 3 in reserve
+    # the job's codes travel to the runner, which matches them; Batch retries only its code
+    assert {"OnExitCode": "199", "Action": "RETRY"} in rules["EvaluateOnExit"]
+    env = tpl["Resources"]["DiamondWordsJobDefinition"]["Properties"]["ContainerProperties"][
+        "Environment"]
+    assert {"Name": "ORCH_RETRY_EXIT_CODES", "Value": "137,14*"} in env
+    assert all({"Name": "ORCH_RETRY_EXIT_CODES", "Value": "137,14*"}
+               in r["Parameters"]["ContainerOverrides"]["Environment"] for r in runs)
+
+
+def test_attempts_never_exceed_what_batch_allows() -> None:
+    wf = with_job(workflow("diamond"), "words", retries=9)
+    tpl = json.loads(json.dumps(build_template([wf], definitions((wf,)))))
+    rules = tpl["Resources"]["DiamondWordsJobDefinition"]["Properties"]["RetryStrategy"]
+    assert rules["Attempts"] == 10  # the command's 10; no reserve left
+    assert len(rules["EvaluateOnExit"]) <= 5  # Batch's maximum, whatever the job asks
 
 
 def _states(doc: Any) -> list[dict[str, Any]]:
@@ -270,7 +288,8 @@ def test_functions_point_at_handlers_that_exist(doc: dict[str, Any]) -> None:
         assert re.search(rf"^def {attr}\(", source, re.MULTILINE)
     layer = doc["Resources"]["RuntimeLayer"]
     assert (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").is_file()
-    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"  # see test_layer_build.py
+    assert (ROOT / layer["Properties"]["ContentUri"] / "Makefile").is_file()
 
 
 def test_gpu_jobs_make_fargate_a_refused_parameter() -> None:
@@ -371,3 +390,17 @@ def test_gpu_jobs_get_gpu_instance_types_in_a_created_environment(doc: dict[str,
     wf = with_job(workflow("diamond"), "words", gpus=1)
     gpu = json.loads(json.dumps(build_template([wf], definitions((wf,)))))
     assert types(gpu)[0] == "optimal" and {"g4dn", "g5", "p3"} <= set(types(gpu))
+
+
+def test_no_resource_name_is_fixed_across_stacks(doc: dict[str, Any]) -> None:
+    """Two stacks of the same workflows in one account and region must both deploy: every
+    name that must be unique there depends on the stack (or is left to CloudFormation)."""
+    unique_names = {"AWS::Serverless::StateMachine": "Name", "AWS::Logs::LogGroup": "LogGroupName",
+                    "AWS::Serverless::Function": "FunctionName", "AWS::IAM::Role": "RoleName",
+                    "AWS::DynamoDB::Table": "TableName", "AWS::SQS::Queue": "QueueName",
+                    "AWS::Events::Rule": "Name", "AWS::Batch::JobQueue": "JobQueueName",
+                    "AWS::Batch::ComputeEnvironment": "ComputeEnvironmentName",
+                    "AWS::Serverless::LayerVersion": "LayerName"}
+    for rid, res in doc["Resources"].items():
+        name = res.get("Properties", {}).get(unique_names.get(res["Type"], ""))
+        assert name is None or "${AWS::StackName}" in json.dumps(name), (rid, name)

@@ -25,7 +25,7 @@ from samtranslator.translator.managed_policy_translator import ManagedPolicyLoad
 from samtranslator.translator.transform import transform
 from templatekit import ROOT, definitions, examples, generate
 
-from orchestrator.aws import sdk, stack
+from orchestrator.aws import sdk, stack, start
 from orchestrator.compiler import asl_text
 from orchestrator.local.adapter import LocalAws
 from orchestrator.template import describe
@@ -59,7 +59,8 @@ def package(template: dict[str, Any], s3: Any) -> dict[str, Any]:
                 props[key] = f"s3://{ARTIFACTS}/{rid}.zip"
         if "DefinitionUri" in props:
             key = props["DefinitionUri"]
-            s3.put_object(Bucket=ARTIFACTS, Key=key, Body=asl_text(defs[props["Name"]]).encode())
+            workflow = Path(key).name.removesuffix(".asl.json")
+            s3.put_object(Bucket=ARTIFACTS, Key=key, Body=asl_text(defs[workflow]).encode())
             props["DefinitionUri"] = {"Bucket": ARTIFACTS, "Key": key}
     return template
 
@@ -108,11 +109,13 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
 
 
 def test_transform_keeps_each_definition_and_its_substitutions(deployed: Deployed) -> None:
-    machines = {r["Properties"]["StateMachineName"]: r["Properties"]
+    machines = {next(t["Value"] for t in r["Properties"]["Tags"]
+                     if t["Key"] == "orchestrator:workflow"): r["Properties"]
                 for r in deployed.transformed["Resources"].values()
                 if r["Type"] == "AWS::StepFunctions::StateMachine"}
     assert sorted(machines) == ["diamond", "rnaseq"]
     for name, props in machines.items():
+        assert "StateMachineName" not in props  # CloudFormation names it, per stack
         assert props["DefinitionS3Location"]["Key"] == f"state_machines/{name}.asl.json"
         assert "CheckOutputsFunctionArn" in props["DefinitionSubstitutions"]
         assert props["LoggingConfiguration"]["IncludeExecutionData"] is True
@@ -135,10 +138,10 @@ def test_stack_creates_every_resource(deployed: Deployed) -> None:
 def test_stack_resources_exist_with_the_generated_settings(deployed: Deployed) -> None:
     aws = deployed.aws
     definitions_ = aws.client("batch").describe_job_definitions(status="ACTIVE")
-    names = sorted(d["jobDefinitionName"] for d in definitions_["jobDefinitions"])
+    names = sorted({d["jobDefinitionName"] for d in definitions_["jobDefinitions"]})
     assert names == sorted(f"{wf.name}-{j.name}" for wf in examples() for j in wf.jobs)
     qc = next(d for d in definitions_["jobDefinitions"] if d["jobDefinitionName"] == "rnaseq-qc")
-    assert qc["retryStrategy"]["attempts"] == 3
+    assert qc["retryStrategy"]["attempts"] == 6  # retries=2, and 3 for Spot and image pulls
     table = aws.client("dynamodb").describe_table(
         TableName=deployed.physical("JobStateTable"))["Table"]
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
@@ -201,3 +204,19 @@ def _wait(sfn: Any, arn: str, limit: float = 120.0) -> str:
 def _failure(sfn: Any, arn: str) -> str:
     events = sfn.get_execution_history(executionArn=arn, reverseOrder=True)["events"][:5]
     return json.dumps(events, default=str)[:3000]
+
+
+def test_a_second_stack_of_the_same_workflows_deploys_beside_the_first(
+        deployed: Deployed) -> None:
+    cfn = deployed.cfn
+    cfn.create_stack(StackName=f"{STACK}-2", TemplateBody=json.dumps(moto_compatible(
+        deployed.transformed)), Capabilities=["CAPABILITY_IAM"], Parameters=[
+        {"ParameterKey": "JobQueueArn", "ParameterValue": stack.outputs(cfn, STACK)[
+            "JobQueueInUse"]}])
+    assert cfn.describe_stacks(StackName=f"{STACK}-2")["Stacks"][0]["StackStatus"] == \
+        "CREATE_COMPLETE"
+    sfn = deployed.aws.client("stepfunctions")
+    for workflow in ("diamond", "rnaseq"):
+        arns = {start.state_machine_arn(sfn, workflow, outputs=stack.outputs(cfn, name))
+                for name in (STACK, f"{STACK}-2")}
+        assert len(arns) == 2  # each stack finds its own state machine

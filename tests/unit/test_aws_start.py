@@ -163,3 +163,25 @@ def test_samples_for_a_workflow_without_foreach_are_refused() -> None:
     with pytest.raises(UsageError, match="does not fan out over samples"):
         samples.execution_input(diamond, base={"samples": [{"x": "1"}],
                                              "params": {"top": "3"}})
+
+
+def test_two_stacks_of_one_workflow_each_find_their_own_state_machine(sfn: Any) -> None:
+    # CloudFormation names the state machines (the template gives no Name): each stack's
+    # output is the only way to its own, and its orchestrator:workflow tag names the workflow
+    from orchestrator.aws import stack
+    from orchestrator.aws.runs import AwsRuns
+
+    tag = [{"key": "orchestrator:workflow", "value": "rnaseq"}]
+    arns = [str(sfn.create_state_machine(name=n, definition=json.dumps(PASS), roleArn=ROLE,
+                                         tags=tag)["stateMachineArn"])
+            for n in ("RnaseqStateMachine-a1B2c3D4e5F6", "RnaseqStateMachine-Z9y8X7w6V5u4")]
+    for arn in arns:
+        outputs = {"RnaseqStateMachineArn": arn, "JobStateTableName": "t"}
+        assert start.state_machine_arn(sfn, "rnaseq", outputs=outputs) == arn
+        runs = AwsRuns(sfn=sfn, table=None, batch=None, logs=None,
+                       machines=stack.machine_arns(outputs))
+        assert runs.state_machines("rnaseq") == [{"stateMachineArn": arn, "name": "rnaseq"}]
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    assert stack.outputs_if_any(cfn, "orchestrator") is None  # no stack: look by name
+    with pytest.raises(AwsError, match="stack 'orchestrator' does not exist"):
+        start.state_machine_arn(sfn, "rnaseq", stack="orchestrator")

@@ -82,16 +82,23 @@ def test_batch_task_carries_retry_timeout_tags_and_resources() -> None:
     p = run["Parameters"]
     assert p["JobName.$"] == "$.check.job_name"
     assert p["JobDefinition"] == "${JobDefinitionCount}"
-    assert p["RetryStrategy"] == {"Attempts": 3, "EvaluateOnExit": [
+    # retries=2: 3 attempts for the command (the runner counts them), 3 more that only Spot
+    # reclaims and image pulls can use; the runner asks for a retry with RETRY_EXIT_CODE
+    assert p["RetryStrategy"] == {"Attempts": 6, "EvaluateOnExit": [
         {"OnStatusReason": "Host EC2*", "Action": "RETRY"},
         {"OnReason": "CannotPullContainerError:*", "Action": "RETRY"},
+        {"OnExitCode": str(c.RETRY_EXIT_CODE), "Action": "RETRY"},
         {"OnReason": "*", "Action": "EXIT"}]}
     assert p["Timeout"] == {"AttemptDurationSeconds": 600}
     assert p["ContainerOverrides"]["ResourceRequirements"] == [
         {"Type": "VCPU", "Value": "1"}, {"Type": "MEMORY", "Value": "2048"}]
     env = p["ContainerOverrides"]["Environment"]
     assert {"Name": c.TASK_ENV, "Value.$": "$.check.task_uri"} in env
-    assert p["Tags"] == {f"{c.TAG_EXECUTION}.$": "$$.Execution.Id", c.TAG_WORKFLOW: "rnaseq",
+    assert {"Name": c.ATTEMPTS_ENV, "Value": "3"} in env
+    assert not any(e["Name"] == c.RETRY_CODES_ENV for e in env)  # the job lists no codes
+    # the execution's tag comes from the check function: an execution name may hold
+    # characters a tag value cannot
+    assert p["Tags"] == {f"{c.TAG_EXECUTION}.$": "$.check.execution_tag", c.TAG_WORKFLOW: "rnaseq",
                          c.TAG_STAGE: "count", f"{c.TAG_SAMPLE}.$": "$.check.sample"}
     assert p["PropagateTags"] is True
     # ASL retries transient API errors only; container failures are Batch's business

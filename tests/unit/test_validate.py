@@ -225,9 +225,16 @@ def test_negative_retries() -> None:
     assert "retries=-1" in only(workflow(job("a", retries=-1)), "bad-retries").message
 
 
-def test_too_many_retry_exit_codes() -> None:
-    d = only(workflow(job("a", 4, retry_exit_codes=("1", "2", "3"))), "bad-retry-exit-codes")
-    assert d.line == 4 and "3 retry_exit_codes" in d.message
+def test_any_number_of_retry_exit_codes_fits() -> None:
+    # the runner matches them (jobspec.retry_strategy): they take no evaluateOnExit rule
+    codes = tuple(str(n) for n in range(1, 40))
+    assert validate(workflow(job("a", 4, retries=2, retry_exit_codes=codes))) == []
+
+
+def test_retry_exit_codes_without_retries_is_a_warning() -> None:
+    [d] = validate(workflow(job("a", 4, retry_exit_codes=("3",))))
+    assert (d.code, d.severity, d.line) == ("retry-codes-without-retries", "warning", 4)
+    assert "retries=0" in d.message
 
 
 @pytest.mark.parametrize("code", ["abc", "1*2", "", "-1"])
@@ -237,7 +244,7 @@ def test_retry_exit_code_must_be_a_batch_glob(code: str) -> None:
 
 
 def test_retry_exit_code_globs_accepted() -> None:
-    assert validate(workflow(job("a", retry_exit_codes=("137", "13*")))) == []
+    assert validate(workflow(job("a", retries=1, retry_exit_codes=("137", "13*")))) == []
 
 
 # Placeholders ---------------------------------------------------------------------------
