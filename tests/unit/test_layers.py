@@ -39,7 +39,7 @@ LAYERS: dict[str, str] = {
     **_layer("runtime", _in(
         "orchestrator_runtime", "", "actions", "contracts", "envcache", "events", "explain",
         "jobstate", "limits", "outputs", "resolve", "runner", "runner_errors", "runner_io",
-        "runner_manifest",
+        "runner_manifest", "manifests",
         "runner_task", "runner_template", "s3util", "samplesheet", "triggers")),
     **_layer("lambdas", _in(
         "orchestrator_lambdas", "", "check_outputs", "check_outputs.app", "job_events",
