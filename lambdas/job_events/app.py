@@ -2,7 +2,9 @@
 
 Batch events come through SQS (a batch of EventBridge events; a record that fails is
 reported in batchItemFailures and retried, then dead-lettered); execution events and
-unwrapped Batch events come straight from EventBridge.
+unwrapped Batch events come straight from EventBridge. The events of array jobs' children
+name a manifest line, read from the workflow's bucket (``_orchestrator/tasks/``) to know
+the sample: the function keeps what it read for the next events of the same array job.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from orchestrator_runtime import jobstate
+from orchestrator_runtime import jobstate, s3util
 from orchestrator_runtime.envcache import env_cached
 from orchestrator_runtime.events import MalformedEvent
+from orchestrator_runtime.manifests import Manifests
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -40,6 +43,11 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @env_cached("TABLE_NAME")
 def _table() -> Table:
     return boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+
+@env_cached()
+def _manifests() -> Manifests:
+    return Manifests(boto3.client("s3", config=s3util.client_config()))
 
 
 def _metrics(outcome: jobstate.Outcome) -> None:
@@ -61,7 +69,7 @@ def _metrics(outcome: jobstate.Outcome) -> None:
 def apply(event: Any) -> jobstate.Outcome:
     """One EventBridge event; MalformedEvent is logged and counted, then re-raised."""
     try:
-        outcome = jobstate.handle_event(_table(), event)
+        outcome = jobstate.handle_event(_table(), event, manifests=_manifests())
     except MalformedEvent as exc:
         logger.error("malformed event", extra={"reason": str(exc)})
         metrics.add_metric("MalformedEvents", MetricUnit.Count, 1)

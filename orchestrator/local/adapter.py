@@ -37,11 +37,23 @@ that shows the gap on plain moto, so it can be removed when upstream fixes it):
    snapshot when a condition fails, so a concurrent write is lost or the copy raises
    "dictionary changed size during iteration". Every DynamoDB request is serialised
    (:data:`DYNAMODB_LOCK`).
+8. EventBridge delivers each event to each target through eight JSONPath expressions that it
+   compiles anew every time (a parser generator run per expression): about 50 ms per event,
+   so the thousands of state changes of an array job took minutes. Compiled expressions are
+   kept (:func:`cached_jsonpath`): the same text always compiles to the same expression.
+9. SQS looks at every message of a queue on each send and receive (visibility and delay of
+   each, through naive-datetime arithmetic, ~20 us a message), three times more for each
+   message received (its retention check computes every queue attribute, message counts
+   included), so a backlog of N events makes each call O(N) slow: an array job's thousands
+   of state changes made a quadratic queue. The clock SQS reads is made cheap
+   (:func:`fast_clock`, same values) and the retention check reads the retention period
+   alone (:func:`retention_check`).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import os
@@ -56,9 +68,12 @@ from types import TracebackType
 from typing import Any, Final
 
 import boto3
+import jsonpath_ng.ext
+import jsonpath_ng.ext.parser
 from moto.batch.models import batch_backends
 from moto.batch.responses import BatchResponse
 from moto.core.config import DefaultConfig, default_user_config
+from moto.core.utils import unix_time, unix_time_millis
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -66,6 +81,8 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 from moto.server import ThreadedMotoServer
+from moto.sqs import models as sqs_models
+from moto.sqs.models import Message, SQSBackend
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
     distributed_iteration_component,
     iteration_worker,
@@ -133,11 +150,39 @@ def install(batch: LocalBatch, lambdas: LambdaRegistry) -> Installed:
         _patch_dynamodb(done)
         _patch_lambda_invoke(done, lambdas)
         _patch_map_failures(done)
+        done.patch(jsonpath_ng.ext, "parse", cached_jsonpath(jsonpath_ng.ext.parser.parse))
+        done.patch(sqs_models, "unix_time", fast_clock(unix_time, 1.0))
+        done.patch(sqs_models, "unix_time_millis", fast_clock(unix_time_millis, 1000.0))
+        done.patch(SQSBackend, "is_message_valid_based_on_retention_period", retention_check)
     except BaseException:
         done.undo()
         raise
     _ACTIVE = done
     return done
+
+
+def fast_clock(original: Callable[..., float], scale: float) -> Callable[..., float]:
+    """moto's ``unix_time``/``unix_time_millis``: the current time from ``time.time()``
+    (what the original computes through datetimes); a given datetime still goes through the
+    original."""
+
+    def now(dt: Any = None) -> float:
+        return time.time() * scale if dt is None else original(dt)
+
+    return now
+
+
+def retention_check(backend: SQSBackend, queue_name: str, message: Message) -> bool:
+    """moto's ``is_message_valid_based_on_retention_period``, reading the one attribute it
+    needs instead of computing all of them."""
+    period = int(backend.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
+    return period + (message.sent_timestamp or 0) / 1000 > time.time()
+
+
+def cached_jsonpath(parse: Callable[..., Any]) -> Callable[..., Any]:
+    """``jsonpath_ng.ext.parse`` that compiles each expression once (moto's EventBridge asks
+    for the same eight on every delivery; a compiled expression is not changed by use)."""
+    return functools.lru_cache(maxsize=256)(parse)
 
 
 def _patch_batch_casing(done: Installed) -> None:
@@ -356,7 +401,7 @@ class LocalAws:
         for name, handler in self._handlers.items():
             self.lambdas.register(name, handler)
         self._patches = install(self.batch, self.lambdas)
-        self.batch.add_listener(BatchEvents(self.client("events")))
+        self.batch.add_batch_listener(BatchEvents(self.client("events")))
 
     def stop(self) -> None:
         for poller in self._pollers:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,19 +37,20 @@ SqsHandler = Callable[[dict[str, Any], Any], Any]
 
 
 class BatchEvents:
-    """Listener: one EventBridge event per job status change (none for SUBMITTED)."""
+    """Batch listener: one EventBridge event per job status change (none for SUBMITTED), put
+    ten at a time (the most one PutEvents takes)."""
 
     def __init__(self, events: EventBridgeClient) -> None:
         self._events = events
 
-    def __call__(self, job: Mapping[str, Any]) -> None:
-        if job.get("status") not in EMITTED:
-            return
-        _put(self._events, {
+    def __call__(self, jobs: Sequence[Mapping[str, Any]]) -> None:
+        entries = [{
             "Source": c.BATCH_JOB_STATE_CHANGE.source,
             "DetailType": c.BATCH_JOB_STATE_CHANGE.detail_type,
             "Resources": [job["jobArn"]], "Detail": json.dumps(job),
-        })
+        } for job in jobs if job.get("status") in EMITTED]
+        if entries:
+            _put(self._events, entries)
 
 
 def execution_status_detail(sfn: SFNClient, execution_arn: str) -> dict[str, Any]:
@@ -72,21 +73,22 @@ def execution_status_detail(sfn: SFNClient, execution_arn: str) -> dict[str, Any
 
 def emit_execution_status(events: EventBridgeClient, sfn: SFNClient, execution_arn: str) -> None:
     """Put the execution's current status on the default bus, as Step Functions does."""
-    _put(events, {
+    _put(events, [{
         "Source": c.EXECUTION_STATUS_CHANGE.source,
         "DetailType": c.EXECUTION_STATUS_CHANGE.detail_type, "Resources": [execution_arn],
         "Detail": json.dumps(execution_status_detail(sfn, execution_arn)),
-    })
+    }])
 
 
 def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
-def _put(events: EventBridgeClient, entry: dict[str, Any]) -> None:
-    result = events.put_events(Entries=[entry])  # type: ignore[list-item]
+def _put(events: EventBridgeClient, entries: list[dict[str, Any]]) -> None:
+    result = events.put_events(Entries=entries)  # type: ignore[arg-type]
     if result.get("FailedEntryCount"):
-        LOG.warning("EventBridge rejected %s event: %s", entry["DetailType"], result["Entries"])
+        LOG.warning("EventBridge rejected %d of %d %s event(s): %s", result["FailedEntryCount"],
+                    len(entries), entries[0]["DetailType"], result["Entries"])
 
 
 class SqsPoller:

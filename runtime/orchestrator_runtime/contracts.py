@@ -247,10 +247,15 @@ class TriggerConfig(TypedDict, total=False):
 
 # Job-state table (DynamoDB) ----------------------------------------------------------------
 # One item per job: pk=<execution ARN>, sk=job_sk(stage, sample); one per execution:
-# pk=<execution ARN>, sk=EXECUTION_SK, with counters "n_<STATUS>" that stay exact.
+# pk=<execution ARN>, sk=EXECUTION_SK, with counters "n_<STATUS>" that stay exact. A child of
+# an array job is the job of its sample (the manifest line it ran says which); the array job
+# itself has one item, sk=array_sk(stage, offset), that no counter counts, so the counters
+# still count samples.
 TABLE_PK: Final = "pk"
 TABLE_SK: Final = "sk"
 EXECUTION_SK: Final = "#execution"
+JOB_SK_PREFIX: Final = "job#"
+ARRAY_SK_PREFIX: Final = "array#"
 TTL_ATTRIBUTE: Final = "expires_at"
 
 # Batch statuses, plus SKIPPED written by the check function when outputs are complete.
@@ -264,7 +269,12 @@ EXECUTION_FINAL: Final = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED
 
 
 def job_sk(stage: str, sample: str) -> str:
-    return f"job#{stage}#{sample}"
+    return f"{JOB_SK_PREFIX}{stage}#{sample}"
+
+
+def array_sk(stage: str, offset: int) -> str:
+    """The item of the array job that runs a stage's manifest lines from ``offset`` on."""
+    return f"{ARRAY_SK_PREFIX}{stage}#{offset}"
 
 
 # Placeholders ---------------------------------------------------------------------------

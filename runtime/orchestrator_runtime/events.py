@@ -11,6 +11,15 @@ non-empty Unicode text no longer than AWS allows, keys within DynamoDB's key siz
 malformed event raises :class:`MalformedEvent` naming the field, and nothing else. Fields
 this module does not read are never looked at. Jobs without our tags belong to other stacks
 and parse to None.
+
+Array stages: a job whose container environment names a manifest
+(``ORCH_MANIFEST_URI``/``_WIDTH``/``_OFFSET``) runs a manifest line, so its row is the
+sample of that line, which only the manifest knows: such an event parses to a JobEvent with
+a :class:`ManifestRef` and is completed by :func:`orchestrator_runtime.jobstate.resolve`
+(one ranged read of the line; workflow, stage and execution come from the tags, or from the
+stage document when the job has none). A child of an array job has
+``arrayProperties.index`` and runs line offset + index; the array job itself (the parent:
+``arrayProperties.size``) is recorded apart, never as a sample.
 """
 
 from __future__ import annotations
@@ -39,6 +48,12 @@ PK_BYTES = limits.DYNAMODB_PARTITION_KEY_BYTES
 SK_BYTES = limits.DYNAMODB_SORT_KEY_BYTES
 
 
+MANIFEST_WIDTH_MAX = 16 * 1024 * 1024  # bytes per manifest line: far above any sheet row
+MANIFEST_LINES_MAX = 10**9  # manifest lines (samples) of one stage
+_MANIFEST_NAMES = (contracts.MANIFEST_ENV, contracts.MANIFEST_WIDTH_ENV,
+                   contracts.MANIFEST_OFFSET_ENV)
+
+
 class MalformedEvent(ValueError):
     """The event cannot be understood; the message names the field."""
 
@@ -54,6 +69,20 @@ class JobAttempt:
     status_reason: str
     log_stream: str
     container_reason: str
+
+
+@dataclass(frozen=True)
+class ManifestRef:
+    """The manifest line a job runs (or, for an array parent, the first of its lines)."""
+
+    uri: str  # s3:// of the manifest
+    width: int
+    offset: int
+    index: int | None = None  # an array child's index
+
+    @property
+    def line(self) -> int:
+        return self.offset + (self.index or 0)
 
 
 @dataclass(frozen=True)
@@ -75,6 +104,14 @@ class JobEvent:
     started_ms: int | None = None
     stopped_ms: int | None = None
     attempt_history: tuple[JobAttempt, ...] = ()  # every attempt Batch lists, oldest first
+    manifest: ManifestRef | None = None  # set: the sample (and maybe more) is in the manifest
+    array_size: int | None = None  # set: the parent of an array job (recorded apart)
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the event names its row: execution, stage and (unless a parent) sample."""
+        return bool(self.execution and self.stage
+                    and (self.sample or self.array_size is not None))
 
     @property
     def created_at(self) -> str | None:
@@ -220,13 +257,28 @@ def _container(detail: Mapping[str, Any], attempts: list[Mapping[str, Any]],
     return _object(detail, "container", "detail") or {}, "detail.container"
 
 
-def _tags(detail: Mapping[str, Any]) -> dict[str, str] | None:
+def check_row_key(execution: str, stage: str, sample: str, where: str) -> None:
+    """Raise MalformedEvent when a value is not Unicode text or the row's table key would be
+    over DynamoDB's sizes."""
+    for name, value in (("execution", execution), ("stage", stage), ("sample", sample)):
+        _unicode(value, f"{where}: the {name}")
+    if len(execution.encode()) > PK_BYTES:
+        raise MalformedEvent(f"{where}: the execution is longer than a table key may be "
+                             f"({PK_BYTES} bytes)")
+    if len(contracts.job_sk(stage, sample).encode()) > SK_BYTES:
+        raise MalformedEvent(f"{where}: stage and sample make a table key over {SK_BYTES} "
+                             "bytes")
+
+
+def _tags(detail: Mapping[str, Any], *, sample: bool) -> dict[str, str] | None:
+    """Our tags; the sample tag is required only when no manifest says the sample."""
     tags = _object(detail, "tags", "detail")
     if tags is None or contracts.TAG_EXECUTION not in tags:
         return None
-    values = {t: _text(tags, t, "detail.tags", limit=TAG_LIMIT)
-              for t in (contracts.TAG_EXECUTION, contracts.TAG_WORKFLOW,
-                        contracts.TAG_STAGE, contracts.TAG_SAMPLE)}
+    names = (contracts.TAG_EXECUTION, contracts.TAG_WORKFLOW, contracts.TAG_STAGE)
+    values = {t: _text(tags, t, "detail.tags", limit=TAG_LIMIT) for t in names}
+    values[contracts.TAG_SAMPLE] = _text(tags, contracts.TAG_SAMPLE, "detail.tags",
+                                         limit=TAG_LIMIT, required=sample)
     if len(values[contracts.TAG_EXECUTION].encode()) > PK_BYTES:
         raise MalformedEvent(f"detail.tags.{contracts.TAG_EXECUTION} is longer than a table "
                              f"key may be ({PK_BYTES} bytes)")
@@ -267,13 +319,70 @@ def _execution(tag: str, detail: Mapping[str, Any]) -> str:
         "names it")
 
 
-def parse_batch_event(event: Mapping[str, Any]) -> JobEvent | None:
-    """A "Batch Job State Change" as a JobEvent; None when the job is not ours."""
-    detail = _detail(event)
-    tags = _tags(detail)
-    if tags is None:
+def _whole(text: str, where: str, low: int, high: int) -> int:
+    if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
+        raise MalformedEvent(f"{where} must be a whole number from {low} to {high}, got "
+                             f"{_show(text)}")
+    return int(text)
+
+
+def _manifest(detail: Mapping[str, Any]) -> ManifestRef | None:
+    """Where the job's manifest line is, from its container environment (a list of
+    ``{name, value}``, as DescribeJobs shows it); None for a job that runs a task document."""
+    container = _object(detail, "container", "detail") or {}
+    environment = container.get("environment")
+    if not isinstance(environment, list):
         return None
-    execution = _execution(tags[contracts.TAG_EXECUTION], detail)
+    values: dict[str, str] = {}
+    for i, item in enumerate(environment):
+        if isinstance(item, Mapping) and item.get("name") in _MANIFEST_NAMES:
+            where = f"detail.container.environment[{i}]"
+            values[item["name"]] = _text(item, "value", where,
+                                         limit=limits.CONTAINER_OVERRIDES_CHARS)
+    if contracts.MANIFEST_ENV not in values:
+        return None
+    where = f"detail.container.environment {contracts.MANIFEST_ENV}"
+    try:
+        bucket, key = contracts.split_uri(values[contracts.MANIFEST_ENV])
+    except ValueError:
+        bucket = key = ""
+    if not bucket or not key or key.endswith("/"):
+        raise MalformedEvent(f"{where} must be the s3:// URI of a manifest, got "
+                             f"{_show(values[contracts.MANIFEST_ENV])}")
+    return ManifestRef(
+        uri=values[contracts.MANIFEST_ENV],
+        width=_whole(values.get(contracts.MANIFEST_WIDTH_ENV, ""),
+                     f"detail.container.environment {contracts.MANIFEST_WIDTH_ENV}", 2,
+                     MANIFEST_WIDTH_MAX),
+        offset=_whole(values.get(contracts.MANIFEST_OFFSET_ENV, "0"),
+                      f"detail.container.environment {contracts.MANIFEST_OFFSET_ENV}", 0,
+                      MANIFEST_LINES_MAX))
+
+
+def _array(detail: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """(size, index): an array parent has a size, a child an index, other jobs neither."""
+    props = _object(detail, "arrayProperties", "detail") or {}
+    where = "detail.arrayProperties"
+    size = _integer(props, "size", where, limits.BATCH_ARRAY_MIN, limits.BATCH_ARRAY_MAX,
+                    f"an array size from {limits.BATCH_ARRAY_MIN} to {limits.BATCH_ARRAY_MAX}")
+    index = _integer(props, "index", where, 0, limits.BATCH_ARRAY_MAX - 1,
+                     f"a child index from 0 to {limits.BATCH_ARRAY_MAX - 1}")
+    if size is not None and index is not None:
+        raise MalformedEvent(f"{where} has both a size (a parent's) and an index (a child's)")
+    return size, index
+
+
+def parse_batch_event(event: Mapping[str, Any]) -> JobEvent | None:
+    """A "Batch Job State Change" as a JobEvent; None when the job is not ours. A job that
+    runs a manifest line comes back unresolved (see :attr:`JobEvent.resolved`)."""
+    detail = _detail(event)
+    manifest = _manifest(detail)
+    tags = _tags(detail, sample=manifest is None)
+    if tags is None and manifest is None:
+        return None
+    size, index = _array(detail)
+    if manifest is not None and index is not None:
+        manifest = ManifestRef(manifest.uri, manifest.width, manifest.offset, index)
     status = _text(detail, "status", "detail")
     if status not in contracts.STATUS_RANK or status == "SKIPPED":
         raise MalformedEvent(f"detail.status {status!r} is not a Batch job status")
@@ -284,9 +393,13 @@ def parse_batch_event(event: Mapping[str, Any]) -> JobEvent | None:
     if created is None:
         raise MalformedEvent("detail.createdAt is missing (every Batch job has one)")
     log_stream = _text(container, "logStreamName", where, required=False, limit=LOG_STREAM_LIMIT)
+    tags = tags or {}
+    tag = tags.get(contracts.TAG_EXECUTION, "")
     return JobEvent(
-        execution=execution, workflow=tags[contracts.TAG_WORKFLOW],
-        stage=tags[contracts.TAG_STAGE], sample=tags[contracts.TAG_SAMPLE],
+        execution=_execution(tag, detail) if tag else "",
+        workflow=tags.get(contracts.TAG_WORKFLOW, ""),
+        stage=tags.get(contracts.TAG_STAGE, ""),
+        sample="" if manifest is not None else tags[contracts.TAG_SAMPLE],
         job_id=_text(detail, "jobId", "detail"),
         job_name=_text(detail, "jobName", "detail", required=False),
         status=status, status_reason=_free_text(detail, "statusReason", "detail") or "",
@@ -295,6 +408,7 @@ def parse_batch_event(event: Mapping[str, Any]) -> JobEvent | None:
         started_ms=_millis(detail, "startedAt", "detail"),
         stopped_ms=_millis(detail, "stoppedAt", "detail"),
         attempt_history=parse_attempts(attempts),
+        manifest=manifest, array_size=size,
     )
 
 

@@ -6,7 +6,13 @@ rank), formatted so that string order is event order. An event is applied only w
 is greater, so a duplicate does nothing, a late RUNNING never overwrites SUCCEEDED, two events
 of one job at the same second settle by attempts and then status rank, and a newer job for
 the same (execution, stage, sample) -- a Step Functions retry, or the job of a redriven
-execution -- moves the row forward even past a terminal status. The execution row orders its
+execution -- moves the row forward even past a terminal status.
+
+Array stages: the event of a job that ran a manifest line is first resolved to its sample
+(:func:`resolve`, reading the manifest through :class:`~orchestrator_runtime.manifests.
+Manifests`), then written as that sample's row like any job's. The array job itself (the
+parent) gets one row of its own, ``array_sk(stage, offset)``, ordered the same way but
+outside the counters, so they still count samples. The execution row orders its
 events by (redrive count, terminal, event time, status rank), so a redriven execution's
 RUNNING follows its earlier FAILED. The row and the execution's ``n_<STATUS>`` counters change
 in one transaction conditioned on the row's previous key; a concurrent writer makes it fail,
@@ -18,7 +24,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,10 +38,12 @@ from orchestrator_runtime.events import (
     JobAttempt,
     JobEvent,
     MalformedEvent,
+    check_row_key,
     millis_iso,
     parse_batch_event,
     parse_execution_event,
 )
+from orchestrator_runtime.manifests import Manifests, UnknownSample
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
@@ -44,15 +52,16 @@ if TYPE_CHECKING:
 TTL = timedelta(days=30)
 MAX_TRIES = 10
 
-__all__ = ["MalformedEvent", "Outcome", "apply_execution_event", "apply_job_event",
-           "create_table", "handle_event", "parse_event", "read_execution", "record_skipped"]
+__all__ = ["MalformedEvent", "Outcome", "apply_array_event", "apply_execution_event",
+           "apply_job_event", "create_table", "handle_event", "parse_event", "read_arrays",
+           "read_execution", "record_skipped", "resolve"]
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What one event did, for logs and metrics."""
 
-    kind: Literal["job", "execution", "ignored"]
+    kind: Literal["job", "array", "execution", "ignored"]
     applied: bool  # False for duplicates, late events and events of other stacks
     message: str
     workflow: str = ""
@@ -185,6 +194,49 @@ def apply_job_event(table: Table, event: JobEvent, *, now: datetime | None = Non
     raise RuntimeError(f"{where}: gave up after {MAX_TRIES} conflicting writes")
 
 
+def resolve(event: JobEvent, manifests: Manifests | None) -> JobEvent:
+    """The event with its row named: the sample of the manifest line the job ran, and the
+    execution, workflow and stage from its tags or else from the stage document."""
+    ref = event.manifest
+    if ref is None:
+        return event
+    if manifests is None:
+        raise UnknownSample(f"job {event.job_id} ran a line of {ref.uri}; reading it needs S3")
+    execution, workflow, stage = event.execution, event.workflow, event.stage
+    if not (execution and workflow and stage):
+        execution, workflow, stage = manifests.stage(ref.uri)
+    sample = ""
+    if event.array_size is None:  # a child, or the one job of a single-sample plan
+        sample = manifests.line(ref, event.job_id.split(":", 1)[0])["sample"]
+    check_row_key(execution, stage, sample or contracts.ONCE,
+                  f"job {event.job_id} (manifest {ref.uri} line {ref.line})")
+    return replace(event, execution=execution, workflow=workflow, stage=stage, sample=sample)
+
+
+def apply_array_event(table: Table, event: JobEvent, *, now: datetime | None = None) -> Outcome:
+    """Write an array job's own row (never counted) unless it already knows better."""
+    now = now or datetime.now(UTC)
+    offset = event.manifest.offset if event.manifest is not None else 0
+    where = f"{event.stage} array {event.job_id} {event.status}"
+    item = _job_item(event, now)
+    item.update({contracts.TABLE_SK: contracts.array_sk(event.stage, offset),
+                 "size": event.array_size, "offset": offset})
+    del item["sample"]
+    if event.manifest is not None:
+        item["manifest"] = event.manifest.uri
+    try:
+        table.put_item(Item=item, ConditionExpression="attribute_not_exists(#o) OR #o < :o",
+                       ExpressionAttributeNames={"#o": "order"},
+                       ExpressionAttributeValues={":o": item["order"]})
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        return Outcome("array", False, f"{where}: duplicate or late", event.workflow,
+                       event.stage, event.status)
+    return Outcome("array", True, f"{where}: recorded", event.workflow, event.stage,
+                   event.status)
+
+
 def record_skipped(table: Table, execution: str, workflow: str, stage: str, sample: str,
                    *, now: datetime | None = None) -> Outcome:
     """Mark (execution, stage, sample) SKIPPED: the check found its outputs complete."""
@@ -249,13 +301,18 @@ def parse_event(event: Any) -> JobEvent | ExecutionEvent | str:
     return f"not a job or execution event: {kind[0]} / {kind[1]}"
 
 
-def handle_event(table: Table, event: Any, *, now: datetime | None = None) -> Outcome:
-    """Apply one EventBridge event; MalformedEvent when it cannot be understood."""
+def handle_event(table: Table, event: Any, *, now: datetime | None = None,
+                 manifests: Manifests | None = None) -> Outcome:
+    """Apply one EventBridge event; MalformedEvent when it cannot be understood (an array
+    job's event also when its manifest cannot say which sample it ran)."""
     parsed = parse_event(event)
     if isinstance(parsed, str):
         return Outcome("ignored", False, parsed)
     if isinstance(parsed, JobEvent):
-        return apply_job_event(table, parsed, now=now)
+        job = resolve(parsed, manifests)
+        if job.array_size is not None:
+            return apply_array_event(table, job, now=now)
+        return apply_job_event(table, job, now=now)
     return apply_execution_event(table, parsed, now=now)
 
 
@@ -272,20 +329,36 @@ def _plain(value: Any) -> Any:
 def read_execution(
     table: Table, execution_arn: str
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The execution row (None before any event) and its job rows, numbers as int/float."""
+    """The execution row (None before any event) and its job rows (one per stage and
+    sample; array jobs' own rows are left out), numbers as int/float."""
+    rows = _items(table, execution_arn)
+    execution = next((r for r in rows if r[contracts.TABLE_SK] == contracts.EXECUTION_SK), None)
+    return execution, [r for r in rows
+                       if str(r[contracts.TABLE_SK]).startswith(contracts.JOB_SK_PREFIX)]
+
+
+def read_arrays(table: Table, execution_arn: str) -> list[dict[str, Any]]:
+    """The rows of the execution's array jobs (one per array job: status, size, job id)."""
+    return _items(table, execution_arn, contracts.ARRAY_SK_PREFIX)
+
+
+def _items(table: Table, execution_arn: str, prefix: str = "") -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "KeyConditionExpression": "#pk = :pk", "ExpressionAttributeNames": {"#pk": "pk"},
         "ExpressionAttributeValues": {":pk": execution_arn}, "ConsistentRead": True,
     }
+    if prefix:
+        kwargs["KeyConditionExpression"] += " AND begins_with(#sk, :prefix)"
+        kwargs["ExpressionAttributeNames"]["#sk"] = contracts.TABLE_SK
+        kwargs["ExpressionAttributeValues"][":prefix"] = prefix
     while True:
         page = table.query(**kwargs)
         rows.extend(_plain(item) for item in page.get("Items", []))
         if "LastEvaluatedKey" not in page:
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    execution = next((r for r in rows if r[contracts.TABLE_SK] == contracts.EXECUTION_SK), None)
-    return execution, [r for r in rows if r[contracts.TABLE_SK] != contracts.EXECUTION_SK]
+    return rows
 
 
 def create_table(dynamodb: DynamoDBServiceResource, name: str) -> Table:

@@ -38,9 +38,9 @@ def _layer(layer: str, *groups: dict[str, str]) -> dict[str, str]:
 LAYERS: dict[str, str] = {
     **_layer("runtime", _in(
         "orchestrator_runtime", "", "actions", "arrays", "contracts", "envcache", "events",
-        "explain", "jobstate", "limits", "outputs", "resolve", "runner", "runner_errors",
-        "runner_io", "runner_manifest", "runner_retry", "runner_task", "runner_template",
-        "s3util", "samplesheet", "triggers")),
+        "explain", "jobstate", "limits", "manifests", "outputs", "resolve", "runner",
+        "runner_errors", "runner_io", "runner_manifest", "runner_retry", "runner_task",
+        "runner_template", "s3util", "samplesheet", "triggers")),
     **_layer("lambdas", _in(
         "orchestrator_lambdas", "", "check_outputs", "check_outputs.app", "job_events",
         "job_events.app", "s3_trigger", "s3_trigger.app")),
