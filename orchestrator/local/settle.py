@@ -70,11 +70,22 @@ def history_counts(sfn: Any, execution_arn: str) -> tuple[int, int]:
 
 
 def unsettled(execution: Mapping[str, Any] | None, rows: Sequence[Mapping[str, Any]],
-              submitted: Mapping[str, str]) -> tuple[str, ...]:
-    """Job names (and ``execution``) the table does not yet show in their final state."""
+              submitted: Mapping[str, str],
+              arrays: Sequence[Mapping[str, Any]] = ()) -> tuple[str, ...]:
+    """Job names (and ``execution``) the table does not yet show in their final state. An
+    array job is settled when its own row is final and so is the row of each of its
+    children (``<parent id>:<index>``, one per sample)."""
     final = {str(r.get("job_name")): str(r.get("job_id")) for r in rows
              if r.get("status") in c.STAGE_FINAL}
-    missing = [name for name, job_id in submitted.items() if final.get(name) != job_id]
+    children: dict[str, int] = {}
+    for r in rows:
+        parent, colon, _ = str(r.get("job_id")).partition(":")
+        if colon and r.get("status") in c.STAGE_FINAL:
+            children[parent] = children.get(parent, 0) + 1
+    done_arrays = {str(a.get("job_id")) for a in arrays if a.get("status") in c.STAGE_FINAL
+                   and children.get(str(a.get("job_id")), 0) >= int(a.get("size") or 0)}
+    missing = [name for name, job_id in submitted.items()
+               if final.get(name) != job_id and job_id not in done_arrays]
     missing += [f"{r.get('stage')}/{r.get('sample')}" for r in rows
                 if r.get("status") not in c.STAGE_FINAL and str(r.get("job_name")) not in submitted]
     if execution is None or execution.get("status") in (None, "RUNNING"):
@@ -93,7 +104,7 @@ def settled_rows(table: Any, sfn: Any, execution_arn: str, *,
     deadline = time.monotonic() + timeout
     while True:
         execution, rows = jobstate.read_execution(table, execution_arn)
-        missing = unsettled(execution, rows, submitted)
+        missing = unsettled(execution, rows, submitted, jobstate.read_arrays(table, execution_arn))
         if not missing or time.monotonic() > deadline:
             return Settled(execution, rows, missing)
         time.sleep(POLL)

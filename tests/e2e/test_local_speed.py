@@ -243,3 +243,17 @@ def test_settling_reads_the_jobs_from_the_execution_history() -> None:
             {"JobId": "j2", "JobName": "a-1"})}},  # re-submitted: the last one counts
     ]})
     assert settle.submitted_jobs(sfn, "arn") == {"a-1": "j2"}
+
+
+@pytest.mark.parametrize(("arrays", "children", "missing"), [
+    ([{"job_id": "p", "status": "FAILED", "size": 2}], ["SUCCEEDED", "FAILED"], ()),
+    ([{"job_id": "p", "status": "FAILED", "size": 2}], ["SUCCEEDED", "RUNNING"], ("a",)),
+    ([{"job_id": "p", "status": "RUNNING", "size": 2}], ["SUCCEEDED", "SUCCEEDED"], ("a",)),
+    ([], ["SUCCEEDED", "SUCCEEDED"], ("a",)),  # the array's own row has not arrived
+])
+def test_an_array_job_is_settled_when_it_and_each_child_are_final(
+        arrays: list[dict[str, Any]], children: list[str], missing: tuple[str, ...]) -> None:
+    """Regression: the array's name maps to its parent id while the rows are its children's,
+    so a finished local array run used to wait out the whole settle timeout (60 s)."""
+    rows = [row("a", f"p:{i}", status) for i, status in enumerate(children)]
+    assert settle.unsettled(CLOSED, rows, {"a": "p"}, arrays) == missing
