@@ -101,11 +101,10 @@ def _emit(em: Emitter, p: dag.Plan[str], next_: str) -> tuple[str, list[State]]:
         return next_, out
     branches = []
     for branch in p.branches:
-        first = dag.leaves(branch)[0]
-        done = Succeed(names.branch_done(first))
+        done = Succeed(names.branch_done(stages.branch_name(branch, str)))
         start, sts = _emit(em, branch, done.name)
         branches.append(Machine(start, (*sts, done)))
-    name = names.parallel([dag.leaves(b)[0] for b in p.branches])
+    name = stages.parallel_name(p, str)
     return name, [Parallel(name, branches=tuple(branches), next=next_, result_path=None,
                            comment="Independent stages run at the same time")]
 

@@ -141,17 +141,13 @@ class Emitter:
         return inline.block(self, b, next_)
 
     def branch(self, p: dag.Plan[Node]) -> Machine:
-        # Named after what the branch starts with. Its first job would not do: a branch that
-        # starts with a Parallel shares that job with the first branch of the Parallel.
-        first = p.items[0] if isinstance(p, dag.Seq) else p
-        name = _parallel_name(first) if isinstance(first, dag.Par) else label(dag.leaves(first)[0])
-        done = Succeed(names.branch_done(name))
+        done = Succeed(names.branch_done(stages.branch_name(p, label)))
         start, sts = self.emit(p, done.name)
         return Machine(start, (*sts, done))
 
 
 def _parallel_name(p: dag.Par[Node]) -> str:
-    return names.parallel([label(dag.leaves(b)[0]) for b in p.branches])
+    return stages.parallel_name(p, label)
 
 
 def job_weights(wf: model.Workflow) -> dict[str, float]:

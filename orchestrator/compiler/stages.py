@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from orchestrator import fanout, jobspec, model, names
 from orchestrator.asl.states import Catch, Choice, ChoiceRule, Fail, Json, Retry, State, Task
+from orchestrator.compiler import dag
 from orchestrator_runtime import contracts as c
 
+N = TypeVar("N", bound=Hashable)
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 BATCH_SUBMIT_SYNC = "arn:aws:states:::batch:submitJob.sync"
 
@@ -190,3 +193,17 @@ def submit_parameters(wf: model.Workflow, job: model.Job, task_env: list[Json], 
         },
         "PropagateTags": True,
     }
+
+
+def branch_name(p: dag.Plan[N], label: Callable[[N], str]) -> str:
+    """What a Parallel branch is named after: what it starts with. Its first job would not
+    do: a branch that starts with a Parallel shares that job with the Parallel's first
+    branch."""
+    first = p.items[0] if isinstance(p, dag.Seq) else p
+    if isinstance(first, dag.Par):
+        return parallel_name(first, label)
+    return label(dag.leaves(first)[0])
+
+
+def parallel_name(p: dag.Par[N], label: Callable[[N], str]) -> str:
+    return names.parallel([label(dag.leaves(b)[0]) for b in p.branches])
