@@ -268,6 +268,13 @@ def _propagate(judged: list[_Judged]) -> None:
             if ups and not j.runs:
                 j.runs = True
                 changed = True
+    for j in judged:
+        if j.status == "blocked" and not j.runs and j.stage is not None:
+            unmade = [u for u in j.absent_inputs
+                      if (p := producer.get(u)) is None or not p.runs]
+            base = j.stage.job["bucket"].rstrip("/") + "/"
+            j.reason = (f"input(s) missing: {_names(unmade, base)}; no stage of the run "
+                        "makes them")
 
 
 def _item(j: _Judged) -> Item:
@@ -344,7 +351,7 @@ def rows(p: Plan, label: Callable[[Sequence[str], int], str] | None = None) -> l
         groups: dict[tuple[str, str], list[str]] = {}
         for i in items:
             groups.setdefault((verdict_text(i), i.reason), []).append(i.sample)
-        ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        ordered = sorted(groups.items(), key=lambda kv: -len(kv[1]))  # then sheet order
         shown, rest = ordered[:GROUPS_SHOWN], ordered[GROUPS_SHOWN:]
         for (verdict, reason), samples in shown:
             out.append(Row(stage, name(samples, len(items)), verdict, reason))

@@ -59,6 +59,13 @@ def test_plan_names_what_changed_and_counts_what_the_next_run_submits(
     assert verdicts(first)[("qc", "S1")] == ("missing", "no outputs yet")
     assert verdicts(first)[("count", "S1")] == ("upstream", "its input(s) are not made yet")
     assert not (rnaseq.parent / "wd").exists()  # a plan creates no workspace
+    # --only S2 on a fresh workspace: the report gathers every sample, and nothing makes S1's
+    # and S3's counts, so the run would fail there
+    only = plan(capsys, rnaseq, "--only", "S2")
+    assert to_run(only) == {("qc", "S2"), ("trim", "S2"), ("count", "S2")}
+    assert verdicts(only)[("report", "_once")] == (
+        "blocked", "input(s) missing: counts/S1.tsv, counts/S3.tsv, qc/S1.tsv and 1 more; no "
+        "stage of the run makes them")
     assert ran(run(opts)) == to_run(first)
 
     capsys.readouterr()
