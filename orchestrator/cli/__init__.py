@@ -18,7 +18,8 @@ from orchestrator import __version__
 from orchestrator.cli import outpaths
 from orchestrator.errors import LoadError, OrchestratorError, WorkflowError
 
-COMMAND_MODULES = ("build", "aws", "local", "batch", "doctor", "report", "status", "tui")
+COMMAND_MODULES = ("build", "aws", "local", "plan", "batch", "doctor", "report", "status",
+                   "tui")
 DISTRIBUTION = "batch-orchestrator"
 # Top-level modules that only an extra installs, and that extra.
 EXTRAS = {"moto": "local", "aws_lambda_powertools": "local", "stepfunctions": "sdk",

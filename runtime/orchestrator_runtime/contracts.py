@@ -23,7 +23,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Literal, NamedTuple, TypedDict
+from typing import Any, Final, Literal, NamedTuple, NotRequired, TypedDict
 
 from orchestrator_runtime import limits
 
@@ -229,6 +229,11 @@ class Marker(TypedDict):
     execution: str
     finished_at: str
     outputs: dict[str, MarkerOutput]
+    # What produced the outputs, so `orchestrator plan` can say which part changed (markers
+    # written before these fields existed lack them): the task's fingerprint_basis and the
+    # (normalised) ETags of the inputs read, by input name in the order of basis["inputs"].
+    basis: NotRequired[dict[str, Any]]
+    input_etags: NotRequired[dict[str, list[str]]]
 
 
 class TriggerConfig(TypedDict, total=False):

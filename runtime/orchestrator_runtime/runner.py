@@ -181,6 +181,8 @@ def _run(task: contracts.RunnerTask, work: Path, store: Store, out: BinaryIO, er
         "execution": task["execution"],
         "finished_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "outputs": recorded,
+        "basis": task["fingerprint_basis"],
+        "input_etags": etags,
     }
     name = contracts.marker_name(
         fingerprint, contracts.outputs_digest({n: r["etag"] for n, r in recorded.items()}))

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DIAMOND = str(ROOT / "examples" / "diamond.py")
 RNASEQ = str(ROOT / "examples" / "rnaseq.py")
 COMMANDS = [["compile"], ["validate"], ["graph"], ["template"], ["deploy"], ["start"],
-            ["executions"], ["run"], ["batch"], ["batch", "ce", "list"],
+            ["executions"], ["run"], ["plan"], ["batch"], ["batch", "ce", "list"],
             ["batch", "queue", "create"], ["doctor"], ["runs"], ["status"], ["report"], ["tui"]]
 HEAVY = ("moto", "aws_lambda_powertools", "boto3", "botocore.session", "botocore.loaders",
          "rich", "stepfunctions", "sagemaker", "textual")
@@ -71,12 +71,14 @@ def test_every_command_helps_without_the_extras(tmp_path: Path) -> None:
 def test_offline_commands_work_and_run_names_its_extra(tmp_path: Path) -> None:
     argvs = [["validate", DIAMOND, RNASEQ], ["compile", DIAMOND, RNASEQ, "-o", "sm"],
              ["graph", DIAMOND, "--view", "states"], ["template", DIAMOND, RNASEQ, "-o", "t.yaml"],
-             ["run", DIAMOND, "--local", "--workdir", "ws"], ["tui", "--workdir", "ws"]]
+             ["run", DIAMOND, "--local", "--workdir", "ws"],
+             ["plan", DIAMOND, "--local", "--workdir", "ws"], ["tui", "--workdir", "ws"]]
     results = without_extras(f"ARGVS = {argvs!r}\n" + _EACH, tmp_path)
     codes = [code for _, code, _ in results]
-    assert codes == [0, 0, 0, 0, 2, 2], results
-    assert results[-2][2] == ("error: `orchestrator run` needs the 'local' extra (moto is not "
-                              "installed): pip install 'batch-orchestrator[local]'\n")
+    assert codes == [0, 0, 0, 0, 2, 2, 2], results
+    for command, (_, _, err) in zip(("run", "plan"), results[-3:-1], strict=True):
+        assert err == (f"error: `orchestrator {command}` needs the 'local' extra (moto is not "
+                       "installed): pip install 'batch-orchestrator[local]'\n")
     assert results[-1][2] == ("error: `orchestrator tui` needs the 'tui' extra (textual is not "
                               "installed): pip install 'batch-orchestrator[tui]'\n")
     assert (tmp_path / "sm" / "rnaseq.asl.json").is_file() and (tmp_path / "t.yaml").is_file()

@@ -1,6 +1,6 @@
 """Imports point down the layers docs/architecture.md (and shared/DESIGN.md) draw:
 
-    runtime  <-  model  <-  checks / compiler / template / graph  <-  aws / local  <-  cli
+    runtime  <-  model  <-  checks / compiler / template / graph  <-  aws / local / dryrun  <-  cli
     runtime  <-  lambdas  (thin handlers; only the local engine calls them)
 
 A module may import its own layer and any lower rank. Layers of the same rank are siblings and
@@ -24,7 +24,7 @@ PACKAGES = {  # import name -> folder
 }
 
 RANK = {"runtime": 0, "lambdas": 1, "model": 1, "checks": 2, "compiler": 2, "template": 2,
-        "graph": 2, "report": 2, "aws": 3, "local": 3, "cli": 4}
+        "graph": 2, "report": 2, "aws": 3, "local": 3, "dryrun": 3, "cli": 4}
 
 
 def _in(package: str, *names: str) -> dict[str, str]:
@@ -40,7 +40,7 @@ LAYERS: dict[str, str] = {
         "orchestrator_runtime", "", "actions", "arrays", "contracts", "envcache", "events",
         "explain", "jobstate", "limits", "manifests", "outputs", "resolve", "runner",
         "runner_errors", "runner_io", "runner_manifest", "runner_retry", "runner_task",
-        "runner_template", "s3util", "samplesheet", "triggers")),
+        "runner_template", "s3util", "samplesheet", "triggers", "why")),
     **_layer("lambdas", _in(
         "orchestrator_lambdas", "", "check_outputs", "check_outputs.app", "job_events",
         "job_events.app", "s3_trigger", "s3_trigger.app")),
@@ -62,13 +62,15 @@ LAYERS: dict[str, str] = {
         "orchestrator.aws", "", "batch_infra", "capacity", "collect", "deploy", "doctor",
         "errors", "executions", "facts", "runs", "sdk", "stack", "start")),
     **_layer("local", _in(
-        "orchestrator.local", "", "adapter", "batch", "batch_job", "batch_spec", "casing",
-        "display", "engine", "events", "inputs", "lambdas", "mapfix", "progress", "publish",
-        "reaper", "resources", "runlock", "runrecord", "runreport", "runs", "s3store", "settle",
-        "workspace")),
+        "orchestrator.local", "", "adapter", "batch", "batch_job", "batch_spec", "bucket",
+        "casing", "display", "engine", "events", "inputs", "lambdas", "mapfix", "prepare",
+        "progress", "publish", "reaper", "resources", "runlock", "runrecord", "runreport", "runs",
+        "s3store", "settle", "workspace")),
+    **_layer("dryrun", _in("orchestrator", "dryrun")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",
-        "opsout", "outpaths", "report", "runsource", "sam_stage", "status", "tui", "tuiapp")),
+        "opsout", "outpaths", "plan", "report", "runsource", "sam_stage", "status", "tui",
+        "tuiapp")),
 }
 
 

@@ -200,6 +200,9 @@ def test_marker_is_written_last_with_fingerprint_of_input_etags(s3: Any, tmp_pat
     assert marker["outputs"]["size"]["etag"] == etag["out/size.txt"]
     assert (marker["stage"], marker["sample"], marker["execution"]) == ("st", "S1", "exec-1")
     assert marker["finished_at"].endswith("Z")
+    # what made the outputs, so `orchestrator plan` can name what changed since
+    assert marker["basis"] == task["fingerprint_basis"]
+    assert marker["input_etags"] == {"a": [etag["in/a.txt"]], "b": [etag["in/b.txt"]]}
 
 
 def test_failed_upload_exits_5_without_marker(s3: Any, tmp_path: Path) -> None:
