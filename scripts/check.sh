@@ -13,4 +13,4 @@ step .venv/bin/ruff check .
 step .venv/bin/python -m mypy
 step .venv/bin/orchestrator compile examples/*.py --check
 step .venv/bin/orchestrator template examples/*.py -o template.yaml --check
-step .venv/bin/python -m pytest -q "$@"
+step .venv/bin/python -m pytest -q -n 2 "$@"

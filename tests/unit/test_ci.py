@@ -68,14 +68,14 @@ ALL_CHECKS = [
     "python -m mypy",
     "orchestrator compile examples/a.py examples/b.py --check",
     "orchestrator template examples/a.py examples/b.py -o template.yaml --check",
-    "python -m pytest -q",
+    "python -m pytest -q -n 2",
 ]
 
 
 def test_check_runs_lint_types_drift_and_tests_in_order(tmp_path: Path) -> None:
     result, calls = _run(_fake_repo(tmp_path), "-x", "-k", "golden")
     assert result.returncode == 0, result.stderr
-    assert calls == [*ALL_CHECKS[:-1], "python -m pytest -q -x -k golden"]
+    assert calls == [*ALL_CHECKS[:-1], "python -m pytest -q -n 2 -x -k golden"]
     shown = [line for line in result.stdout.splitlines() if line.startswith("+ ")]
     assert shown == [f"+ .venv/bin/{call}" for call in calls]
 
