@@ -81,10 +81,10 @@ def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
     summary = Task(
         n.summarize,
         resource=stages.LAMBDA_INVOKE,
-        parameters={"FunctionName": c.substitution(c.SUB_CHECK_FUNCTION), "Payload": {
+        parameters=stages.invoke({
             "action": "summarize", "workflow": em.wf.name, "block": b.name,
             "execution.$": "$$.Execution.Id", "results.$": "$.block_results",
-            "samples.$": f"$.{c.SAMPLES_KEY}", "sample_column": column}},
+            "samples.$": f"$.{c.SAMPLES_KEY}", "sample_column": column}),
         result_selector={"total.$": "$.Payload.total", "failed.$": "$.Payload.failed",
                          "cause.$": "$.Payload.cause"},
         result_path="$.block_results",
