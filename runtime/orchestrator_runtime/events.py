@@ -48,8 +48,6 @@ PK_BYTES = limits.DYNAMODB_PARTITION_KEY_BYTES
 SK_BYTES = limits.DYNAMODB_SORT_KEY_BYTES
 
 
-MANIFEST_WIDTH_MAX = 16 * 1024 * 1024  # bytes per manifest line: far above any sheet row
-MANIFEST_LINES_MAX = 10**9  # manifest lines (samples) of one stage
 _MANIFEST_NAMES = (contracts.MANIFEST_ENV, contracts.MANIFEST_WIDTH_ENV,
                    contracts.MANIFEST_OFFSET_ENV)
 
@@ -309,10 +307,10 @@ def _manifest(detail: Mapping[str, Any]) -> ManifestRef | None:
         uri=values[contracts.MANIFEST_ENV],
         width=_whole(values.get(contracts.MANIFEST_WIDTH_ENV, ""),
                      f"detail.container.environment {contracts.MANIFEST_WIDTH_ENV}", 2,
-                     MANIFEST_WIDTH_MAX),
+                     contracts.MANIFEST_WIDTH_MAX),
         offset=_whole(values.get(contracts.MANIFEST_OFFSET_ENV, "0"),
                       f"detail.container.environment {contracts.MANIFEST_OFFSET_ENV}", 0,
-                      MANIFEST_LINES_MAX))
+                      contracts.MANIFEST_LINES_MAX))
 
 
 def _array(detail: Mapping[str, Any]) -> tuple[int | None, int | None]:

@@ -32,7 +32,7 @@ from orchestrator_runtime.events import MalformedEvent, ManifestRef
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-BLOCK_BYTES: Final = 256 * 1024
+BLOCK_BYTES: Final = 128 * 1024
 BLOCKS_KEPT: Final = 64
 DOCS_KEPT: Final = 256
 _GONE: Final = frozenset({"NoSuchKey", "NoSuchBucket", "InvalidRange", "404"})

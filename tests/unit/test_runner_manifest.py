@@ -199,7 +199,7 @@ def test_a_line_past_the_manifest_names_its_length(s3: Any, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(("width", "says"), [
-    ("abc", "ORCH_MANIFEST_WIDTH is 'abc'; it must be a whole number of at least 2"),
+    ("abc", "ORCH_MANIFEST_WIDTH is 'abc'; it must be a whole number from 2 to 16777216"),
     ("1", "ORCH_MANIFEST_WIDTH is '1'"),
     ("-5", "ORCH_MANIFEST_WIDTH is '-5'"),
 ])
