@@ -92,12 +92,6 @@ class JobEvent:
     array_size: int | None = None  # set: the parent of an array job (recorded apart)
 
     @property
-    def resolved(self) -> bool:
-        """Whether the event names its row: execution, stage and (unless a parent) sample."""
-        return bool(self.execution and self.stage
-                    and (self.sample or self.array_size is not None))
-
-    @property
     def created_at(self) -> str | None:
         return None if self.status == "SKIPPED" else millis_iso(self.created_ms)
 
@@ -282,9 +276,10 @@ def _whole(text: str, where: str, low: int, high: int) -> int:
 
 def _manifest(detail: Mapping[str, Any]) -> ManifestRef | None:
     """Where the job's manifest line is, from its container environment (a list of
-    ``{name, value}``, as DescribeJobs shows it); None for a job that runs a task document."""
-    container = _object(detail, "container", "detail") or {}
-    environment = container.get("environment")
+    ``{name, value}``, as DescribeJobs shows it); None for a job that runs a task document.
+    Only our own variables are looked at (another stack's job may hold anything)."""
+    container = detail.get("container")
+    environment = container.get("environment") if isinstance(container, Mapping) else None
     if not isinstance(environment, list):
         return None
     values: dict[str, str] = {}
@@ -328,7 +323,9 @@ def _array(detail: Mapping[str, Any]) -> tuple[int | None, int | None]:
 
 def parse_batch_event(event: Mapping[str, Any]) -> JobEvent | None:
     """A "Batch Job State Change" as a JobEvent; None when the job is not ours. A job that
-    runs a manifest line comes back unresolved (see :attr:`JobEvent.resolved`)."""
+    runs a manifest line comes back without its sample (and, without tags, without its
+    execution, workflow and stage): :func:`orchestrator_runtime.jobstate.resolve` reads
+    them."""
     detail = _detail(event)
     manifest = _manifest(detail)
     tags = _tags(detail, sample=manifest is None)

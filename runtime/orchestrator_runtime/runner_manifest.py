@@ -21,7 +21,7 @@ from typing import Final, cast
 
 from orchestrator_runtime import contracts, limits
 from orchestrator_runtime.resolve import BadCheckRequest, resolve
-from orchestrator_runtime.runner_errors import RunnerError, task_error
+from orchestrator_runtime.runner_errors import task_error
 from orchestrator_runtime.runner_io import STORAGE_ERRORS, PastTheEnd, Store, describe
 from orchestrator_runtime.runner_task import check_stage_doc, check_task
 
@@ -118,7 +118,10 @@ def _read_line(store: Store, source: LineSource) -> contracts.ManifestLine:
 
 def _stage_doc(store: Store, manifest: str) -> contracts.CheckRequest:
     location = contracts.sibling(manifest, contracts.STAGE_DOC)
-    raw = store.read(location)
+    try:
+        raw = store.read(location)
+    except STORAGE_ERRORS as exc:
+        raise task_error(f"cannot read stage document {location}: {describe(exc)}") from None
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -130,11 +133,9 @@ def load(source: LineSource, store: Store) -> tuple[contracts.RunnerTask, str]:
     """The task of one manifest line, and the sentence that says which line and sample."""
     try:
         line = _read_line(store, source)
-        request = _stage_doc(store, source.manifest)
-    except RunnerError:
-        raise
     except STORAGE_ERRORS as exc:
         raise task_error(f"cannot read manifest {source.manifest}: {describe(exc)}") from None
+    request = _stage_doc(store, source.manifest)
     where = f"manifest {source.manifest} line {source.line}"
     try:
         stage = resolve(cast(contracts.CheckRequest, {**request, "sample": line["row"]}))

@@ -266,6 +266,15 @@ def test_a_missing_manifest_is_a_task_error(s3: Any, tmp_path: Path) -> None:
     assert f"cannot read manifest {MANIFEST}: NoSuchKey" in line
 
 
+def test_a_missing_stage_document_is_a_task_error(s3: Any, tmp_path: Path) -> None:
+    width = plan(s3)
+    s3.delete_object(Bucket=BUCKET, Key=contracts.split_uri(PLAN + contracts.STAGE_DOC)[1])
+    source = line_source(env(width, 0, 0))
+    assert source is not None
+    line = one_failure(*run(source, s3, tmp_path))
+    assert f"cannot read stage document {PLAN}{contracts.STAGE_DOC}: NoSuchKey" in line
+
+
 @pytest.mark.parametrize(("argv", "says"), [
     (["--line", "3"], "--line and --width read a manifest: pass --manifest"),
     (["--task", "t.json", "--manifest", "m.jsonl"], "pass --task or --manifest, not both"),
