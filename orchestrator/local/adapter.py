@@ -46,8 +46,10 @@ that shows the gap on plain moto, so it can be removed when upstream fixes it):
    message received (its retention check computes every queue attribute, message counts
    included), so a backlog of N events makes each call O(N) slow: an array job's thousands
    of state changes made a quadratic queue. The clock SQS reads is made cheap
-   (:func:`fast_clock`, same values) and the retention check reads the retention period
-   alone (:func:`retention_check`).
+   (:func:`fast_clock`, same values), the retention check reads the retention period
+   alone (:func:`retention_check`), a queue's messages are counted in one pass reading
+   the clock once (:func:`patch_sqs_counts`), and the attribute names SQS converts on every
+   send (a regular expression each) are converted once.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ import jsonpath_ng.ext.parser
 from moto.batch.models import batch_backends
 from moto.batch.responses import BatchResponse
 from moto.core.config import DefaultConfig, default_user_config
-from moto.core.utils import unix_time, unix_time_millis
+from moto.core.utils import camelcase_to_underscores, unix_time, unix_time_millis
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -82,7 +84,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from moto.server import ThreadedMotoServer
 from moto.sqs import models as sqs_models
-from moto.sqs.models import Message, SQSBackend
+from moto.sqs.models import Message, Queue, SQSBackend
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
     distributed_iteration_component,
     iteration_worker,
@@ -154,6 +156,9 @@ def install(batch: LocalBatch, lambdas: LambdaRegistry) -> Installed:
         done.patch(sqs_models, "unix_time", fast_clock(unix_time, 1.0))
         done.patch(sqs_models, "unix_time_millis", fast_clock(unix_time_millis, 1000.0))
         done.patch(SQSBackend, "is_message_valid_based_on_retention_period", retention_check)
+        patch_sqs_counts(done)
+        done.patch(sqs_models, "camelcase_to_underscores",
+                   functools.lru_cache(maxsize=256)(camelcase_to_underscores))
     except BaseException:
         done.undo()
         raise
@@ -177,6 +182,32 @@ def retention_check(backend: SQSBackend, queue_name: str, message: Message) -> b
     needs instead of computing all of them."""
     period = int(backend.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
     return period + (message.sent_timestamp or 0) / 1000 > time.time()
+
+
+def patch_sqs_counts(done: Installed) -> None:
+    """moto's Queue.messages and approximate counts with the clock read once per call (the
+    same comparisons as Message.visible and Message.delayed)."""
+
+    def messages(queue: Queue) -> list[Message]:
+        now = time.time() * 1000.0
+        return [m for m in queue._messages if now > m.visible_at and now >= m.delayed_until]
+
+    def visible(queue: Queue) -> int:
+        now = time.time() * 1000.0
+        return sum(1 for m in queue._messages if now > m.visible_at and now >= m.delayed_until)
+
+    def delayed(queue: Queue) -> int:
+        now = time.time() * 1000.0
+        return sum(1 for m in queue._messages if now < m.delayed_until)
+
+    def not_visible(queue: Queue) -> int:
+        now = time.time() * 1000.0
+        return sum(1 for m in queue._messages if not now > m.visible_at)
+
+    for name, fn in (("messages", messages), ("approximate_number_of_messages", visible),
+                     ("approximate_number_of_messages_delayed", delayed),
+                     ("approximate_number_of_messages_not_visible", not_visible)):
+        done.patch(Queue, name, property(fn))
 
 
 def cached_jsonpath(parse: Callable[..., Any]) -> Callable[..., Any]:

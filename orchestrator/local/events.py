@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-EMITTED = frozenset({"RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"})
+# Every status but SUBMITTED: "Events aren't created for the initial job submission" (AWS
+# Batch user guide, job state change events). PENDING: an array job waiting for children.
+EMITTED = frozenset({"PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"})
 
 SqsHandler = Callable[[dict[str, Any], Any], Any]
 

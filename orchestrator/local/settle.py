@@ -4,14 +4,17 @@ Batch events reach the table through EventBridge, a queue and a handler, so they
 execution. The execution's own history says which jobs it submitted (one ``TaskSubmitted``
 per ``batch:submitJob``, carrying JobId and JobName); the table is settled when the
 execution row is closed and, for every job name the history submitted, the table's row holds
-the last job id submitted under that name, in a terminal status. Only then are the counts of
-a summary the jobs that ran.
+the last job id submitted under that name, in a terminal status. An array job is settled
+when its own row is terminal and as many of its children's rows (job ids ``<id>:<index>``,
+one per sample) are terminal as it has children. Only then are the counts of a summary the
+jobs that ran.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,20 +75,15 @@ def history_counts(sfn: Any, execution_arn: str) -> tuple[int, int]:
 def unsettled(execution: Mapping[str, Any] | None, rows: Sequence[Mapping[str, Any]],
               submitted: Mapping[str, str],
               arrays: Sequence[Mapping[str, Any]] = ()) -> tuple[str, ...]:
-    """Job names (and ``execution``) the table does not yet show in their final state. An
-    array job is settled when its own row is final and so is the row of each of its
-    children (``<parent id>:<index>``, one per sample)."""
+    """Job names (and ``execution``) the table does not yet show in their final state."""
     final = {str(r.get("job_name")): str(r.get("job_id")) for r in rows
              if r.get("status") in c.STAGE_FINAL}
-    children: dict[str, int] = {}
-    for r in rows:
-        parent, colon, _ = str(r.get("job_id")).partition(":")
-        if colon and r.get("status") in c.STAGE_FINAL:
-            children[parent] = children.get(parent, 0) + 1
-    done_arrays = {str(a.get("job_id")) for a in arrays if a.get("status") in c.STAGE_FINAL
-                   and children.get(str(a.get("job_id")), 0) >= int(a.get("size") or 0)}
+    children = Counter(str(r.get("job_id")).partition(":")[0] for r in rows
+                       if r.get("status") in c.STAGE_FINAL and ":" in str(r.get("job_id")))
+    done = {str(a.get("job_id")) for a in arrays if a.get("status") in c.STAGE_FINAL
+            and children[str(a.get("job_id"))] >= int(a.get("size") or 0)}
     missing = [name for name, job_id in submitted.items()
-               if final.get(name) != job_id and job_id not in done_arrays]
+               if final.get(name) != job_id and job_id not in done]
     missing += [f"{r.get('stage')}/{r.get('sample')}" for r in rows
                 if r.get("status") not in c.STAGE_FINAL and str(r.get("job_name")) not in submitted]
     if execution is None or execution.get("status") in (None, "RUNNING"):
@@ -103,8 +101,8 @@ def settled_rows(table: Any, sfn: Any, execution_arn: str, *,
     submitted = submitted_jobs(sfn, execution_arn)
     deadline = time.monotonic() + timeout
     while True:
-        execution, rows = jobstate.read_execution(table, execution_arn)
-        missing = unsettled(execution, rows, submitted, jobstate.read_arrays(table, execution_arn))
+        execution, rows, arrays = jobstate.read_run(table, execution_arn)
+        missing = unsettled(execution, rows, submitted, arrays)
         if not missing or time.monotonic() > deadline:
             return Settled(execution, rows, missing)
         time.sleep(POLL)

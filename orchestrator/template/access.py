@@ -60,7 +60,14 @@ def job_locations(wf: model.Workflow, bucket_param: str) -> tuple[set[Location],
 def check_locations(wf: model.Workflow, bucket_param: str) -> tuple[set[Location], Location]:
     """(reads, task documents) of the check function: it looks at inputs and outputs."""
     reads, writes = job_locations(wf, bucket_param)
-    return reads | writes, meta_location(wf, bucket_param, "tasks")
+    return reads | writes, meta_location(wf, bucket_param, c.TASKS)
+
+
+def plan_locations(wf: model.Workflow, bucket_param: str) -> Location:
+    """Array stages' plans (stage document and manifest) of every execution: what the
+    job-events function reads to know which sample an array child ran."""
+    tasks = meta_location(wf, bucket_param, c.TASKS)
+    return Location(tasks.bucket, f"{tasks.prefix}*/{c.ARRAY_PLAN}/")
 
 
 def sheet_locations(wf: model.Workflow, bucket_param: str) -> set[Location]:

@@ -187,7 +187,7 @@ def sam_template(stack: description.StackDescription,
     resources: dict[str, Any] = {}
     parts = [functions.table(stack.tables[0]), functions.layer(),
              functions.check_outputs(wfs, BUCKET_PARAM, retention),
-             functions.job_events(stack, retention),
+             functions.job_events(wfs, stack, BUCKET_PARAM, retention),
              functions.s3_trigger(wfs, stack, BUCKET_PARAM, retention),
              batch.shared_resources(
                  retention, gpu_jobs=any(j.gpus for wf in wfs for j in wf.jobs))]

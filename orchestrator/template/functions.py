@@ -118,15 +118,22 @@ def check_outputs(wfs: Sequence[model.Workflow], bucket_param: str,
     ], log_retention, reserve=False)
 
 
-def job_events(stack: description.StackDescription, log_retention: Any) -> dict[str, Any]:
+def job_events(wfs: Sequence[model.Workflow], stack: description.StackDescription,
+               bucket_param: str, log_retention: Any) -> dict[str, Any]:
     queue = get_att(JOB_EVENTS_QUEUE, "Arn")
     events = {"BatchJobStates": {"Type": "SQS", "Properties": {
         "Queue": queue, "BatchSize": 10, "MaximumBatchingWindowInSeconds": 5,
         "FunctionResponseTypes": ["ReportBatchItemFailures"]}}}
+    plans = {access.plan_locations(wf, bucket_param) for wf in wfs}
     out = _function("job_events", [
         _table_rows(),
         statement(["sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
                    "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], [queue]),
+        Commented("An array child's event names its manifest line, not its sample: the\n"
+                  "function reads that line (and the stage document beside it).",
+                  statement(["s3:GetObject"], batch.sorted_arns(plans))),
+        *access.list_buckets(plans),  # a manifest deleted since: 404 (not retried), not 403
+        access.kms_key(write=False),
     ], log_retention, reserve=True, events=events)
     visibility = 6 * TIMEOUTS["job_events"]  # AWS's advice for SQS event sources
     out[JOB_EVENTS_DLQ] = _queue({"MessageRetentionPeriod": DLQ_RETENTION_SECONDS})

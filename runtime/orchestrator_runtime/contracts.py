@@ -95,6 +95,7 @@ S3_OBJECT_CREATED: Final = EventType("aws.s3", "Object Created")
 
 # Where the orchestrator keeps its own objects, below the workflow's bucket prefix.
 META_PREFIX: Final = "_orchestrator"
+TASKS: Final = "tasks"  # below META_PREFIX: each execution's own objects (see run_prefix)
 ONCE: Final = "_once"  # sample label of a stage that runs once per execution
 
 # Errors the Lambdas raise and the state machine catches, by name.
@@ -531,6 +532,8 @@ MANIFEST_OFFSET_ENV: Final = "ORCH_MANIFEST_OFFSET"
 ARRAY_INDEX_ENV: Final = "AWS_BATCH_JOB_ARRAY_INDEX"
 STAGE_DOC: Final = "stage.json"
 MANIFEST: Final = "manifest.jsonl"
+MANIFEST_WIDTH_MAX: Final = 16 * 1024 * 1024  # bytes of one manifest line, at most
+MANIFEST_LINES_MAX: Final = 10**9  # lines (samples) of one manifest, at most
 FAILURES: Final = "_failures"  # below run_prefix: one document per stage that had failures
 SHEET: Final = "sheet.jsonl"  # the run's sample sheet as the check function wrote it
 
@@ -582,7 +585,7 @@ class Failures(TypedDict):
 
 def run_prefix(bucket_prefix: str, execution_name: str) -> str:
     """The folder of one execution's own objects (task documents, manifests, the sheet)."""
-    return f"{bucket_prefix.rstrip('/')}/{META_PREFIX}/tasks/{execution_name}/"
+    return f"{bucket_prefix.rstrip('/')}/{META_PREFIX}/{TASKS}/{execution_name}/"
 
 
 ARRAY_PLAN: Final = "_array"  # below a stage's task folder; no sample label starts with "_"

@@ -48,8 +48,6 @@ PK_BYTES = limits.DYNAMODB_PARTITION_KEY_BYTES
 SK_BYTES = limits.DYNAMODB_SORT_KEY_BYTES
 
 
-MANIFEST_WIDTH_MAX = 16 * 1024 * 1024  # bytes per manifest line: far above any sheet row
-MANIFEST_LINES_MAX = 10**9  # manifest lines (samples) of one stage
 _MANIFEST_NAMES = (contracts.MANIFEST_ENV, contracts.MANIFEST_WIDTH_ENV,
                    contracts.MANIFEST_OFFSET_ENV)
 
@@ -106,12 +104,6 @@ class JobEvent:
     attempt_history: tuple[JobAttempt, ...] = ()  # every attempt Batch lists, oldest first
     manifest: ManifestRef | None = None  # set: the sample (and maybe more) is in the manifest
     array_size: int | None = None  # set: the parent of an array job (recorded apart)
-
-    @property
-    def resolved(self) -> bool:
-        """Whether the event names its row: execution, stage and (unless a parent) sample."""
-        return bool(self.execution and self.stage
-                    and (self.sample or self.array_size is not None))
 
     @property
     def created_at(self) -> str | None:
@@ -328,9 +320,10 @@ def _whole(text: str, where: str, low: int, high: int) -> int:
 
 def _manifest(detail: Mapping[str, Any]) -> ManifestRef | None:
     """Where the job's manifest line is, from its container environment (a list of
-    ``{name, value}``, as DescribeJobs shows it); None for a job that runs a task document."""
-    container = _object(detail, "container", "detail") or {}
-    environment = container.get("environment")
+    ``{name, value}``, as DescribeJobs shows it); None for a job that runs a task document.
+    Only our own variables are looked at (another stack's job may hold anything)."""
+    container = detail.get("container")
+    environment = container.get("environment") if isinstance(container, Mapping) else None
     if not isinstance(environment, list):
         return None
     values: dict[str, str] = {}
@@ -353,10 +346,10 @@ def _manifest(detail: Mapping[str, Any]) -> ManifestRef | None:
         uri=values[contracts.MANIFEST_ENV],
         width=_whole(values.get(contracts.MANIFEST_WIDTH_ENV, ""),
                      f"detail.container.environment {contracts.MANIFEST_WIDTH_ENV}", 2,
-                     MANIFEST_WIDTH_MAX),
+                     contracts.MANIFEST_WIDTH_MAX),
         offset=_whole(values.get(contracts.MANIFEST_OFFSET_ENV, "0"),
                       f"detail.container.environment {contracts.MANIFEST_OFFSET_ENV}", 0,
-                      MANIFEST_LINES_MAX))
+                      contracts.MANIFEST_LINES_MAX))
 
 
 def _array(detail: Mapping[str, Any]) -> tuple[int | None, int | None]:
@@ -374,7 +367,9 @@ def _array(detail: Mapping[str, Any]) -> tuple[int | None, int | None]:
 
 def parse_batch_event(event: Mapping[str, Any]) -> JobEvent | None:
     """A "Batch Job State Change" as a JobEvent; None when the job is not ours. A job that
-    runs a manifest line comes back unresolved (see :attr:`JobEvent.resolved`)."""
+    runs a manifest line comes back without its sample (and, without tags, without its
+    execution, workflow and stage): :func:`orchestrator_runtime.jobstate.resolve` reads
+    them."""
     detail = _detail(event)
     manifest = _manifest(detail)
     tags = _tags(detail, sample=manifest is None)

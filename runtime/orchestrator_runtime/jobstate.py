@@ -54,7 +54,7 @@ MAX_TRIES = 10
 
 __all__ = ["MalformedEvent", "Outcome", "apply_array_event", "apply_execution_event",
            "apply_job_event", "create_table", "handle_event", "parse_event", "read_arrays",
-           "read_execution", "record_skipped", "resolve"]
+           "read_execution", "read_run", "record_skipped", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -331,15 +331,24 @@ def read_execution(
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The execution row (None before any event) and its job rows (one per stage and
     sample; array jobs' own rows are left out), numbers as int/float."""
-    rows = _items(table, execution_arn)
-    execution = next((r for r in rows if r[contracts.TABLE_SK] == contracts.EXECUTION_SK), None)
-    return execution, [r for r in rows
-                       if str(r[contracts.TABLE_SK]).startswith(contracts.JOB_SK_PREFIX)]
+    execution, jobs, _ = read_run(table, execution_arn)
+    return execution, jobs
 
 
 def read_arrays(table: Table, execution_arn: str) -> list[dict[str, Any]]:
     """The rows of the execution's array jobs (one per array job: status, size, job id)."""
     return _items(table, execution_arn, contracts.ARRAY_SK_PREFIX)
+
+
+def read_run(table: Table, execution_arn: str) -> tuple[
+        dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    """:func:`read_execution` and :func:`read_arrays` in one query."""
+    rows = _items(table, execution_arn)
+    execution = next((r for r in rows if r[contracts.TABLE_SK] == contracts.EXECUTION_SK), None)
+    jobs = [r for r in rows if str(r[contracts.TABLE_SK]).startswith(contracts.JOB_SK_PREFIX)]
+    arrays = [r for r in rows
+              if str(r[contracts.TABLE_SK]).startswith(contracts.ARRAY_SK_PREFIX)]
+    return execution, jobs, arrays
 
 
 def _items(table: Table, execution_arn: str, prefix: str = "") -> list[dict[str, Any]]:

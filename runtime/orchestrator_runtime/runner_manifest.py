@@ -19,14 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, cast
 
-from orchestrator_runtime import contracts
+from orchestrator_runtime import contracts, limits
 from orchestrator_runtime.resolve import BadCheckRequest, resolve
-from orchestrator_runtime.runner_errors import RunnerError, task_error
+from orchestrator_runtime.runner_errors import task_error
 from orchestrator_runtime.runner_io import STORAGE_ERRORS, PastTheEnd, Store, describe
 from orchestrator_runtime.runner_task import check_stage_doc, check_task
 
 FIRST_READ: Final = 64 * 1024  # bytes read to find the first line's end (width unknown)
-LONGEST_LINE: Final = 16 * 1024 * 1024  # a longer "line" is not a manifest's
 
 
 @dataclass(frozen=True)
@@ -39,13 +38,13 @@ class LineSource:
     how: str  # "offset 4 + array index 3", "--line 7"
 
 
-def _number(text: str, name: str, low: int) -> int:
+def _number(text: str, name: str, low: int, high: int) -> int:
     try:
         value = int(text.strip())
     except ValueError:
         value = low - 1
-    if value < low:
-        raise task_error(f"{name} is {text!r}; it must be a whole number of at least {low}")
+    if not low <= value <= high:
+        raise task_error(f"{name} is {text!r}; it must be a whole number from {low} to {high}")
     return value
 
 
@@ -57,7 +56,8 @@ def line_source(env: Mapping[str, str], *, manifest: str | None = None,
     if not uri:
         return None
     if width is None and not manifest and env.get(contracts.MANIFEST_WIDTH_ENV) is not None:
-        width = _number(env[contracts.MANIFEST_WIDTH_ENV], contracts.MANIFEST_WIDTH_ENV, 2)
+        width = _number(env[contracts.MANIFEST_WIDTH_ENV], contracts.MANIFEST_WIDTH_ENV, 2,
+                        contracts.MANIFEST_WIDTH_MAX)
     elif width is not None and width < 2:
         raise task_error(f"--width is {width}; a manifest line is at least 2 bytes wide")
     if line is not None:
@@ -68,9 +68,10 @@ def line_source(env: Mapping[str, str], *, manifest: str | None = None,
         raise task_error(f"{contracts.MANIFEST_ENV} is set but {contracts.MANIFEST_WIDTH_ENV} "
                          "is not: the job definition or the state machine must set both")
     offset = _number(env.get(contracts.MANIFEST_OFFSET_ENV, "0"),
-                     contracts.MANIFEST_OFFSET_ENV, 0)
+                     contracts.MANIFEST_OFFSET_ENV, 0, contracts.MANIFEST_LINES_MAX)
     index_text = env.get(contracts.ARRAY_INDEX_ENV)
-    index = 0 if index_text is None else _number(index_text, contracts.ARRAY_INDEX_ENV, 0)
+    index = 0 if index_text is None else _number(index_text, contracts.ARRAY_INDEX_ENV, 0,
+                                                 limits.BATCH_ARRAY_MAX - 1)
     how = (f"offset {offset} + array index {index}" if index_text is not None
            else f"offset {offset}, not an array job")
     return LineSource(uri, offset + index, width, how)
@@ -87,7 +88,7 @@ def _width(store: Store, manifest: str) -> int:
         end = head.find(b"\n")
         if end >= 0:
             return end + 1
-        if len(head) < size or size >= LONGEST_LINE:
+        if len(head) < size or size >= contracts.MANIFEST_WIDTH_MAX:
             raise task_error(f"manifest {manifest} has no line end in its first {len(head)} "
                              "bytes: it is not a manifest")
         size *= 4
@@ -117,7 +118,10 @@ def _read_line(store: Store, source: LineSource) -> contracts.ManifestLine:
 
 def _stage_doc(store: Store, manifest: str) -> contracts.CheckRequest:
     location = contracts.sibling(manifest, contracts.STAGE_DOC)
-    raw = store.read(location)
+    try:
+        raw = store.read(location)
+    except STORAGE_ERRORS as exc:
+        raise task_error(f"cannot read stage document {location}: {describe(exc)}") from None
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -129,11 +133,9 @@ def load(source: LineSource, store: Store) -> tuple[contracts.RunnerTask, str]:
     """The task of one manifest line, and the sentence that says which line and sample."""
     try:
         line = _read_line(store, source)
-        request = _stage_doc(store, source.manifest)
-    except RunnerError:
-        raise
     except STORAGE_ERRORS as exc:
         raise task_error(f"cannot read manifest {source.manifest}: {describe(exc)}") from None
+    request = _stage_doc(store, source.manifest)
     where = f"manifest {source.manifest} line {source.line}"
     try:
         stage = resolve(cast(contracts.CheckRequest, {**request, "sample": line["row"]}))

@@ -261,22 +261,27 @@ def test_child_events_reach_eventbridge_rules(adapted: Clients, local: LocalAws)
     batch = adapted.setup_batch(["true"])
     url = adapted.queue("jobs", {"source": ["aws.batch"],
                                  "detail-type": ["Batch Job State Change"],
-                                 "detail": {"status": ["SUCCEEDED"]}})
+                                 "detail": {"status": ["SUCCEEDED", "PENDING"]}})
     parent = array(adapted, batch, 2)
     assert finish(local, parent) == "SUCCEEDED"
 
-    got: dict[str, dict[str, Any]] = {}  # by job id (the queue redelivers at once)
+    got: dict[tuple[str, str], dict[str, Any]] = {}  # (the queue redelivers at once)
 
     def receive() -> bool:
         for m in adapted.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
                 "Messages", []):
             detail = json.loads(m["Body"])["detail"]
-            got[detail["jobId"]] = detail["arrayProperties"]
-        return len(got) >= 3
+            got[detail["jobId"], detail["status"]] = detail["arrayProperties"]
+        return len(got) >= 4
 
-    wait_for(receive, "three events")
-    assert got == {f"{parent}:0": {"index": 0}, f"{parent}:1": {"index": 1},
-                   parent: describe(adapted, parent)["arrayProperties"]}
+    wait_for(receive, "four events")
+    assert got == {
+        (f"{parent}:0", "SUCCEEDED"): {"index": 0}, (f"{parent}:1", "SUCCEEDED"): {"index": 1},
+        # "updated to PENDING when any child job is updated to RUNNABLE" (user guide)
+        (parent, "PENDING"): {"size": 2, "statusSummary": {
+            "SUBMITTED": 1, "PENDING": 0, "RUNNABLE": 1, "STARTING": 0, "RUNNING": 0,
+            "SUCCEEDED": 0, "FAILED": 0}},
+        (parent, "SUCCEEDED"): describe(adapted, parent)["arrayProperties"]}
 
 
 # The state machine waits for the parent (.sync) ---------------------------------------------

@@ -555,6 +555,97 @@ def test_gap_cloudformation_job_definition_needs_retry_strategy(plain: Clients) 
     assert stack["StackStatus"] == "CREATE_COMPLETE"
 
 
+# 8. EventBridge compiles its JSONPath on every delivery --------------------------------------
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every JSONPath parser moto builds (a parser generator run each)."""
+    import jsonpath_ng.ext.parser as jp
+
+    built: list[str] = []
+    original = jp.ExtendedJsonPathParser.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append("parser")
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(jp.ExtendedJsonPathParser, "__init__", init)
+    return built
+
+
+def _deliver(clients: Clients, count: int, queue: str = "events") -> None:
+    url = clients.queue(queue, BATCH_EVENTS)
+    for _ in range(count):
+        clients.events.put_events(Entries=[{
+            "Source": "aws.batch", "DetailType": "Batch Job State Change",
+            "Detail": json.dumps({"jobId": "j", "status": "RUNNING"})}])
+    got = clients.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    assert len(got["Messages"]) == count
+
+
+def test_gap_eventbridge_compiles_its_jsonpath_for_every_event(
+    plain: Clients, compiles: list[str]
+) -> None:
+    """Adapter piece: cached_jsonpath (jsonpath_ng.ext.parse compiled once per text)."""
+    _deliver(plain, 3)
+    assert len(compiles) >= 3 * 8  # eight expressions per delivery, each compiled anew
+
+
+def test_adapter_compiles_each_jsonpath_once(adapted: Clients, compiles: list[str]) -> None:
+    _deliver(adapted, 1, "first")
+    first = len(compiles)
+    _deliver(adapted, 5, "later")
+    assert len(compiles) == first
+
+
+# 9. SQS scans every message with datetimes ---------------------------------------------------
+
+@pytest.fixture
+def datetime_clock(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every reading of moto's datetime clock (what SQS checks each message against)."""
+    import moto.core.utils as utils
+
+    reads: list[str] = []
+    original = utils.utcnow
+
+    def utcnow() -> Any:
+        reads.append("now")
+        return original()
+
+    monkeypatch.setattr(utils, "utcnow", utcnow)
+    return reads
+
+
+def _backlog(clients: Clients, size: int) -> str:
+    url: str = clients.sqs.create_queue(QueueName="backlog")["QueueUrl"]
+    for start in range(0, size, 10):
+        clients.sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "MessageBody": "m"} for i in range(start, start + 10)])
+    return url
+
+
+def test_gap_sqs_reads_a_datetime_clock_for_every_queued_message(
+    plain: Clients, datetime_clock: list[str]
+) -> None:
+    """Adapter pieces: fast_clock and retention_check."""
+    url = _backlog(plain, 200)
+    datetime_clock.clear()
+    got = plain.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert len(got) == 10
+    assert len(datetime_clock) >= 10 * 200  # each message received scans the whole queue
+
+
+def test_adapter_sqs_costs_do_not_grow_with_the_backlog(
+    adapted: Clients, datetime_clock: list[str]
+) -> None:
+    url = _backlog(adapted, 200)
+    datetime_clock.clear()
+    got = adapted.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    adapted.sqs.send_message(QueueUrl=url, MessageBody="one more")
+    assert len(got) == 10
+    assert len(datetime_clock) < 50
+
+
 def test_local_aws_leaves_moto_and_the_environment_as_they_were(
     aws_env: None, tmp_path: Path
 ) -> None:

@@ -208,6 +208,18 @@ def test_check_function_writes_only_task_documents(doc: dict[str, Any]) -> None:
         for w in ("diamond", "rnaseq")]
 
 
+def test_job_events_reads_only_array_plans(doc: dict[str, Any]) -> None:
+    s3 = [s for rid, s in statements(doc) if rid == "JobEventsRole"
+          and any(a.startswith("s3:") for a in s["Action"])]
+    [get] = [s for s in s3 if s["Action"] == ["s3:GetObject"]]
+    assert [r["Fn::Sub"] for r in get["Resource"]] == [
+        f"arn:${{AWS::Partition}}:s3:::${{DataBucketName}}/{w}/_orchestrator/tasks/*/"
+        f"{c.ARRAY_PLAN}/*" for w in ("diamond", "rnaseq")]
+    plan = c.plan_prefix("s3://b/rnaseq", "rnaseq-run-1", "align")
+    assert plan.startswith("s3://b/rnaseq/_orchestrator/tasks/") and f"/{c.ARRAY_PLAN}/" in plan
+    assert {a for s in s3 for a in s["Action"]} == {"s3:GetObject", "s3:ListBucket"}
+
+
 def test_workflows_on_different_buckets_are_refused() -> None:
     a, b = examples()
     b = dataclasses.replace(b, bucket="s3://other-bucket/x")
@@ -336,12 +348,14 @@ def test_job_roles_may_abort_their_multipart_uploads(doc: dict[str, Any]) -> Non
 
 def test_list_bucket_is_scoped_to_the_prefixes_each_role_reads(doc: dict[str, Any]) -> None:
     lists = {rid: s for rid, s in statements(doc) if s["Action"] == ["s3:ListBucket"]}
-    assert set(lists) == {"CheckOutputsRole", "DiamondJobRole", "RnaseqJobRole",
-                          "S3TriggerRole"}, sorted(lists)
+    assert set(lists) == {"CheckOutputsRole", "DiamondJobRole", "JobEventsRole",
+                          "RnaseqJobRole", "S3TriggerRole"}, sorted(lists)
     prefixes = {rid: s["Condition"]["StringLikeIfExists"]["s3:prefix"]
                 for rid, s in lists.items()}
     assert prefixes == {"CheckOutputsRole": ["diamond/*", "rnaseq/*"],
                         "DiamondJobRole": ["diamond/*"], "RnaseqJobRole": ["rnaseq/*"],
+                        "JobEventsRole": [f"{w}/_orchestrator/tasks/*/_array/*"
+                                          for w in ("diamond", "rnaseq")],
                         "S3TriggerRole": ["rnaseq/sheets/*"]}
 
 
@@ -377,6 +391,7 @@ def test_a_kms_key_parameter_grants_its_use_to_every_role_touching_data(
         "CheckOutputsRole": ["kms:Decrypt", "kms:GenerateDataKey"],
         "DiamondJobRole": ["kms:Decrypt", "kms:GenerateDataKey"],
         "RnaseqJobRole": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "JobEventsRole": ["kms:Decrypt"],
         "S3TriggerRole": ["kms:Decrypt"]}
     assert all(s["Resource"] == {"Ref": "DataKmsKeyArn"} for s in kms.values())
 

@@ -199,7 +199,7 @@ def test_a_line_past_the_manifest_names_its_length(s3: Any, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(("width", "says"), [
-    ("abc", "ORCH_MANIFEST_WIDTH is 'abc'; it must be a whole number of at least 2"),
+    ("abc", "ORCH_MANIFEST_WIDTH is 'abc'; it must be a whole number from 2 to 16777216"),
     ("1", "ORCH_MANIFEST_WIDTH is '1'"),
     ("-5", "ORCH_MANIFEST_WIDTH is '-5'"),
 ])
@@ -264,6 +264,15 @@ def test_a_missing_manifest_is_a_task_error(s3: Any, tmp_path: Path) -> None:
     assert source is not None
     line = one_failure(*run(source, s3, tmp_path))
     assert f"cannot read manifest {MANIFEST}: NoSuchKey" in line
+
+
+def test_a_missing_stage_document_is_a_task_error(s3: Any, tmp_path: Path) -> None:
+    width = plan(s3)
+    s3.delete_object(Bucket=BUCKET, Key=contracts.split_uri(PLAN + contracts.STAGE_DOC)[1])
+    source = line_source(env(width, 0, 0))
+    assert source is not None
+    line = one_failure(*run(source, s3, tmp_path))
+    assert f"cannot read stage document {PLAN}{contracts.STAGE_DOC}: NoSuchKey" in line
 
 
 @pytest.mark.parametrize(("argv", "says"), [
