@@ -8,10 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.cli.local import selection
 from orchestrator.errors import OrchestratorError
+
+if TYPE_CHECKING:
+    from orchestrator_runtime.contracts import CheckRequest
 
 
 class PlanError(OrchestratorError):
@@ -24,13 +27,20 @@ def register(sub: Any) -> None:
     p = sub.add_parser("plan", help="dry run: per stage and sample, complete / missing / "
                                     "stale and why, and what a run would submit")
     p.add_argument("file", metavar="FILE", help="workflow file (.py)")
-    p.add_argument("--local", action="store_true", required=True,
-                   help="plan against the local workspace (what `run --local` would do)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--local", action="store_true",
+                       help="plan against the local workspace (what `run --local` would do)")
+    where.add_argument("--aws", action="store_true",
+                       help="plan against the workflow's bucket on AWS (what `start` with "
+                            "the same --samples/--param would do)")
     p.add_argument("--data", type=Path, metavar="DIR",
                    help="input data folder, as for run (default: data/<workflow>/ next to "
                         "FILE)")
-    p.add_argument("--samples", type=Path, metavar="FILE.csv",
-                   help="sample sheet (default: samples.csv in the data folder)")
+    p.add_argument("--samples", metavar="FILE.csv",
+                   help="sample sheet (default with --local: samples.csv in the data folder; "
+                        "with --aws also s3://... CSV or .jsonl)")
+    p.add_argument("--region", help="with --aws: AWS region (default: AWS_REGION or the "
+                                    "profile's)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     selection(p)
     p.add_argument("--workdir", type=Path,
@@ -44,13 +54,16 @@ def register(sub: Any) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    if args.aws:
+        return _plan_aws(args)
     from orchestrator import dryrun
     from orchestrator.local.bucket import open_kept
     from orchestrator.local.prepare import RunOptions, prepare
     from orchestrator.samples import execution_input
     from orchestrator_runtime.s3util import OutputCheckAccessError
 
-    opts = RunOptions(workflow_file=Path(args.file), data_dir=args.data, samples=args.samples,
+    samples = Path(args.samples) if args.samples else None
+    opts = RunOptions(workflow_file=Path(args.file), data_dir=args.data, samples=samples,
                       params=tuple(args.param), force=tuple(args.force),
                       only=tuple(args.only), workdir=args.workdir)
     prep = prepare(opts)  # every check `run --local` makes before it starts
@@ -72,7 +85,47 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def show(result: Any, root: Path) -> None:
+def _plan_aws(args: argparse.Namespace) -> int:
+    """The same plan against S3 itself: the bucket the deployed workflow reads and writes."""
+    from orchestrator import dryrun
+    from orchestrator.cli.build import load_valid
+    from orchestrator.cli.opsout import aws, client
+    from orchestrator.samples import execution_input, only_samples, parse_params, parse_sheet
+    from orchestrator_runtime import arrays, samplesheet
+    from orchestrator_runtime.s3util import OutputCheckAccessError
+
+    [(wf, _warnings)] = load_valid([args.file])
+    with aws(f"planning {wf.name} against {wf.bucket}"):
+        s3 = client("s3", args.region)
+        rows: list[dict[str, str]] | None = None
+        if args.samples and args.samples.startswith("s3://"):
+            request: CheckRequest = {"sheet": args.samples}
+            if wf.foreach is not None:
+                request["sample_column"] = wf.foreach.column
+            try:
+                rows = arrays.read_rows(s3, request)
+            except (arrays.BadSampleSheet, samplesheet.SampleSheetError) as exc:
+                raise PlanError(str(exc)) from None
+        elif args.samples:
+            rows = parse_sheet(Path(args.samples).read_text(encoding="utf-8-sig"), wf,
+                               args.samples)
+        only = only_samples(wf, rows, args.only) if rows is not None and args.only else []
+        doc = execution_input(wf, samples=rows, params=parse_params(args.param),
+                              force=args.force, only=only, source=args.samples or "input")
+        try:
+            result = dryrun.plan(s3, wf, doc, force=args.force)
+        except OutputCheckAccessError as exc:
+            raise PlanError(str(exc)) from None
+    if args.json:
+        from orchestrator.cli.opsout import print_json
+
+        print_json({**result.to_json(), "bucket": wf.bucket})
+        return 0
+    show(result, wf.bucket)
+    return 0
+
+
+def show(result: Any, root: Path | str) -> None:
     from orchestrator import dryrun
     from orchestrator.cli.opsout import print_table
 
@@ -82,7 +135,8 @@ def show(result: Any, root: Path) -> None:
     if result.force:
         selection_note += f", forcing {', '.join(result.force)}"
     samples = f"{result.samples} sample(s)" if result.per_sample else "no samples"
-    print_table(f"plan of {result.workflow} ({samples}{selection_note}; workspace {root})",
+    print_table(f"plan of {result.workflow} ({samples}{selection_note}; "
+                f"{'bucket' if isinstance(root, str) else 'workspace'} {root})",
                 ["Stage", "Samples", "Verdict", "Why"],
                 [[r.stage, r.samples, r.verdict, r.reason] for r in dryrun.rows(result)])
     sys.stdout.write(dryrun.summary(result) + "\n")

@@ -63,7 +63,10 @@ class BadSampleSheet(Exception):
 
 # --- sheet ----------------------------------------------------------------------------------
 
-def _read_rows(s3: S3Client, request: contracts.CheckRequest, sleep: Sleep) -> list[Any]:
+def read_rows(s3: S3Client, request: contracts.CheckRequest, *,
+              sleep: Sleep = time.sleep) -> list[Any]:
+    """The run's rows, checked: the request's ``sheet`` (CSV or JSON lines in S3) or its
+    inline ``samples``; raises BadSampleSheet naming the line."""
     source = request.get("sheet") or ""
     column = request.get("sample_column")
     if not source:
@@ -110,7 +113,7 @@ def _json_lines(text: str, source: str, column: str | None) -> list[Any]:
 def sheet(s3: S3Client, request: contracts.CheckRequest, *,
           sleep: Sleep = time.sleep) -> contracts.SheetResponse:
     """Check the run's rows once and write them where every later step reads them."""
-    rows = _read_rows(s3, request, sleep)
+    rows = read_rows(s3, request, sleep=sleep)
     if not rows:
         raise NoSamples(f"workflow {request.get('workflow')!r} runs once per sample, but the "
                         "run has no samples: start it with a sample sheet or "
