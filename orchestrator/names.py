@@ -106,4 +106,6 @@ def array_stage(job: str) -> ArrayStage:
 
 
 READ_SHEET = "Read sample sheet"
+EXPLAIN_SHEET = "Explain sample sheet"
+BAD_SHEET = "Bad sample sheet"
 KEEP_SHEET = "Keep sheet location"

@@ -53,13 +53,22 @@ def prelude(wf: model.Workflow, start: str) -> list[State]:
         result_selector={"sheet.$": "$.Payload.sheet", "count.$": "$.Payload.count"},
         result_path="$.sheet",
         retry=(stages.LAMBDA_RETRY,),
+        catch=(Catch(next=names.EXPLAIN_SHEET, result_path="$.error"),),
         next=names.KEEP_SHEET,
         comment="Check the samples once; a bad sheet fails the run here, naming the row",
     )
+    explain = Task(
+        names.EXPLAIN_SHEET, resource=stages.LAMBDA_INVOKE,
+        parameters=stages.invoke({"action": "explain", "workflow": wf.name,
+                                  "execution.$": "$$.Execution.Id", "error.$": "$.error"}),
+        result_selector={"Error.$": "$.Payload.error", "Cause.$": "$.Payload.cause"},
+        result_path="$.failure", retry=(stages.LAMBDA_RETRY,),
+        catch=(Catch(next=names.BAD_SHEET, result_path="$.failure"),), next=names.BAD_SHEET)
+    bad = Fail(names.BAD_SHEET, error=c.ERR_BAD_SHEET, cause_path="$.failure.Cause")
     keep = Pass(names.KEEP_SHEET, next=start, parameters={
         f"{c.PARAMS_KEY}.$": f"$.{c.PARAMS_KEY}", f"{c.FORCE_KEY}.$": f"$.{c.FORCE_KEY}",
         f"{c.ONLY_KEY}.$": f"$.{c.ONLY_KEY}", "sheet.$": "$.sheet"})
-    return [read, keep]
+    return [read, explain, bad, keep]
 
 
 def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
@@ -70,23 +79,10 @@ def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
     jobs: list[str] = list(b.jobs)
     inner = dag.plan(jobs, b.preds, {j: em.weights.get(j, 1.0) for j in jobs})
     start, body = _emit(em, inner, n.summarize)
-    summary = Task(
-        n.summarize,
-        resource=stages.LAMBDA_INVOKE,
-        parameters=stages.invoke({
-            "action": "summarize", "workflow": wf.name, "block": b.name,
-            "execution.$": "$$.Execution.Id", "bucket": wf.bucket,
-            "sheet.$": stages.SHEET_URI, "stages": list(b.jobs)}),
-        result_selector={"total.$": "$.Payload.total", "failed.$": "$.Payload.failed",
-                         "cause.$": "$.Payload.cause"},
-        result_path="$.block_results",
-        retry=(stages.LAMBDA_RETRY,),
-        next=n.any_failed,
-    )
-    choice = Choice(n.any_failed, rules=(
-        ChoiceRule("$.block_results.failed", "NumericGreaterThan", 0, n.fail),), default=next_)
-    failure = Fail(n.fail, error=c.ERR_SAMPLES_FAILED, cause_path="$.block_results.cause")
-    return start, [*body, summary, choice, failure]
+    verdict = stages.block_verdict(n, {
+        "workflow": wf.name, "block": b.name, "execution.$": "$$.Execution.Id",
+        "bucket": wf.bucket, "sheet.$": stages.SHEET_URI, "stages": list(b.jobs)}, next_)
+    return start, [*body, *verdict]
 
 
 def _emit(em: Emitter, p: dag.Plan[str], next_: str) -> tuple[str, list[State]]:

@@ -19,7 +19,6 @@ from orchestrator.asl.states import (
     Parallel,
     Pass,
     State,
-    Task,
 )
 from orchestrator.compiler import dag, stages
 from orchestrator_runtime import contracts as c
@@ -78,21 +77,8 @@ def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
         result_path="$.block_results",
         next=n.summarize,
     )
-    summary = Task(
-        n.summarize,
-        resource=stages.LAMBDA_INVOKE,
-        parameters=stages.invoke({
-            "action": "summarize", "workflow": em.wf.name, "block": b.name,
-            "execution.$": "$$.Execution.Id", "results.$": "$.block_results",
-            "samples.$": f"$.{c.SAMPLES_KEY}", "sample_column": column}),
-        result_selector={"total.$": "$.Payload.total", "failed.$": "$.Payload.failed",
-                         "cause.$": "$.Payload.cause"},
-        result_path="$.block_results",
-        retry=(stages.LAMBDA_RETRY,),
-        next=n.any_failed,
-    )
-    choice = Choice(n.any_failed, rules=(
-        ChoiceRule("$.block_results.failed", "NumericGreaterThan", 0, n.fail),),
-        default=next_)
-    failure = Fail(n.fail, error=c.ERR_SAMPLES_FAILED, cause_path="$.block_results.cause")
-    return fan_out.name, [fan_out, summary, choice, failure]
+    verdict = stages.block_verdict(n, {
+        "workflow": em.wf.name, "block": b.name, "execution.$": "$$.Execution.Id",
+        "results.$": "$.block_results", "samples.$": f"$.{c.SAMPLES_KEY}",
+        "sample_column": column}, next_)
+    return fan_out.name, [fan_out, *verdict]

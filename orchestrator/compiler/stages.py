@@ -207,3 +207,22 @@ def branch_name(p: dag.Plan[N], label: Callable[[N], str]) -> str:
 
 def parallel_name(p: dag.Par[N], label: Callable[[N], str]) -> str:
     return names.parallel([label(dag.leaves(b)[0]) for b in p.branches])
+
+
+def block_verdict(n: names.Block, payload: Json, next_: str) -> list[State]:
+    """After a block: the check function summarizes its samples (``payload``), and the run
+    fails with that summary when any sample failed, before anything gathers over them."""
+    summary = Task(
+        n.summarize,
+        resource=LAMBDA_INVOKE,
+        parameters=invoke({"action": "summarize", **payload}),
+        result_selector={"total.$": "$.Payload.total", "failed.$": "$.Payload.failed",
+                         "cause.$": "$.Payload.cause"},
+        result_path="$.block_results",
+        retry=(LAMBDA_RETRY,),
+        next=n.any_failed,
+    )
+    choice = Choice(n.any_failed, rules=(
+        ChoiceRule("$.block_results.failed", "NumericGreaterThan", 0, n.fail),), default=next_)
+    failure = Fail(n.fail, error=c.ERR_SAMPLES_FAILED, cause_path="$.block_results.cause")
+    return [summary, choice, failure]

@@ -192,13 +192,14 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
     jobs = sum(progress.expected_jobs(wf, len(prep.samples)).values())
     monitor.phase("running", f"running {jobs} job(s)")
     while True:
+        began = time.monotonic()
         desc = sfn.describe_execution(executionArn=arn)
         _, rows = jobstate.read_execution(deployed.table, arn)
         record.update(rows)
         monitor.rows(rows)
         if desc["status"] != "RUNNING":
             break
-        time.sleep(poll)
+        time.sleep(settle.pause(poll, time.monotonic() - began))
     aws.emit_execution_status(arn)
     rows = settle.settled_rows(deployed.table, sfn, arn).rows
     record.history_events, record.state_transitions = settle.history_counts(sfn, arn)

@@ -23,6 +23,15 @@ from orchestrator_runtime import contracts as c
 from orchestrator_runtime import jobstate
 
 POLL = 0.05
+# The engine's threads (event delivery, the job-state handler) share the interpreter with
+# whoever polls the table: reading a table of a thousand rows is CPU the handlers then lack,
+# so a poll waits a few times as long as its read took.
+POLL_SHARE = 4
+
+
+def pause(least: float, read_seconds: float) -> float:
+    """How long to wait before reading the table again."""
+    return max(least, POLL_SHARE * read_seconds)
 
 
 @dataclass(frozen=True)
@@ -95,14 +104,24 @@ def settled_rows(table: Any, sfn: Any, execution_arn: str, *,
                  timeout: float = 60.0) -> Settled:
     """The table's rows once every job of the (finished) execution is recorded as final.
 
-    ``timeout`` bounds the wait for events that never come (a handler that keeps failing);
-    then the rows are returned as they are, with the job names that are not final.
+    ``timeout`` bounds the wait for events that never come (a handler that keeps failing):
+    it counts from the last time the table changed, so the events of a thousand array
+    children still arriving are waited for, and a table that has stopped changing for
+    ``timeout`` is returned as it is, with the job names that are not final.
     """
     submitted = submitted_jobs(sfn, execution_arn)
     deadline = time.monotonic() + timeout
+    last: tuple[Any, ...] = ()
     while True:
+        began = time.monotonic()
         execution, rows, arrays = jobstate.read_run(table, execution_arn)
         missing = unsettled(execution, rows, submitted, arrays)
-        if not missing or time.monotonic() > deadline:
+        if not missing:
             return Settled(execution, rows, missing)
-        time.sleep(POLL)
+        seen = (len(rows), sum(1 for r in rows if r.get("status") in c.STAGE_FINAL),
+                tuple(str(a.get("status")) for a in arrays))
+        if seen != last:
+            last, deadline = seen, time.monotonic() + timeout
+        elif time.monotonic() > deadline:
+            return Settled(execution, rows, missing)
+        time.sleep(pause(POLL, time.monotonic() - began))

@@ -39,6 +39,8 @@ def get(obj: Any, key: str) -> Any:
 
 def label(request: contracts.CheckRequest) -> str:
     stage = request.get("stage")
+    if not stage and request.get("workflow"):  # a step of the run, not of a stage
+        return f"the run of {request.get('workflow')}"
     text = f"stage {stage}" if isinstance(stage, str) and stage else "a stage"
     try:
         sample = sample_id_of(request)

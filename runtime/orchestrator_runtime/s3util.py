@@ -167,6 +167,16 @@ def _common_prefix(keys: list[str]) -> str:
     return lo[:n]
 
 
+def _page(s3: S3Client, kwargs: dict[str, Any], sleep: Sleep) -> Any:
+    """One ListObjectsV2 page, transient errors retried; an access error names the prefix."""
+    try:
+        return retrying(lambda: s3.list_objects_v2(**kwargs), sleep=sleep)
+    except ClientError as exc:
+        if error_code(exc) in ACCESS_CODES:
+            raise access_error(exc, kwargs["Bucket"], kwargs["Prefix"]) from exc
+        raise
+
+
 def _list_folder(
     s3: S3Client, bucket: str, keys: list[str], sleep: Sleep, page_size: int
 ) -> tuple[dict[str, ObjectInfo], list[str]]:
@@ -184,12 +194,7 @@ def _list_folder(
                               "MaxKeys": page_size}
     listed_up_to = ""
     for _ in range(budget):
-        try:
-            page = retrying(lambda: s3.list_objects_v2(**kwargs), sleep=sleep)
-        except ClientError as exc:
-            if error_code(exc) in ACCESS_CODES:
-                raise access_error(exc, bucket, kwargs["Prefix"]) from exc
-            raise
+        page = _page(s3, kwargs, sleep)
         for obj in page.get("Contents", []):
             key = obj["Key"]
             listed_up_to = key
@@ -265,12 +270,7 @@ def _list_range(
     keys: list[str] = []
     pages = 0
     while True:
-        try:
-            page = retrying(lambda: s3.list_objects_v2(**kwargs), sleep=sleep)
-        except ClientError as exc:
-            if error_code(exc) in ACCESS_CODES:
-                raise access_error(exc, bucket, kwargs["Prefix"]) from exc
-            raise
+        page = _page(s3, kwargs, sleep)
         pages += 1
         keys.extend(obj["Key"] for obj in page.get("Contents", []))
         done = not page.get("IsTruncated") or (keys and keys[-1] > last

@@ -1,7 +1,8 @@
 """The array strategy end to end on the embedded engine: Batch array jobs whose children are
 real processes, one per sample that needs it (issue 11's acceptance tests).
 
-benchmarks/history.py runs 1,000 samples; the suite runs 200 (trivial commands)."""
+The suite runs 100 samples (trivial commands): 200 took six minutes of the CI budget here;
+benchmarks/history.py runs 1,000."""
 
 from __future__ import annotations
 
@@ -50,9 +51,9 @@ def by_stage(result: RunResult, stage: str) -> dict[str, dict[str, object]]:
     return {str(r["sample"]): r for r in result.rows if r["stage"] == stage}
 
 
-def test_two_hundred_samples_run_as_arrays_then_skip_then_rerun_exactly_what_is_gone(
+def test_a_hundred_samples_run_as_arrays_then_skip_then_rerun_exactly_what_is_gone(
         tmp_path: Path) -> None:
-    n = 200
+    n = 100
     opts = RunOptions(workflow(tmp_path, n), workdir=tmp_path / "wd", cores=2)
     first = run(opts)
     assert first.succeeded, first.cause
@@ -70,7 +71,7 @@ def test_two_hundred_samples_run_as_arrays_then_skip_then_rerun_exactly_what_is_
     assert {r["status"] for r in second.rows} == {"SKIPPED"}
     assert not second.logs  # nothing was submitted
 
-    gone = [ids(n)[i] for i in (7, 70, 170)]
+    gone = [ids(n)[i] for i in (7, 42, 97)]
     for s in gone:
         (tmp_path / "wd" / "s3" / "local-tests" / "arr" / "b" / f"{s}.txt").unlink()
     third = run(opts)

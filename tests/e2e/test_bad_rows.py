@@ -17,7 +17,7 @@ WORKFLOW = """
 from orchestrator import Workflow
 
 wf = Workflow("rows", bucket="s3://local-tests/rows")
-samples = wf.foreach("sample_id")
+samples = wf.foreach("sample_id", strategy="{strategy}")
 copy = wf.job("copy", image="img", command=["cp {inputs.x} {outputs.y}"], shell=True,
               inputs={"x": "in/{sample_id}.txt"}, outputs={"y": "out/{sample_id}.txt"},
               per=samples, timeout="5m")
@@ -27,14 +27,14 @@ merge = wf.job("merge", image="img", command=["cat", "{inputs.y}"], stdout="all"
 """
 
 
-def workflow(tmp_path: Path) -> Path:
+def workflow(tmp_path: Path, strategy: str = "inline") -> Path:
     data = tmp_path / "data" / "rows"
     (data / "in").mkdir(parents=True)
     for s in ("S1", "S2", "S3"):
         (data / "in" / f"{s}.txt").write_text(f"{s}\n")
     (data / "samples.csv").write_text("sample_id\nS1\nS2\nS3\n")
     path = tmp_path / "rows.py"
-    path.write_text(textwrap.dedent(WORKFLOW))
+    path.write_text(textwrap.dedent(WORKFLOW).replace("{strategy}", strategy))
     return path
 
 
@@ -58,6 +58,23 @@ def test_one_bad_row_fails_only_its_sample(tmp_path: Path, monkeypatch: pytest.M
     done = {(r["stage"], r["sample"]): r["status"] for r in result.rows}
     assert done == {("copy", "S1"): "SUCCEEDED", ("copy", "S3"): "SUCCEEDED"}
     assert (tmp_path / "wd").exists()
+
+
+@pytest.mark.parametrize(("bad", "named"), [
+    ({"name": "S2"}, "samples[1] has no 'sample_id'"), ("S2", "samples[1] is a string"),
+    ({"sample_id": "../S2"}, "samples[1].sample_id contains '/'")])
+def test_under_the_array_strategy_a_bad_row_stops_the_run_at_once_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: Any, named: str) -> None:
+    """The array strategy reads the rows once, first: a bad one fails the run before any job,
+    in one readable line (no Lambda stack trace)."""
+    as_given(monkeypatch, [{"sample_id": "S1"}, bad, {"sample_id": "S3"}])
+
+    result = run(RunOptions(workflow(tmp_path, "array"), workdir=tmp_path / "wd"))
+
+    assert (result.status, result.error) == ("FAILED", "BadSampleSheet")
+    assert result.cause.startswith("the run of rows: BadSampleSheet: the execution input: ")
+    assert named in result.cause and "stackTrace" not in result.cause
+    assert result.rows == []
 
 
 def test_a_run_without_samples_stops_at_once_saying_why(

@@ -283,6 +283,10 @@ def test_any_broken_array_event_fails_alone_and_never_crashes_a_batch(
                                      HealthCheck.data_too_large])
     @given(data=st.data(), name=st.sampled_from(ARRAY_FIXTURES))
     def in_batch(data: st.DataObject, name: str) -> None:
+        # Each example starts from an empty table: a valid-but-later event an earlier example
+        # drew (say S1 FAILED) would otherwise outrank this example's good event.
+        for item in events_table.scan()["Items"]:
+            events_table.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
         event = pointing(load_event(name), plan)
         if "child" in name:
             event = pointing(load_event(name), plan, index=2)
@@ -297,8 +301,11 @@ def test_any_broken_array_event_fails_alone_and_never_crashes_a_batch(
             jobstate.parse_event(bad)
         except MalformedEvent:
             assert resp["batchItemFailures"] == [{"itemIdentifier": "bad"}]
-        rows = {r["sample"]: r["status"] for r in jobstate.read_execution(
-            events_table, EXECUTION)[1]}
-        assert rows.get("S1") == "SUCCEEDED"
+        if resp["batchItemFailures"]:  # refused: the good record is recorded regardless
+            rows = {r["sample"]: r["status"] for r in jobstate.read_execution(
+                events_table, EXECUTION)[1]}
+            assert rows.get("S1") == "SUCCEEDED"
+        # else the mutation is a valid event (e.g. a child without its index is the one job
+        # of its plan, line OFFSET: S1) and may rightly outrank the good one
 
     in_batch()
