@@ -41,6 +41,9 @@ def register(sub: Any) -> None:
                         "with --aws also s3://... CSV or .jsonl)")
     p.add_argument("--region", help="with --aws: AWS region (default: AWS_REGION or the "
                                     "profile's)")
+    p.add_argument("--input", metavar="JSON",
+                   help="with --aws: the run's execution input, as `start --input` takes it "
+                        "('@file.json' reads one; its samples, or the sheet it names)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     selection(p)
     p.add_argument("--workdir", type=Path,
@@ -98,8 +101,12 @@ def _plan_aws(args: argparse.Namespace) -> int:
     with aws(f"planning {wf.name} against {wf.bucket}"):
         s3 = client("s3", args.region)
         rows: list[dict[str, str]] | None = None
-        if args.samples and args.samples.startswith("s3://"):
-            request: CheckRequest = {"sheet": args.samples}
+        base: dict[str, Any] = _run_input(args.input) if args.input else {}
+        sheet = args.samples or base.pop("sheet", None)
+        if base.get("samples") is not None and not args.samples:
+            rows = base.pop("samples")
+        elif isinstance(sheet, str) and sheet.startswith("s3://"):
+            request: CheckRequest = {"sheet": sheet}
             if wf.foreach is not None:
                 request["sample_column"] = wf.foreach.column
             try:
@@ -110,7 +117,7 @@ def _plan_aws(args: argparse.Namespace) -> int:
             rows = parse_sheet(Path(args.samples).read_text(encoding="utf-8-sig"), wf,
                                args.samples)
         only = only_samples(wf, rows, args.only) if rows is not None and args.only else []
-        doc = execution_input(wf, samples=rows, params=parse_params(args.param),
+        doc = execution_input(wf, base=base, samples=rows, params=parse_params(args.param),
                               force=args.force, only=only, source=args.samples or "input")
         try:
             result = dryrun.plan(s3, wf, doc, force=args.force)
@@ -123,6 +130,27 @@ def _plan_aws(args: argparse.Namespace) -> int:
         return 0
     show(result, wf.bucket)
     return 0
+
+
+def _run_input(text: str) -> dict[str, Any]:
+    import json
+
+    where = "--input"
+    if text.startswith("@"):
+        where = text[1:]
+        try:
+            text = Path(where).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PlanError(f"{where}: {exc.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                        f"{exc.colno})") from None
+    if not isinstance(doc, dict):
+        raise PlanError(f"{where}: the input must be a JSON object like "
+                        '{"samples": [...], "params": {...}}')
+    return doc
 
 
 def show(result: Any, root: Path | str) -> None:

@@ -66,3 +66,17 @@ def test_a_bad_sheet_in_s3_is_one_line(s3: Any, capsys: pytest.CaptureFixture[st
                  "s3://orchestrator-demo/sheets/bad.csv"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "sheets/bad.csv" in err
+
+
+def test_the_run_input_of_a_start_is_planned_as_it_would_run(
+        s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    given = json.dumps({"samples": [{"sample_id": "S3", "condition": "control"}],
+                        "params": {}})
+    doc = plan(capsys, "--input", given)
+    assert doc["samples"] == 1 and doc["submits"]["total"] == 4
+    s3.put_object(Bucket="orchestrator-demo", Key="sheets/two.csv",
+                  Body=b"sample_id,condition\nS1,treated\nS2,control\n")
+    doc = plan(capsys, "--input", json.dumps({"sheet": "s3://orchestrator-demo/sheets/two.csv"}))
+    assert doc["samples"] == 2 and doc["submits"]["by_stage"]["qc"] == 2
+    assert main(["plan", RNASEQ, "--aws", "--input", "{not json"]) == 2
+    assert "--input: not valid JSON" in capsys.readouterr().err
