@@ -17,7 +17,7 @@ WORKFLOW = """
 from orchestrator import Workflow
 
 wf = Workflow("rows", bucket="s3://local-tests/rows")
-samples = wf.foreach("sample_id", strategy="{strategy}")
+samples = wf.foreach("sample_id", strategy="{strategy}", max_samples=100)
 copy = wf.job("copy", image="img", command=["cp {inputs.x} {outputs.y}"], shell=True,
               inputs={"x": "in/{sample_id}.txt"}, outputs={"y": "out/{sample_id}.txt"},
               per=samples, timeout="5m")
