@@ -40,7 +40,7 @@ def write_atomic(path: Path, source: Callable[[IO[bytes]], None]) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
-    except Exception:
+    except BaseException:  # Ctrl-C (KeyboardInterrupt) mid-write too: never leave the temp
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise

@@ -282,21 +282,28 @@ class LocalBatch:
             return
         units: list[Unit] = list(job.children) if isinstance(job, LocalJob) and job.children \
             else [job]
-        for unit in units:
-            self._stop(unit, reason, running_too)
+        # Every unit is marked before any is killed: a killed child frees its vCPUs, and a
+        # waiting sibling not yet marked would start in its place.
+        stopped = [(u, p) for u in units if (p := self._mark(u, reason, running_too))]
+        running = []
+        for unit, proc in stopped:
+            if self._line.leave(unit):
+                self._move(unit, "FAILED", reason)
+            elif isinstance(proc, subprocess.Popen):
+                running.append(proc)
+        for proc in running:
+            threading.Thread(target=self._kill, args=(proc,), daemon=True).start()
 
-    def _stop(self, unit: Unit, reason: str, running_too: bool) -> None:
+    def _mark(self, unit: Unit, reason: str, running_too: bool
+              ) -> subprocess.Popen[bytes] | bool:
+        """Set ``unit``'s stop reason; its process (or True) when it is to stop, else False."""
         with self.lock:
             if unit.status in BATCH_FINAL or unit.stop_reason is not None:
-                return
+                return False
             if not running_too and unit.status in ("STARTING", "RUNNING"):
-                return
+                return False
             unit.stop_reason = reason
-            proc = unit.process
-        if self._line.leave(unit):
-            self._move(unit, "FAILED", reason)
-        elif proc is not None:
-            threading.Thread(target=self._kill, args=(proc,), daemon=True).start()
+            return unit.process or True
 
     # --- for the engine ----------------------------------------------------------------
 

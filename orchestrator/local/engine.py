@@ -21,6 +21,7 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from orchestrator import model
+from orchestrator.atomic import clean_temporaries
 from orchestrator.local import (
     inputs,
     progress,
@@ -119,6 +120,8 @@ def run(opts: RunOptions, show: progress.Emit = lambda _: None,
         killed = reaper.sweep(root)
         if killed:
             note(f"stopped {killed} leftover job process(es) of an interrupted run")
+        # A run killed mid-write (SIGKILL: no handler runs) leaves its temporary files.
+        clean_temporaries(root / runrecord.RUNS)
         runrecord.close_interrupted(root)
         try:
             record.save()
