@@ -3,6 +3,7 @@ the execution input. Used by `orchestrator start` (AWS) and `orchestrator run --
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -153,3 +154,24 @@ def _check_against(wf: model.Workflow, doc: Mapping[str, Any], source: str) -> N
                                where=samplesheet.Locator(source))
     except samplesheet.SampleSheetError as exc:
         raise UsageError(str(exc)) from None
+
+
+def run_input(text: str) -> tuple[dict[str, Any], str]:
+    """``--input JSON`` (or ``@file.json``) as an execution input object, and where it came
+    from for messages; UsageError naming the file, line and column otherwise."""
+    where = "--input"
+    if text.startswith("@"):
+        where = text[1:]
+        try:
+            text = Path(where).read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise UsageError(f"{where}: {exc.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                         f"{exc.colno})") from None
+    if not isinstance(doc, dict):
+        raise UsageError(f"{where}: the input must be a JSON object like "
+                         '{"samples": [...], "params": {...}}')
+    return doc, where

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -165,24 +164,19 @@ def _region(arn: str) -> str:
 
 
 def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any]:
-    from orchestrator.samples import execution_input, only_samples, parse_params, parse_sheet
+    from orchestrator.samples import (
+        execution_input,
+        only_samples,
+        parse_params,
+        parse_sheet,
+        run_input,
+    )
 
     base: dict[str, Any] = {}
     samples = None
     where = "--input"
     if args.input:
-        text = args.input
-        if text.startswith("@"):
-            where = text[1:]
-            text = _read(where)
-        try:
-            base = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno}, column "
-                             f"{exc.colno})") from None
-        if not isinstance(base, dict):
-            raise UsageError(f"{where}: the input must be a JSON object like "
-                             '{"samples": [...], "params": {...}}')
+        base, where = run_input(args.input)
     if args.samples and args.samples.startswith("s3://"):
         if wf is None or wf.foreach is None or fanout.choose(wf) != "array":
             raise UsageError(f"--samples {args.samples}: a sheet in S3 is read by workflows of "

@@ -93,7 +93,13 @@ def _plan_aws(args: argparse.Namespace) -> int:
     from orchestrator import dryrun
     from orchestrator.cli.build import load_valid
     from orchestrator.cli.opsout import aws, client
-    from orchestrator.samples import execution_input, only_samples, parse_params, parse_sheet
+    from orchestrator.samples import (
+        execution_input,
+        only_samples,
+        parse_params,
+        parse_sheet,
+        run_input,
+    )
     from orchestrator_runtime import arrays, samplesheet
     from orchestrator_runtime.s3util import OutputCheckAccessError
 
@@ -101,7 +107,7 @@ def _plan_aws(args: argparse.Namespace) -> int:
     with aws(f"planning {wf.name} against {wf.bucket}"):
         s3 = client("s3", args.region)
         rows: list[dict[str, str]] | None = None
-        base: dict[str, Any] = _run_input(args.input) if args.input else {}
+        base: dict[str, Any] = run_input(args.input)[0] if args.input else {}
         sheet = args.samples or base.pop("sheet", None)
         if base.get("samples") is not None and not args.samples:
             rows = base.pop("samples")
@@ -130,27 +136,6 @@ def _plan_aws(args: argparse.Namespace) -> int:
         return 0
     show(result, wf.bucket)
     return 0
-
-
-def _run_input(text: str) -> dict[str, Any]:
-    import json
-
-    where = "--input"
-    if text.startswith("@"):
-        where = text[1:]
-        try:
-            text = Path(where).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PlanError(f"{where}: {exc.strerror}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlanError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno}, column "
-                        f"{exc.colno})") from None
-    if not isinstance(doc, dict):
-        raise PlanError(f"{where}: the input must be a JSON object like "
-                        '{"samples": [...], "params": {...}}')
-    return doc
 
 
 def show(result: Any, root: Path | str) -> None:

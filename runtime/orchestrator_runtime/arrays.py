@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -154,7 +154,7 @@ def _earlier_failures(s3: S3Client, request: contracts.CheckRequest,
                       sleep: Sleep) -> tuple[dict[str, str], bool]:
     """Samples that failed (or were blocked) at another stage of this run -> that stage; and
     whether this stage has a failure record already (from an earlier plan of it)."""
-    folder = _failures_uri(request, "x").rpartition("/")[0] + "/"
+    folder = contracts.failures_folder(_bucket(request), _execution_name(request))
     names = s3util.folders(s3, [folder], sleep=sleep)[folder]
     out: dict[str, str] = {}
     own = False
@@ -181,23 +181,26 @@ def _write_failures(s3: S3Client, request: contracts.CheckRequest, failed: Mappi
 
 def stage_document(request: contracts.CheckRequest) -> dict[str, Any]:
     """The stage's "pre" request without a row: with one manifest line, a whole request."""
-    doc = {k: v for k, v in request.items() if k not in _NOT_STAGE}
-    doc["action"] = "pre"
-    return doc
+    return {**{k: v for k, v in request.items() if k not in _NOT_STAGE}, "action": "pre"}
+
+
+def _for_row(doc: dict[str, Any], row: dict[str, Any]) -> Stage:
+    """The stage for one sample: the stage document with the sample's row."""
+    return resolve(cast(contracts.CheckRequest, {**doc, "sample": row}))
 
 
 def _resolve_all(request: contracts.CheckRequest, rows: Iterable[tuple[int, dict[str, Any]]],
                  blocked: dict[str, str], failed: dict[str, str]
                  ) -> list[tuple[int, dict[str, Any], Stage]]:
     column = request.get("sample_column") or ""
-    base = {k: v for k, v in request.items() if k not in _NOT_STAGE}
+    doc = stage_document(request)
     out = []
     for index, row in rows:
         label = contracts.sample_label(samplesheet.sample_id(row, column))
         if label in blocked:
             continue
         try:
-            stage = resolve({**base, "sample": row})  # type: ignore[typeddict-item]
+            stage = _for_row(doc, row)
         except BadCheckRequest as exc:
             failed[label] = str(exc)
             continue
@@ -337,9 +340,8 @@ def collect(s3: S3Client, request: contracts.CheckRequest, *,
     if not plan_["count"]:
         return contracts.CollectResponse(ran=0, succeeded=0, failed=0, cause="")
     lines = _manifest_lines(s3, plan_["manifest"], sleep)
-    base = {k: v for k, v in request.items() if k not in _NOT_STAGE}
-    stages = [resolve({**base, "sample": ln["row"]})  # type: ignore[typeddict-item]
-              for ln in lines]
+    doc = stage_document(request)
+    stages = [_for_row(doc, ln["row"]) for ln in lines]
     seen = s3util.inspect(s3, [u for st in stages for u in stage_uris(st)], sleep=sleep)
     markers = s3util.folders(s3, [st.marker_folder for st in stages], sleep=sleep)
     bad: list[tuple[int, Stage, str]] = []

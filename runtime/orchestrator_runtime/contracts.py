@@ -596,9 +596,14 @@ def plan_prefix(bucket_prefix: str, execution_name: str, stage: str) -> str:
     return f"{run_prefix(bucket_prefix, execution_name)}{stage}/{ARRAY_PLAN}/"
 
 
+def failures_folder(bucket_prefix: str, execution_name: str) -> str:
+    """Where one execution's Failures documents are (no stage name starts with "_")."""
+    return f"{run_prefix(bucket_prefix, execution_name)}{FAILURES}/"
+
+
 def failures_uri(bucket_prefix: str, execution_name: str, stage: str) -> str:
-    """The Failures document of ``stage`` in one execution (no stage name starts with "_")."""
-    return f"{run_prefix(bucket_prefix, execution_name)}{FAILURES}/{stage}.json"
+    """The Failures document of ``stage`` in one execution."""
+    return f"{failures_folder(bucket_prefix, execution_name)}{stage}.json"
 
 
 def uploaded_sheet_uri(bucket_prefix: str, digest: str, suffix: str) -> str:

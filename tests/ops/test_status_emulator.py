@@ -26,7 +26,7 @@ from moto import mock_aws
 from moto.batch.models import batch_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_api import state_manager
-from opskit import REGION
+from opskit import REGION, fargate_queue
 
 from orchestrator.aws.runs import AwsRuns
 from orchestrator.cli import main
@@ -77,23 +77,8 @@ def world() -> Iterator[World]:
 def _build() -> World:
     session = boto3.Session(region_name=REGION, aws_access_key_id="testing",
                             aws_secret_access_key="testing")
-    ec2, iam, batch = session.client("ec2"), session.client("iam"), session.client("batch")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    sg = ec2.create_security_group(GroupName="b", Description="b", VpcId=vpc)["GroupId"]
-    trust = '{"Version":"2012-10-17","Statement":[]}'
-    role = iam.create_role(RoleName="svc", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
-    batch.create_compute_environment(
-        computeEnvironmentName="env", type="MANAGED", state="ENABLED", serviceRole=role,
-        computeResources={"type": "FARGATE", "maxvCpus": 4, "subnets": [subnet],
-                          "securityGroupIds": [sg]})
-    batch.create_job_queue(jobQueueName="queue", state="ENABLED", priority=1,
-                           computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "env"}])
-    batch.register_job_definition(jobDefinitionName="align", type="container",
-                                  containerProperties={
-        "image": "busybox", "command": ["true"],
-        "resourceRequirements": [{"type": "VCPU", "value": "1"},
-                                 {"type": "MEMORY", "value": "2048"}]})
+    role = fargate_queue(session, vcpus="1", memory="2048")
+    batch = session.client("batch")
 
     sfn = session.client("stepfunctions")
     sm = sfn.create_state_machine(

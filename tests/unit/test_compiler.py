@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asltree import states
 
 from orchestrator import Workflow, model
 from orchestrator.compiler import asl_text, build_machine, compile_workflow
@@ -24,18 +25,6 @@ from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def states(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every state at every depth, by name."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, s in doc["States"].items():
-        out[name] = s
-        for b in s.get("Branches", []):
-            out |= states(b)
-        if "ItemProcessor" in s:
-            out |= states(s["ItemProcessor"])
-    return out
 
 
 def inline(wf: model.Workflow) -> model.Workflow:

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+from asltree import states
 
 from orchestrator import Workflow, fanout, model
 from orchestrator.compiler import compile_workflow
@@ -13,17 +14,6 @@ from orchestrator.loader import load_file
 from orchestrator.validate import validate
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
-
-
-def states(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for name, s in doc["States"].items():
-        out[name] = s
-        for b in s.get("Branches", []):
-            out |= states(b)
-        if "ItemProcessor" in s:
-            out |= states(s["ItemProcessor"])
-    return out
 
 
 def rnaseq() -> dict[str, Any]:

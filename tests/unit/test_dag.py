@@ -4,12 +4,12 @@ the same plans as the planner it replaced (kept below as the oracle)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks import dag_reference
 from orchestrator.compiler import dag
 
 
@@ -99,107 +99,11 @@ def test_n_shape_adds_the_cheapest_false_wait() -> None:
     assert dag.makespan(plan, weights) == dag.critical_path(list(preds), preds, weights) == 11
 
 
-# The planner before it was made fast (commit df5f56e), verbatim but for building the
-# package's Leaf/Seq/Par: the oracle for "same plans as before". It is cubic or worse, so it
-# only sees small graphs here.
-def old_plan(nodes: Sequence[str], preds: Mapping[str, frozenset[str]],
-             weight: Mapping[str, float] | None = None) -> dag.Plan[str]:
-    w = {n: (weight or {}).get(n, 1.0) for n in nodes}
-    p = {n: frozenset(x for x in preds.get(n, ()) if x in w) for n in nodes}
-    return _old_plan(list(nodes), p, w)
-
-
-def _old_plan(nodes: list[str], preds: Mapping[str, frozenset[str]],
-              w: Mapping[str, float]) -> dag.Plan[str]:
-    if len(nodes) == 1:
-        return dag.Leaf(nodes[0])
-    members = set(nodes)
-    sub = {n: preds[n] & members for n in nodes}
-    comps = _old_components(nodes, sub)
-    if len(comps) > 1:
-        return dag.Par(tuple(_old_plan(c, sub, w) for c in comps))
-    first, rest = _old_best_cut(nodes, sub, w)
-    items: list[dag.Plan[str]] = []
-    for x in (_old_plan(first, sub, w), _old_plan(rest, sub, w)):
-        items.extend(x.items if isinstance(x, dag.Seq) else (x,))
-    return dag.Seq(tuple(items))
-
-
-def _old_components(nodes: list[str], preds: Mapping[str, frozenset[str]]) -> list[list[str]]:
-    parent = {n: n for n in nodes}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for n in nodes:
-        for q in preds[n]:
-            parent[find(n)] = find(q)
-    groups: dict[str, list[str]] = {}
-    for n in nodes:
-        groups.setdefault(find(n), []).append(n)
-    return list(groups.values())
-
-
-def old_topological(nodes: list[str], preds: Mapping[str, frozenset[str]]) -> list[str]:
-    done: list[str] = []
-    placed: set[str] = set()
-    remaining = list(nodes)
-    while remaining:
-        ready = [n for n in remaining if preds[n] <= placed]
-        if not ready:
-            raise ValueError("cycle among: " + ", ".join(map(str, remaining)))
-        for n in ready:
-            done.append(n)
-            placed.add(n)
-        remaining = [n for n in remaining if n not in placed]
-    return done
-
-
-def _old_ancestors(nodes: list[str],
-                   preds: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
-    out: dict[str, frozenset[str]] = {}
-    for n in old_topological(nodes, preds):
-        acc: set[str] = set()
-        for q in preds[n]:
-            acc.add(q)
-            acc |= out[q]
-        out[n] = frozenset(acc)
-    return out
-
-
-def _old_critical_path(nodes: list[str], preds: Mapping[str, frozenset[str]],
-                       w: Mapping[str, float]) -> float:
-    finish: dict[str, float] = {}
-    members = set(nodes)
-    for n in old_topological(nodes, {k: preds[k] & members for k in nodes}):
-        finish[n] = w[n] + max((finish[q] for q in preds[n] if q in members), default=0.0)
-    return max(finish.values(), default=0.0)
-
-
-def _old_best_cut(nodes: list[str], preds: Mapping[str, frozenset[str]],
-                  w: Mapping[str, float]) -> tuple[list[str], list[str]]:
-    anc = _old_ancestors(nodes, preds)
-    all_nodes = frozenset(nodes)
-    candidates: list[frozenset[str]] = []
-    for b in nodes:
-        for cut in (anc[b], anc[b] | {b}):
-            if cut and cut != all_nodes and cut not in candidates:
-                candidates.append(cut)
-    exact = [a for a in candidates if all(a <= anc[x] for x in all_nodes - a)]
-    if exact:
-        chosen = min(exact, key=len)
-    else:
-        def cost(a: frozenset[str]) -> tuple[float, int]:
-            first = [n for n in nodes if n in a]
-            rest = [n for n in nodes if n not in a]
-            return (_old_critical_path(first, preds, w) + _old_critical_path(rest, preds, w),
-                    -len(a))
-
-        chosen = min(candidates, key=cost)
-    return [n for n in nodes if n in chosen], [n for n in nodes if n not in chosen]
+# The oracle for "same plans as before" is the planner before it was made fast, kept once in
+# benchmarks/dag_reference.py (the benchmark measures against it too). It is cubic or worse,
+# so it only sees small graphs here.
+old_plan = dag_reference.plan
+old_topological = dag_reference.topological
 
 
 def local_dag(rng: random.Random, n: int, p: float) -> dict[str, frozenset[str]]:
