@@ -189,22 +189,15 @@ def _for_row(doc: dict[str, Any], row: dict[str, Any]) -> Stage:
     return resolve(cast(contracts.CheckRequest, {**doc, "sample": row}))
 
 
-def _resolve_all(request: contracts.CheckRequest, rows: Iterable[tuple[int, dict[str, Any]]],
-                 blocked: dict[str, str], failed: dict[str, str]
-                 ) -> list[tuple[int, dict[str, Any], Stage]]:
-    column = request.get("sample_column") or ""
-    doc = stage_document(request)
+def _resolve_all(doc: dict[str, Any], rows: Iterable[tuple[int, dict[str, Any], str]],
+                 failed: dict[str, str]) -> list[tuple[int, dict[str, Any], Stage]]:
+    """Each (index, row, sample label) resolved; a row that cannot be fails alone."""
     out = []
-    for index, row in rows:
-        label = contracts.sample_label(samplesheet.sample_id(row, column))
-        if label in blocked:
-            continue
+    for index, row, label in rows:
         try:
-            stage = _for_row(doc, row)
+            out.append((index, row, _for_row(doc, row)))
         except BadCheckRequest as exc:
             failed[label] = str(exc)
-            continue
-        out.append((index, row, stage))
     return out
 
 
@@ -214,15 +207,18 @@ def plan(s3: S3Client, request: contracts.CheckRequest, *, table: Table | None =
     rows = load_sheet(s3, request["sheet"], sleep=sleep)
     earlier, recorded = _earlier_failures(s3, request, sleep)
     column = request.get("sample_column") or ""
-    blocked = {}
-    for row in rows:
-        label = contracts.sample_label(samplesheet.sample_id(row, column))
+    blocked: dict[str, str] = {}
+    chosen: list[tuple[int, dict[str, Any], str]] = []
+    for index, row in enumerate(rows):
+        sample_id = samplesheet.sample_id(row, column)
+        label = contracts.sample_label(sample_id)
         if label in earlier:
             blocked[label] = f"not run: stage {earlier[label]} failed for it"
+        elif selected(request, sample_id):
+            chosen.append((index, row, label))
     failed: dict[str, str] = {}
-    chosen = [(i, r) for i, r in enumerate(rows) if selected(request, samplesheet.sample_id(
-        r, column))]
-    stages = _resolve_all(request, chosen, blocked, failed)
+    doc = stage_document(request)
+    stages = _resolve_all(doc, chosen, failed)
     seen = s3util.inspect(s3, [u for _, _, st in stages for u in stage_uris(st)], sleep=sleep)
     markers = s3util.folders(s3, [st.marker_folder for _, _, st in stages], sleep=sleep)
     to_run: list[contracts.ManifestLine] = []
@@ -247,7 +243,7 @@ def plan(s3: S3Client, request: contracts.CheckRequest, *, table: Table | None =
                                        request["stage"])
         body, width = contracts.encode_manifest(to_run)
         manifest = prefix + contracts.MANIFEST
-        s3util.put_json(s3, prefix + contracts.STAGE_DOC, stage_document(request), sleep=sleep)
+        s3util.put_json(s3, prefix + contracts.STAGE_DOC, doc, sleep=sleep)
         s3util.put_bytes(s3, manifest, body, sleep=sleep)
     return contracts.PlanResponse(
         count=len(to_run), total=len(rows), complete=len(complete), blocked=len(blocked),
