@@ -99,7 +99,10 @@ def test_runs_open_a_run_follow_a_job_and_quit() -> None:
         seen["logs"] = [log_text(pilot)]
         for step in range(1, Growing.DONE + 1):  # no key pressed: the screen refreshes itself
             source.step = step
-            await wait_until(pilot, lambda: len(log_text(pilot)) == source.step)
+            # Wait for this step's lines, not merely as many lines: the "never ran" line of
+            # the step before is one line too, and the refresh may not have come yet.
+            await wait_until(pilot, lambda: log_text(pilot) == [
+                f"S2 line {k}" for k in range(1, source.step + 1)])
             seen["logs"].append(log_text(pilot))
         await wait_until(pilot, lambda: table(pilot, "jobs")[1][2] == "SUCCEEDED")
         seen["jobs_after"] = [r[:4] for r in table(pilot, "jobs")]
