@@ -72,11 +72,13 @@ from typing import Any, Final
 import boto3
 import jsonpath_ng.ext
 import jsonpath_ng.ext.parser
+from moto import backends as moto_backends
 from moto.batch.models import batch_backends
 from moto.batch.responses import BatchResponse
 from moto.core.config import DefaultConfig, default_user_config
 from moto.core.utils import camelcase_to_underscores, unix_time, unix_time_millis
-from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -96,7 +98,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from werkzeug.serving import make_server
 
-from orchestrator.local import casing, mapfix
+from orchestrator.local import casing, dynamofix, mapfix
 from orchestrator.local.batch import LocalBatch
 from orchestrator.local.batch_job import BATCH_FINAL
 from orchestrator.local.events import BatchEvents, SqsHandler, SqsPoller, emit_execution_status
@@ -150,6 +152,12 @@ def install(batch: LocalBatch, lambdas: LambdaRegistry) -> Installed:
         _patch_batch_api(done, batch)
         _patch_batch_sync(done, batch)
         _patch_dynamodb(done)
+        done.patch(DynamoDBBackend, "transact_write_items",
+                   dynamofix.transact_write_items(DynamoDBBackend.transact_write_items))
+        done.patch(DynamoResult, "execute_result",
+                   dynamofix.fast_result(DynamoResult.execute_result))
+        done.patch(moto_backends, "list_of_moto_modules",
+                   dynamofix.cached_modules(moto_backends.list_of_moto_modules))
         _patch_lambda_invoke(done, lambdas)
         _patch_map_failures(done)
         done.patch(jsonpath_ng.ext, "parse", cached_jsonpath(jsonpath_ng.ext.parser.parse))

@@ -63,9 +63,9 @@ LAYERS: dict[str, str] = {
         "errors", "executions", "facts", "runs", "sdk", "stack", "start")),
     **_layer("local", _in(
         "orchestrator.local", "", "adapter", "batch", "batch_job", "batch_spec", "bucket",
-        "casing", "display", "engine", "events", "inputs", "lambdas", "mapfix", "prepare",
-        "progress", "publish", "reaper", "resources", "runlock", "runrecord", "runreport", "runs",
-        "s3store", "settle", "workspace")),
+        "casing", "display", "dynamofix", "engine", "events", "inputs", "lambdas", "mapfix",
+        "prepare", "progress", "publish", "reaper", "resources", "runlock", "runrecord",
+        "runreport", "runs", "s3store", "settle", "workspace")),
     **_layer("dryrun", _in("orchestrator", "dryrun")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",
