@@ -213,7 +213,7 @@ class DistributedMap(State):
     processor: Machine
     max_concurrency: int
     writer: Json
-    tolerated_failure_percentage: float = 0
+    tolerated_failure_count: int = 0
     rebind: tuple[tuple[str, str], ...] = ()
     next: str | None = None
     result_path: str | None = "$"
@@ -229,7 +229,7 @@ class DistributedMap(State):
             "ItemReader": self.reader,
             "ItemSelector": self.item_selector,
             "MaxConcurrency": self.max_concurrency,
-            "ToleratedFailurePercentage": self.tolerated_failure_percentage,
+            "ToleratedFailureCount": self.tolerated_failure_count,
             "ItemProcessor": processor,
             "ResultWriter": self.writer,
         }

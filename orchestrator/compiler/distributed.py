@@ -5,7 +5,7 @@ Run:      Read sample sheet (check function: checks the rows once, writes them a
           items, a JSON array, under the run's folder) -> the Distributed Map: its ItemReader
           reads the items, each child runs its sample's stages without waiting for the other
           samples; a failed stage fails only its child. Every child runs to its end
-          (ToleratedFailurePercentage 100); the ResultWriter writes what each ended with under
+          (ToleratedFailureCount: all); the ResultWriter writes what each ended with under
           the run's folder, so no per-sample result travels through the parent.
 Verdict:  Summarize samples (check function: reads the ResultWriter's manifest and FAILED
           files, names the failed samples) -> fails the run when more samples failed than
@@ -42,7 +42,10 @@ S3_PUT = "arn:aws:states:::s3:putObject"
 EXECUTION = "$$.Execution.Id"
 CHILD_EXECUTION = "$.execution"  # the run's execution ARN, in each child's input
 # Every child runs to its end; the summary applies the workflow's own tolerance afterwards.
-ALL_MAY_FAIL = 100.0  # a float: moto's parser reads an integer here as INT, not NUMBER
+# A count, not ToleratedFailurePercentage 100: statelint wants that percentage an integer
+# (the API types it Float) and moto's parser refuses an integer there. The count is a Long
+# of at least 0 (UpdateMapRun, DescribeMapRun); no sheet has this many rows.
+ALL_MAY_FAIL = 2_147_483_647
 
 
 def prelude(wf: model.Workflow, start: str) -> list[State]:
@@ -82,7 +85,7 @@ def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
         max_concurrency=fe.max_concurrency,
         writer={"Resource": S3_PUT,
                 "Parameters": {"Bucket.$": "$.sheet.bucket", "Prefix.$": "$.sheet.results"}},
-        tolerated_failure_percentage=ALL_MAY_FAIL,
+        tolerated_failure_count=ALL_MAY_FAIL,
         rebind=((EXECUTION, CHILD_EXECUTION),),
         result_path="$.block_results",
         next=n.summarize,
