@@ -6,8 +6,8 @@ scripts/regen_goldens.py (it also lists the shapes the compiler rejects today)."
 from __future__ import annotations
 
 import difflib
-import json
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys

@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
