@@ -84,6 +84,7 @@ def test_the_sheet_writes_the_items_and_refuses_a_row_too_large_for_a_child(
     assert out["results"] == "p/_orchestrator/tasks/run-1/_results/"
     body = s3.get_object(Bucket=bucket, Key=out["items"])["Body"].read()
     assert json.loads(body) == [{"sample_id": "S1"}, {"sample_id": "S2"}]
-    big = {**request, "samples": [{"sample_id": "S1", "notes": "x" * limits.PAYLOAD_BYTES}]}
-    with pytest.raises(arrays.BadSampleSheet, match="sample 'S1'.*child execution input"):
+    big: contracts.CheckRequest = {
+        **request, "samples": [{"sample_id": "S1", "notes": "x" * limits.PAYLOAD_BYTES}]}
+    with pytest.raises(arrays.BadSampleSheet, match=r"sample 'S1'.*child execution input"):
         arrays.sheet(s3, big)
