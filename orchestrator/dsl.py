@@ -66,15 +66,21 @@ class Workflow:
 
     def foreach(
         self, column: str, *, columns: Sequence[str] = (), max_concurrency: int | None = None,
-        strategy: Literal["auto", "inline", "array"] = "auto",
+        strategy: Literal["auto", "inline", "array", "map"] = "auto",
         max_samples: int = model.DEFAULT_MAX_SAMPLES,
+        tolerated_failure_percentage: float = 0,
     ) -> Samples:
         """Fan out over sample-sheet rows; ``column`` names each row (e.g. ``sample_id``).
 
         ``strategy``: "array" runs each per-sample stage as Batch array jobs over only the
         samples that need it (any number of samples); "inline" runs each sample's stages in
         an inline Map (samples do not wait for each other, but a run holds a few hundred
-        samples at most); "auto" picks inline only when it fits ``max_samples``.
+        samples at most); "map" runs each sample's stages in its own child execution of a
+        Distributed Map over the sheet in S3 (no barrier between stages, any number of
+        samples); "auto" picks inline only when it fits ``max_samples``, else array (map is
+        only ever chosen explicitly). ``tolerated_failure_percentage`` (map only): the share
+        of samples that may fail without failing the run (0: any failed sample fails it,
+        once the others have finished).
         """
         self._foreach = model.Foreach(
             column=column,
@@ -83,6 +89,7 @@ class Workflow:
             else max_concurrency,
             strategy=strategy,
             max_samples=max_samples,
+            tolerated_failure_percentage=tolerated_failure_percentage,
             source=_caller(),
         )
         return Samples(column, self)

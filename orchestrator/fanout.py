@@ -4,10 +4,14 @@
 but the execution's history grows with samples times stages (:func:`inline_history_events`) and
 the samples travel in the execution input. ``array`` runs each per-sample stage as Batch
 array jobs over a manifest of only the samples that need it: history and payloads do not
-depend on the number of samples, at the price of a barrier between stages.
+depend on the number of samples, at the price of a barrier between stages. ``map`` runs each
+sample's stages in its own child execution of a Distributed Map over the sheet in S3: no
+barrier between stages and a parent history that does not grow with samples, at the price of
+one child execution (and its transitions) per sample.
 
 ``auto`` (the default) picks ``inline`` only when its history and input fit at the
 workflow's declared ``max_samples`` (``foreach(..., max_samples=...)``), else ``array``.
+``map`` is never chosen by ``auto``: a workflow asks for it with ``strategy="map"``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Literal
 from orchestrator import model
 from orchestrator_runtime import limits
 
-Strategy = Literal["inline", "array"]
+Strategy = Literal["inline", "array", "map"]
 
 # Measured on the local engine (benchmarks/history.py prints these against a run's history):
 # a run records 19 + N·(10 + 18·S) events for N samples and S per-sample stages inline.
@@ -54,3 +58,10 @@ def choose(wf: model.Workflow) -> Strategy:
         return asked
     fits = wf.foreach.max_samples <= inline_max_samples(per_sample_stages(wf))
     return "inline" if fits else "array"
+
+
+def reads_sheet(wf: model.Workflow) -> bool:
+    """Whether a run of ``wf`` reads its rows from a sheet in S3 (``array`` and ``map``): the
+    run's first step checks the rows and writes the sheet every later step reads, and no
+    per-sample list travels through the state machine."""
+    return wf.foreach is not None and choose(wf) in ("array", "map")

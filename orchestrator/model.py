@@ -16,7 +16,7 @@ DEFAULT_MAX_CONCURRENCY = limits.INLINE_MAP_CONCURRENCY  # more would not run at
 # The most samples a run is expected to have unless foreach(max_samples=...) says otherwise:
 # "auto" compiles to the array strategy unless an inline Map fits this many.
 DEFAULT_MAX_SAMPLES = 10_000
-STRATEGIES = ("auto", "inline", "array")
+STRATEGIES = ("auto", "inline", "array", "map")
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,10 @@ class Foreach:
     source: Source
     columns: tuple[str, ...] = ()  # further sheet columns jobs may use as placeholders
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    strategy: Literal["auto", "inline", "array"] = "auto"
+    strategy: Literal["auto", "inline", "array", "map"] = "auto"
     max_samples: int = DEFAULT_MAX_SAMPLES
+    # strategy "map": the share of samples (percent) that may fail without failing the run
+    tolerated_failure_percentage: float = 0
 
     @property
     def all_columns(self) -> tuple[str, ...]:

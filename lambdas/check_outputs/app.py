@@ -79,7 +79,7 @@ REQUIRED: Final[dict[contracts.Action, tuple[str, ...]]] = {
     "pre": ("workflow", "stage", "execution", "job"),
     "post": ("workflow", "stage", "execution", "job"),
     "explain": (),
-    "summarize": (),  # results (a Map block) or stages and sheet (an array block)
+    "summarize": (),  # results (a Map block), stages and sheet (array) or written (map)
     "sheet": ("workflow", "execution"),
     "plan": ("workflow", "stage", "execution", "job", "sheet"),
     "collect": ("workflow", "stage", "execution", "job", "plan"),
@@ -110,16 +110,20 @@ class CheckRequestModel(BaseModel):
     stages: list[str] | None = None  # for an array block's "summarize": its stages
     batch: Any = None  # for "collect": the Batch Task's result(s) or caught error(s)
     bucket: str | None = None  # for "sheet" and "summarize"
+    items: bool | None = None  # for "sheet", map strategy: write the Map's items too
+    written: dict[str, Any] | None = None  # for a map block's "summarize": ResultWriterDetails
+    total: int | None = None  # for a map block's "summarize": the run's rows
+    tolerated: float | int | None = None  # for a map block's "summarize": percent
 
     @model_validator(mode="after")
     def _needs(self) -> CheckRequestModel:
         absent = [f for f in REQUIRED[self.action] if getattr(self, f) is None]
         if absent:
             raise ValueError(f"action {self.action!r} needs {', '.join(absent)}")
-        if self.action == "summarize" and self.results is None and (
+        if self.action == "summarize" and self.results is None and self.written is None and (
                 self.stages is None or self.sheet is None):
-            raise ValueError("action 'summarize' needs results (a Map block) or stages and "
-                             "sheet (an array block)")
+            raise ValueError("action 'summarize' needs results (a Map block), stages and "
+                             "sheet (an array block) or written (a map block)")
         if self.action in ("pre", "post") and not isinstance(self.sample, dict | None):
             raise ValueError(f"sample is {json.dumps(self.sample, default=str)[:60]}, not a "
                              "row object like {\"sample_id\": \"S1\"}")

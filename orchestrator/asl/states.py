@@ -198,6 +198,57 @@ class Map(State):
 
 
 @dataclass(frozen=True)
+class DistributedMap(State):
+    """A Map in DISTRIBUTED mode: each item is a child execution (ExecutionType STANDARD,
+    the only type with the ``.sync`` integrations) with its own history.
+
+    ``reader``, ``writer``: the ItemReader and ResultWriter objects as ASL writes them.
+    ``rebind``: context paths the children must read from their input instead (inside a
+    child, ``$$.Execution.Id`` names the child, not the run), each path's string value
+    replaced throughout the processor's states.
+    """
+
+    reader: Json
+    item_selector: Json
+    processor: Machine
+    max_concurrency: int
+    writer: Json
+    tolerated_failure_count: int = 0
+    rebind: tuple[tuple[str, str], ...] = ()
+    next: str | None = None
+    result_path: str | None = "$"
+    comment: str = ""
+
+    def to_asl(self) -> Json:
+        out: Json = {"Type": "Map"}
+        if self.comment:
+            out["Comment"] = self.comment
+        processor = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}}
+        processor |= _rebound(self.processor.to_asl(), dict(self.rebind))
+        out |= {
+            "ItemReader": self.reader,
+            "ItemSelector": self.item_selector,
+            "MaxConcurrency": self.max_concurrency,
+            "ToleratedFailureCount": self.tolerated_failure_count,
+            "ItemProcessor": processor,
+            "ResultWriter": self.writer,
+        }
+        if self.result_path != "$":
+            out["ResultPath"] = self.result_path
+        return out | _flow(self.next)
+
+
+def _rebound(value: Any, paths: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return paths.get(value, value)
+    if isinstance(value, dict):
+        return {k: _rebound(v, paths) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rebound(v, paths) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
 class Machine:
     """A scope of states: the whole state machine, a Parallel branch or a Map processor."""
 

@@ -29,4 +29,36 @@ def inline_fits(wf: model.Workflow) -> Iterator[Diagnostic]:
         )
 
 
-CHECKS: tuple[Check, ...] = (inline_fits,)
+def map_settings(wf: model.Workflow) -> Iterator[Diagnostic]:
+    """A Distributed Map runs at most DISTRIBUTED_MAP_CONCURRENCY children at once, and a
+    failure tolerance is a percentage that only the map strategy honours."""
+    fe = wf.foreach
+    if fe is None:
+        return
+    share = fe.tolerated_failure_percentage
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 100:
+        yield error(
+            "bad-tolerated-failure", fe.source,
+            f"foreach tolerated_failure_percentage {share!r} is not a number from 0 to 100",
+            "pass the share of samples that may fail without failing the run, e.g. 5 (0, "
+            "the default, fails the run on any failed sample)",
+        )
+    elif share and fe.strategy != "map":
+        yield error(
+            "tolerance-needs-map", fe.source,
+            f"foreach tolerated_failure_percentage={share} is honoured by strategy=\"map\" "
+            f"only, not by {fe.strategy!r}",
+            "pass strategy=\"map\", or leave tolerated_failure_percentage out",
+        )
+    if (fe.strategy == "map" and isinstance(fe.max_concurrency, int)
+            and fe.max_concurrency > limits.DISTRIBUTED_MAP_CONCURRENCY):
+        yield error(
+            "map-concurrency", fe.source,
+            f"foreach max_concurrency {fe.max_concurrency:,} is more child executions than a "
+            f"Distributed Map runs at once ({limits.DISTRIBUTED_MAP_CONCURRENCY:,})",
+            f"pass max_concurrency={limits.DISTRIBUTED_MAP_CONCURRENCY} or fewer (0: as many "
+            "as Step Functions allows)",
+        )
+
+
+CHECKS: tuple[Check, ...] = (inline_fits, map_settings)

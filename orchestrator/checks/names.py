@@ -130,7 +130,7 @@ def params_and_columns(wf: model.Workflow) -> Iterator[Diagnostic]:
             yield error(
                 "bad-strategy", fe.source, f"foreach strategy {fe.strategy!r} is not one of "
                 f"{', '.join(map(repr, model.STRATEGIES))}",
-                "leave it out (auto) or pass strategy=\"array\"",
+                "leave it out (auto) or pass strategy=\"array\" or strategy=\"map\"",
             )
         if isinstance(fe.max_samples, bool) or not isinstance(fe.max_samples, int) \
                 or fe.max_samples < 1:

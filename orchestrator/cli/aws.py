@@ -178,10 +178,10 @@ def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any
     if args.input:
         base, where = run_input(args.input)
     if args.samples and args.samples.startswith("s3://"):
-        if wf is None or wf.foreach is None or fanout.choose(wf) != "array":
+        if wf is None or not fanout.reads_sheet(wf):
             raise UsageError(f"--samples {args.samples}: a sheet in S3 is read by workflows of "
-                             "the array strategy; give the workflow file (.py) of one, or a "
-                             "local FILE.csv")
+                             "the array or map strategy; give the workflow file (.py) of one, "
+                             "or a local FILE.csv")
         base[c.SHEET_KEY] = args.samples  # checked by the run's first step, naming the line
     elif args.samples:
         samples = parse_sheet(_read(args.samples), wf, args.samples)
@@ -194,10 +194,10 @@ def _input(args: argparse.Namespace, wf: model.Workflow | None) -> dict[str, Any
 
 def _sheet_upload(args: argparse.Namespace, wf: model.Workflow | None,
                   doc: dict[str, Any]) -> tuple[bytes, str] | None:
-    """An array workflow reads its rows from S3: a local sheet (already checked) is uploaded
+    """An array or map workflow reads its rows from S3: a local sheet (already checked) is uploaded
     content-addressed under the workflow's prefix, and only its URI goes in the input."""
     if (not args.samples or args.samples.startswith("s3://") or wf is None
-            or wf.foreach is None or fanout.choose(wf) != "array"):
+            or not fanout.reads_sheet(wf)):
         return None
     rows = doc.pop(c.SAMPLES_KEY)  # checked (and selected by --only) already
     body = "".join(c.canonical_json(r) + "\n" for r in rows).encode()

@@ -16,7 +16,7 @@ from orchestrator.asl.states import (
     State,
     Succeed,
 )
-from orchestrator.compiler import array, dag, inline, stages
+from orchestrator.compiler import array, dag, distributed, inline, stages
 from orchestrator.errors import Diagnostic, WorkflowError
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
@@ -136,8 +136,11 @@ class Emitter:
         return name, [state]
 
     def block(self, b: Block, next_: str) -> tuple[str, list[State]]:
-        if fanout.choose(self.wf) == "array":
+        strategy = fanout.choose(self.wf)
+        if strategy == "array":
             return array.block(self, b, next_)
+        if strategy == "map":
+            return distributed.block(self, b, next_)
         return inline.block(self, b, next_)
 
     def branch(self, p: dag.Plan[Node]) -> Machine:
@@ -169,15 +172,16 @@ def build_machine(wf: model.Workflow) -> Machine:
     nodes, preds, blocks = group(wf)
     w = weights(wf, blocks)
     plan = dag.plan(nodes, preds, w)
-    by_array = wf.foreach is not None and fanout.choose(wf) == "array"
-    count = "$.sheet.count" if by_array else f"States.ArrayLength($.{c.SAMPLES_KEY})"
+    by_sheet = fanout.reads_sheet(wf)
+    count = "$.sheet.count" if by_sheet else f"States.ArrayLength($.{c.SAMPLES_KEY})"
     done = Pass(names.DONE, parameters={"workflow": wf.name, "samples.$": count})
     start, sts = Emitter(wf, w).emit(plan, done.name)
     defaults: Json = {c.PARAMS_KEY: {}, c.SAMPLES_KEY: [], c.FORCE_KEY: [], c.ONLY_KEY: []}
     guard: list[State] = []
-    if by_array:
+    if by_sheet:
         defaults["sheet"] = ""  # or the s3:// URI of a sample sheet (CSV or JSON lines)
-        guard = array.prelude(wf, start)
+        guard = (distributed.prelude if fanout.choose(wf) == "map" else array.prelude)(
+            wf, start)
         start = guard[0].name
     elif wf.foreach is not None:
         guard = inline.guard(wf, start)

@@ -58,7 +58,7 @@ def check_payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json:
 def rows_field(wf: model.Workflow) -> Json:
     """Where a step finds the run's rows: the input's samples (inline), or the run's sheet in
     S3 (array: no per-sample list travels through the state machine)."""
-    if wf.foreach is not None and fanout.choose(wf) == "array":
+    if fanout.reads_sheet(wf):
         return {"sheet.$": SHEET_URI}
     return {"samples.$": f"$.{c.SAMPLES_KEY}"}
 

@@ -28,8 +28,10 @@ that shows the gap on plain moto, so it can be removed when upstream fixes it):
 3. ``lambda:invoke`` returns the request instead of running code: registered functions are
    called in-process (:class:`~orchestrator.local.lambdas.LambdaRegistry`).
 4. EventBridge: AWS-sourced events are emitted by :mod:`orchestrator.local.events`.
-5. Failures inside Map iterations and Parallel branches keep their error name, and a
-   Distributed Map honours its failure threshold (:mod:`orchestrator.local.mapfix`).
+5. Failures inside Map iterations and Parallel branches keep their error name, a
+   Distributed Map honours its failure threshold, and its ResultWriter writes the result
+   files and manifest AWS writes (moto writes an empty manifest) with its Parameters read
+   from the Map's input: :mod:`orchestrator.local.mapfix`.
 6. ``.sync`` polls DescribeJobs every 0.5 s, a floor under every Batch stage. The resolver
    instead waits on :meth:`LocalBatch.wait` (woken when the job finishes), in slices of
    :data:`SYNC_SLICE` seconds so a stopped execution is noticed, then asks DescribeJobs once.
@@ -90,6 +92,15 @@ from moto.sqs.models import Message, Queue, SQSBackend
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
     distributed_iteration_component,
     iteration_worker,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+    distributed_item_processor_worker,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer import (
+    result_writer_decl,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (  # noqa: E501
+    resource_eval_s3 as result_writer_s3,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -338,6 +349,13 @@ def _patch_map_failures(done: Installed) -> None:
         done.patch(module, "CustomErrorName", mapfix.error_name)
     component = distributed_iteration_component.DistributedIterationComponent
     done.patch(component, "_map_run", mapfix.enforce_tolerance(component._map_run))
+    worker = distributed_item_processor_worker.DistributedItemProcessorWorker
+    done.patch(worker, "_eval_input", mapfix.keep_child_input(worker._eval_input))
+    done.patch(worker, "_eval_job", mapfix.record_child(worker._eval_job))
+    done.patch(result_writer_s3.ResourceEvalS3, "_handle_put_object",
+               staticmethod(mapfix.put_results))
+    done.patch(result_writer_decl.ResultWriter, "_eval_body",
+               mapfix.writer_parameters_from_input)
 
 
 class _Server(ThreadedMotoServer):

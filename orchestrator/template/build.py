@@ -192,7 +192,7 @@ def sam_template(stack: description.StackDescription,
              batch.shared_resources(
                  retention, gpu_jobs=any(j.gpus for wf in wfs for j in wf.jobs))]
     for wf in wfs:
-        parts.append(machines.resources(wf, stack, retention))
+        parts.append(machines.resources(wf, stack, retention, BUCKET_PARAM))
         parts.append(batch.workflow_resources(wf, stack, BUCKET_PARAM))
     for part in parts:
         clash = sorted(set(part) & set(resources))

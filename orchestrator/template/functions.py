@@ -181,7 +181,7 @@ def _trigger(wf: model.Workflow, t: model.Trigger) -> c.TriggerConfig:
         out["suffix"] = t.suffix
     if wf.foreach is not None:
         out["sample_column"] = wf.foreach.column
-        if t.kind == "sheet" and fanout.choose(wf) == "array":
+        if t.kind == "sheet" and fanout.reads_sheet(wf):
             out["sheet_by_uri"] = True
     return out
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator import model
-from orchestrator.template import description, refs
+from orchestrator import fanout, model
+from orchestrator.template import access, description, refs
 from orchestrator.template.cfn import (
     arn,
     get_att,
@@ -25,7 +25,8 @@ from orchestrator_runtime import contracts as c
 CHECK_FUNCTION = function_id("check_outputs")
 
 
-def _role(wf: model.Workflow, stack: description.StackDescription) -> dict[str, Any]:
+def _role(wf: model.Workflow, stack: description.StackDescription,
+          bucket_param: str) -> dict[str, Any]:
     defs = [jd.name for jd in stack.job_definitions_of(wf.name)]
     jobs = arn("batch", "job/*")
     submit = [refs.job_queue(), jobs]
@@ -51,7 +52,39 @@ def _role(wf: model.Workflow, stack: description.StackDescription) -> dict[str, 
                      "'*' for these actions, as AWS documents for Step Functions logging."),
         xray_write(),
     ]
+    if fanout.choose(wf) == "map":
+        statements += _distributed_map(wf, bucket_param)
     return iam_role("states.amazonaws.com", [policy("run-workflow", statements)])
+
+
+def machine_name(wf: model.Workflow) -> str:
+    """The explicit name of a map workflow's state machine (see :func:`_distributed_map`)."""
+    return f"${{AWS::StackName}}-{wf.name}"
+
+
+def _distributed_map(wf: model.Workflow, bucket_param: str) -> list[Any]:
+    """What a Distributed Map needs (Step Functions developer guide, "IAM policies for using
+    Distributed Map states" and "IAM policies for ResultWriter"): to start its child
+    executions (StartExecution on the state machine itself), to watch and stop them (their
+    ARNs are execution:<machine>/<map run label or id>:<id>), to read its items and to write
+    its results, both under the workflow's run folders. The machine's own ARN is built from
+    its explicit name, not from a reference to it: a role that refers to the state machine
+    that uses it is a circular dependency in CloudFormation."""
+    name = machine_name(wf)
+    tasks = access.meta_location(wf, bucket_param, c.TASKS)
+    items = access.Location(tasks.bucket, f"{tasks.prefix}*/{c.SHEET_ITEMS}")
+    results = access.Location(tasks.bucket, f"{tasks.prefix}*/{c.MAP_RESULTS}/")
+    return [
+        Commented("The Distributed Map starts one child execution of this state machine per "
+                  "sample.", statement(["states:StartExecution"],
+                                       [arn("states", f"stateMachine:{name}")])),
+        statement(["states:DescribeExecution", "states:StopExecution"],
+                  [arn("states", f"execution:{name}/*")]),
+        statement(["s3:GetObject"], [items.arn()]),
+        statement(["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts",
+                   "s3:PutObject"], [results.arn()]),
+        access.kms_key(write=True),
+    ]
 
 
 def log_group_id(wf: model.Workflow) -> str:
@@ -63,18 +96,24 @@ def role_id(wf: model.Workflow) -> str:
 
 
 def resources(wf: model.Workflow, stack: description.StackDescription,
-              log_retention: Any) -> dict[str, Any]:
+              log_retention: Any, bucket_param: str) -> dict[str, Any]:
     machine = stack.state_machine(wf.name)
+    named = fanout.choose(wf) == "map"
+    why = (f"Named ${{AWS::StackName}}-{wf.name}: its role lets its Distributed Map start\n"
+           "executions of it, by an ARN built from the name (a reference would be circular);\n"
+           "the stack name keeps two stacks apart; "
+           if named else "No Name: CloudFormation makes one from the stack, so two stacks of "
+           "the same\nworkflows can live in one account and region; ")
     return {
         log_group_id(wf): log_group(
             sub(f"/aws/vendedlogs/states/${{AWS::StackName}}-{wf.name}"), log_retention),
-        role_id(wf): _role(wf, stack),
+        role_id(wf): _role(wf, stack, bucket_param),
         machine.logical_id: Commented(
-            "No Name: CloudFormation makes one from the stack, so two stacks of the same\n"
-            "workflows can live in one account and region; the stack output "
-            f"{machine_output_key(wf.name)}\nholds its ARN (orchestrator start/status read it).", {
+            f"{why}the stack output {machine_output_key(wf.name)}\nholds its ARN "
+            "(orchestrator start/status read it).", {
             "Type": "AWS::Serverless::StateMachine",
             "Properties": {
+                **({"Name": sub(machine_name(wf))} if named else {}),
                 "Type": "STANDARD",
                 "DefinitionUri": machine.definition_uri,
                 "DefinitionSubstitutions": refs.cfn(dict(machine.substitutions)),

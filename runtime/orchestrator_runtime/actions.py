@@ -1,11 +1,12 @@
 """The check function's actions: "pre" and "post" check a stage's outputs (outputs.py),
-"explain" and "summarize" read failures (explain.py). One dispatch, every action handled."""
+"explain" and "summarize" read failures (explain.py, arrays.py, mapresults.py). One
+dispatch, every action handled."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, assert_never
 
-from orchestrator_runtime import arrays, contracts, explain, outputs
+from orchestrator_runtime import arrays, contracts, explain, mapresults, outputs
 
 if TYPE_CHECKING:
     from mypy_boto3_batch import BatchClient
@@ -31,6 +32,8 @@ def handle(
         case "explain":
             return explain.explain(request)
         case "summarize":
+            if request.get("written") is not None:  # a map block: its ResultWriter's files
+                return mapresults.summarize(s3, request)
             if request.get("results") is None:  # an array block (the request was checked)
                 return arrays.summarize(s3, request)
             return explain.summarize(request)

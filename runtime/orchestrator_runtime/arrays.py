@@ -118,10 +118,40 @@ def sheet(s3: S3Client, request: contracts.CheckRequest, *,
         raise NoSamples(f"workflow {request.get('workflow')!r} runs once per sample, but the "
                         "run has no samples: start it with a sample sheet or "
                         f"{{\"{contracts.SAMPLES_KEY}\": [...]}}")
-    uri = contracts.run_prefix(_bucket(request), _execution_name(request)) + contracts.SHEET
+    folder = contracts.run_prefix(_bucket(request), _execution_name(request))
+    uri = folder + contracts.SHEET
     body = "".join(contracts.canonical_json(r) + "\n" for r in rows).encode()
     s3util.put_bytes(s3, uri, body, sleep=sleep)
-    return contracts.SheetResponse(sheet=uri, count=len(rows))
+    out = contracts.SheetResponse(sheet=uri, count=len(rows))
+    if request.get("items"):
+        out["bucket"], out["items"], out["results"] = _map_items(s3, request, rows, folder,
+                                                                 sleep)
+    return out
+
+
+def _map_items(s3: S3Client, request: contracts.CheckRequest, rows: list[Any], folder: str,
+               sleep: Sleep) -> tuple[str, str, str]:
+    """The rows as one JSON array for the Distributed Map's ItemReader (moto's interpreter
+    reads CSV and JSON only, not JSON lines), and where its ResultWriter writes. Each child
+    execution's input (its row, the run's params and selections) must fit Step Functions'
+    payload limit: a row that does not fails the run here, named."""
+    shared = len(contracts.canonical_json({
+        "index": len(rows), "params": request.get("params") or {},
+        "force": request.get("force") or [], "only": request.get("only") or [],
+        "execution": request.get("execution", ""), "sample": None}).encode())
+    column = request.get("sample_column") or ""
+    for row in rows:
+        size = shared + len(contracts.canonical_json(row).encode())
+        if size > limits.PAYLOAD_BYTES:
+            raise BadSampleSheet(
+                f"sample {samplesheet.sample_id(row, column)!r}: its row and the run's params "
+                f"make a {size:,}-byte child execution input; Step Functions allows "
+                f"{limits.PAYLOAD_BYTES:,}: shorten the row's values or the params")
+    items = folder + contracts.SHEET_ITEMS
+    body = ("[" + ",".join(contracts.canonical_json(r) for r in rows) + "]").encode()
+    s3util.put_bytes(s3, items, body, sleep=sleep)
+    bucket, key = contracts.split_uri(items)
+    return bucket, key, contracts.split_uri(folder + contracts.MAP_RESULTS + "/")[1]
 
 
 def load_sheet(s3: S3Client, uri: str, *, sleep: Sleep = time.sleep) -> list[dict[str, Any]]:

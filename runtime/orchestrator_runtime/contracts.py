@@ -148,6 +148,10 @@ class CheckRequest(TypedDict, total=False):
     stages: list[str]  # for an array block's "summarize": the block's stages, in order
     batch: Any  # for "collect": the stage's Batch Task result(s) or caught error(s)
     bucket: str  # for "sheet" and "summarize": s3://bucket/prefix of the workflow
+    items: bool  # for "sheet", map strategy: also write the rows as the Map's items (JSON)
+    written: dict[str, Any]  # for a map block's "summarize": its ResultWriterDetails
+    total: int  # for a map block's "summarize": the run's rows (SheetResponse.count)
+    tolerated: float  # for a map block's "summarize": percent of samples that may fail
 
 
 class Counts(TypedDict):
@@ -192,6 +196,7 @@ class SummaryResponse(TypedDict):
     total: int
     failed: int
     cause: str  # "2 of 50 samples failed: S3 (align: ...); S7 (...)" or ""
+    over: NotRequired[bool]  # map block: more failed than the tolerated share (fail the run)
 
 
 class RunnerTask(TypedDict):
@@ -536,6 +541,10 @@ MANIFEST_WIDTH_MAX: Final = 16 * 1024 * 1024  # bytes of one manifest line, at m
 MANIFEST_LINES_MAX: Final = 10**9  # lines (samples) of one manifest, at most
 FAILURES: Final = "_failures"  # below run_prefix: one document per stage that had failures
 SHEET: Final = "sheet.jsonl"  # the run's sample sheet as the check function wrote it
+SHEET_ITEMS: Final = "sheet.json"  # map strategy: the same rows as one JSON array
+MAP_RESULTS: Final = "_results"  # below run_prefix: what each Distributed Map's children
+#   ended with, as its ResultWriter writes it (<map run id>/manifest.json, SUCCEEDED_0.json,
+#   FAILED_0.json, ...); no stage name starts with "_"
 
 
 class ManifestLine(TypedDict):
@@ -552,6 +561,12 @@ class Chunk(TypedDict):
 class SheetResponse(TypedDict):
     sheet: str  # s3:// URI of the run's sheet (JSON lines, one row object per line)
     count: int  # rows
+    # Map strategy (request "items"): the Distributed Map's ItemReader reads the rows as one
+    # JSON array (bucket and key of SHEET_ITEMS), and its ResultWriter writes below the key
+    # prefix "results" (MAP_RESULTS under the run's folder).
+    bucket: NotRequired[str]
+    items: NotRequired[str]
+    results: NotRequired[str]
 
 
 class PlanResponse(TypedDict):

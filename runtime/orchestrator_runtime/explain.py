@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator_runtime import contracts, samplesheet
@@ -145,6 +145,13 @@ def summarize(request: contracts.CheckRequest) -> contracts.SummaryResponse:
     """Count a Map block's failed iterations; the cause names the first few and why."""
     results: list[Any] = request["results"]  # present: the request model requires it
     failed = [r for r in results if isinstance(r, Mapping) and r.get("status") == "FAILED"]
+    return summary(request, failed, len(results))
+
+
+def summary(request: contracts.CheckRequest, failed: Sequence[Mapping[str, Any]],
+            total: int) -> contracts.SummaryResponse:
+    """``failed`` iterations (IterationResult-like) of ``total`` in one line: the first few
+    samples, each with its stage and cause."""
     parts = []
     for item in failed[:SUMMARY_SHOWN]:
         sample, raw = _iteration_sample(request, item), _iteration_cause(item)
@@ -155,6 +162,6 @@ def summarize(request: contracts.CheckRequest) -> contracts.SummaryResponse:
         parts.append(f"{sample} ({stage}: {cause or 'no cause recorded'})")
     if len(failed) > SUMMARY_SHOWN:
         parts.append(f"and {len(failed) - SUMMARY_SHOWN} more")
-    noun = "sample" if len(results) == 1 else "samples"
-    cause = f"{len(failed)} of {len(results)} {noun} failed: {'; '.join(parts)}" if failed else ""
-    return contracts.SummaryResponse(total=len(results), failed=len(failed), cause=cause)
+    noun = "sample" if total == 1 else "samples"
+    cause = f"{len(failed)} of {total} {noun} failed: {'; '.join(parts)}" if failed else ""
+    return contracts.SummaryResponse(total=total, failed=len(failed), cause=cause)

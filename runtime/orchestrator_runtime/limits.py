@@ -19,6 +19,7 @@ DEFINITION_BYTES: Final = 1024 * 1024
 PAYLOAD_BYTES: Final = 256 * 1024  # input/output of an execution, a state or a task
 HISTORY_EVENTS: Final = 25_000  # events in one execution's history; one more fails it
 INLINE_MAP_CONCURRENCY: Final = 40  # an inline Map runs at most about 40 iterations at once
+DISTRIBUTED_MAP_CONCURRENCY: Final = 10_000  # child executions of a Distributed Map at once
 
 # Sample sheets: Python's csv module refuses longer fields by default (field_size_limit); a
 # longer cell in a sample sheet is an unclosed quote, never a sample's value.

@@ -525,6 +525,72 @@ def test_adapter_map_of_batch_jobs_reports_the_failed_item(adapted: Clients, mod
         assert result["error"] == "States.ExceedToleratedFailureThreshold"
 
 
+def _writing_map(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A Distributed Map whose ResultWriter's prefix comes from its input; items without
+    ``value`` fail."""
+    state = _distributed(_missing_path_iteration())
+    state["ToleratedFailureCount"] = 10
+    state["ResultWriter"] = {"Resource": "arn:aws:states:::s3:putObject",
+                             "Parameters": {"Bucket": "results", "Prefix.$": "$.folder"}}
+    return {"StartAt": "M", "States": {"M": state}}
+
+
+def test_gap_result_writer_reads_its_parameters_from_the_results(plain: Clients) -> None:
+    """Adapter piece: mapfix.writer_parameters_from_input (install -> _patch_map_failures)."""
+    plain.make("s3").create_bucket(Bucket="results")
+    result = plain.execute(_writing_map([]), "arn:aws:iam::123456789012:role/sfn",
+                           payload={"items": [{"value": 1}], "folder": "runs/r1"})
+    assert result["status"] == "FAILED"
+    assert "$.folder" in result["cause"] and "could not be found" in result["cause"]
+
+
+def test_gap_result_writer_writes_an_empty_manifest_and_no_results(plain: Clients) -> None:
+    """Adapter piece: mapfix.record_child and mapfix.put_results."""
+    s3 = plain.make("s3")
+    s3.create_bucket(Bucket="results")
+    doc = _writing_map([])
+    doc["States"]["M"]["ResultWriter"]["Parameters"] = {"Bucket": "results", "Prefix": "runs"}
+    result = plain.execute(doc, "arn:aws:iam::123456789012:role/sfn",
+                           payload={"items": [{"value": 1}, {}]})
+    assert result["status"] == "SUCCEEDED"
+    key = json.loads(result["output"])["ResultWriterDetails"]["Key"]
+    manifest = json.loads(s3.get_object(Bucket="results", Key=key)["Body"].read())
+    assert manifest["ResultFiles"] == {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="results")["Contents"]] == [key]
+
+
+def test_adapter_result_writer_writes_each_child_as_aws_does(adapted: Clients) -> None:
+    s3 = adapted.make("s3")
+    s3.create_bucket(Bucket="results")
+    result = adapted.execute(_writing_map([]), "arn:aws:iam::123456789012:role/sfn",
+                             payload={"items": [{"value": 1}, {}, {"value": 3}],
+                                      "folder": "runs/r1"})
+    assert result["status"] == "SUCCEEDED"
+    details = json.loads(result["output"])
+    assert set(details) == {"MapRunArn", "ResultWriterDetails"}
+    key = details["ResultWriterDetails"]["Key"]
+    assert details["ResultWriterDetails"]["Bucket"] == "results"
+    assert key == f"runs/r1/{details['MapRunArn'].split(':')[-1]}/manifest.json"
+    manifest = json.loads(s3.get_object(Bucket="results", Key=key)["Body"].read())
+    assert manifest["DestinationBucket"] == "results" and not manifest["ResultFiles"]["PENDING"]
+
+    def read(status: str) -> list[dict[str, Any]]:
+        (f,) = manifest["ResultFiles"][status]
+        body = s3.get_object(Bucket="results", Key=f["Key"])["Body"].read()
+        assert f["Key"].endswith(f"/{status}_0.json") and f["Size"] == len(body)
+        entries: list[dict[str, Any]] = json.loads(body)
+        return entries
+
+    succeeded, failed = read("SUCCEEDED"), read("FAILED")
+    assert [json.loads(e["Input"]) for e in succeeded] == [{"value": 1}, {"value": 3}]
+    assert [json.loads(e["Output"]) for e in succeeded] == [{"v": 1}, {"v": 3}]
+    assert {e["Status"] for e in succeeded} == {"SUCCEEDED"}
+    (bad,) = failed
+    assert json.loads(bad["Input"]) == {} and bad["Status"] == "FAILED"
+    assert bad["Error"] == "States.Runtime" and "$.value" in bad["Cause"]
+    assert ":execution:" in bad["ExecutionArn"] and bad["StartDate"] and bad["StopDate"]
+
+
 # 6. Gaps the compiler and template avoid -------------------------------------------------
 
 def test_gap_tolerated_failure_percentage_zero_is_rejected(plain: Clients) -> None:

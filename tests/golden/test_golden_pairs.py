@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import statelint_gaps
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,9 +94,31 @@ def test_no_golden_without_a_workflow() -> None:
 
 @pytest.mark.parametrize("path", EXPECTED_ASL, ids=lambda p: p.name)
 def test_statelint_accepts_golden(path: Path) -> None:
+    assert statelint_gaps.problems(path) == []
+
+
+def test_statelint_gap_reader_config_input_type(tmp_path: Path) -> None:
+    """statelint rejects a documented field (see tests/statelint_gaps.py); asl-validator
+    accepts the same definition."""
+    doc = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                       "ReaderConfig": {"InputType": "JSON"},
+                       "Parameters": {"Bucket": "b", "Key": "items.json"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}}
+    path = tmp_path / "reader.asl.json"
+    path.write_text(json.dumps(doc))
     exe = Path(sys.executable).with_name("statelint")
     result = subprocess.run([str(exe), str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode != 0
+    assert 'Field "InputType" not allowed in State Machine.States.M.ItemReader.ReaderConfig' \
+        in result.stdout + result.stderr
+    assert statelint_gaps.problems(path) == []
+    validator = ROOT / "node_modules" / ".bin" / "asl-validator"
+    accepted = subprocess.run([str(validator) if validator.exists() else "asl-validator",
+                               "--json-path", str(path)], capture_output=True, text=True)
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
 
 
 @pytest.mark.parametrize("path", EXPECTED_ASL, ids=lambda p: p.name)

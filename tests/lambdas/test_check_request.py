@@ -50,8 +50,8 @@ def test_a_stage_check_needs_its_fields(action: str, field: str) -> None:
 def test_a_summary_needs_the_map_results() -> None:
     event = {"action": "summarize", "workflow": "rnaseq", "block": "per_sample"}
 
-    assert rejected(event) == ("CheckRequest: action 'summarize' needs results (a Map block) "
-                               "or stages and sheet (an array block)")
+    assert rejected(event) == ("CheckRequest: action 'summarize' needs results (a Map block), "
+                               "stages and sheet (an array block) or written (a map block)")
 
 
 def test_a_missing_job_field_is_named() -> None:

@@ -38,7 +38,8 @@ def _layer(layer: str, *groups: dict[str, str]) -> dict[str, str]:
 LAYERS: dict[str, str] = {
     **_layer("runtime", _in(
         "orchestrator_runtime", "", "actions", "arrays", "contracts", "envcache", "events",
-        "explain", "jobstate", "limits", "manifests", "outputs", "resolve", "runner",
+        "explain", "jobstate", "limits", "manifests", "mapresults", "outputs", "resolve",
+        "runner",
         "runner_errors", "runner_io", "runner_manifest", "runner_retry", "runner_task",
         "runner_template", "s3util", "samplesheet", "triggers", "why")),
     **_layer("lambdas", _in(
@@ -51,8 +52,8 @@ LAYERS: dict[str, str] = {
         "orchestrator.checks", "", "arguments", "common", "commands", "dependencies", "fanout",
         "names",
         "paths", "placeholders", "resources", "triggers")),
-    **_layer("compiler", _in("orchestrator.compiler", "", "array", "compile", "dag", "inline",
-                                         "stages")),
+    **_layer("compiler", _in("orchestrator.compiler", "", "array", "compile", "dag",
+                             "distributed", "inline", "stages")),
     **_layer("template", _in(
         "orchestrator.template", "", "access", "batch", "build", "cfn", "description",
         "functions", "ids", "machines", "refs", "yamltext")),

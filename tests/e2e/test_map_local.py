@@ -1,0 +1,94 @@
+"""The map strategy end to end on the embedded engine: a Distributed Map over the run's
+sheet, one child execution per sample running its stages (issue 12, section 2).
+
+Ten samples with trivial commands keep it within the suite's budget."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from orchestrator.local.engine import RunOptions, RunResult, run
+
+WORKFLOW = """
+from orchestrator import Workflow
+
+wf = Workflow("mp", bucket="s3://local-tests/mp")
+samples = wf.foreach("sample_id", strategy="map", max_concurrency=4)
+a = wf.job("a", image="img", command=[{a!r}], shell=True,
+           inputs={{"x": "in/{{sample_id}}.txt"}}, outputs={{"y": "a/{{sample_id}}.txt"}},
+           per=samples, timeout="5m")
+b = wf.job("b", image="img", command=["cp {{inputs.y}} {{outputs.z}}"], shell=True,
+           inputs={{"y": "a/{{sample_id}}.txt"}}, outputs={{"z": "b/{{sample_id}}.txt"}},
+           per=samples, after=[a], timeout="5m")
+wf.job("merge", image="img", command=["cat", "{{inputs.z}}"], stdout="all",
+       inputs={{"z": "b/{{sample_id}}.txt"}}, outputs={{"all": "merged.txt"}}, after=[b],
+       timeout="5m")
+"""
+COPY = "cp {inputs.x} {outputs.y}"
+FAILING = ("if grep -q bad {inputs.x}; then echo '{sample_id} is bad' >&2; exit 3; fi; "
+           "cp {inputs.x} {outputs.y}")
+N = 10
+
+
+def ids(n: int = N) -> list[str]:
+    return [f"S{i:02d}" for i in range(n)]
+
+
+def workflow(tmp_path: Path, command: str = COPY, bad: str = "") -> Path:
+    data = tmp_path / "data" / "mp"
+    (data / "in").mkdir(parents=True, exist_ok=True)
+    for s in ids():
+        (data / "in" / f"{s}.txt").write_text(f"{s} bad\n" if s == bad else f"{s}\n")
+    (data / "samples.csv").write_text("sample_id\n" + "\n".join(ids()) + "\n")
+    path = tmp_path / "mp.py"
+    path.write_text(textwrap.dedent(WORKFLOW.format(a=command)))
+    return path
+
+
+def by_stage(result: RunResult, stage: str) -> dict[str, dict[str, object]]:
+    return {str(r["sample"]): r for r in result.rows if r["stage"] == stage}
+
+
+def bucket(tmp_path: Path) -> Path:
+    return tmp_path / "wd" / "s3" / "local-tests" / "mp"
+
+
+def test_each_sample_runs_its_stages_then_a_rerun_skips_them_all(tmp_path: Path) -> None:
+    opts = RunOptions(workflow(tmp_path), workdir=tmp_path / "wd", cores=2)
+    first = run(opts)
+    assert first.succeeded, first.cause
+    for stage in ("a", "b"):
+        rows = by_stage(first, stage)
+        assert sorted(rows) == ids()
+        assert {r["status"] for r in rows.values()} == {"SUCCEEDED"}
+    merged = (bucket(tmp_path) / "merged.txt").read_text()
+    assert merged.splitlines() == ids()
+
+    second = run(opts)
+    assert second.succeeded, second.cause
+    assert {r["status"] for r in second.rows} == {"SKIPPED"}
+    assert not second.logs  # nothing was submitted
+
+
+def test_one_failing_sample_fails_alone_is_named_and_resume_runs_only_it(
+        tmp_path: Path) -> None:
+    opts = RunOptions(workflow(tmp_path, FAILING, bad="S04"), workdir=tmp_path / "wd",
+                      cores=2)
+    failed = run(opts)
+    assert failed.status == "FAILED" and failed.error == "SamplesFailed"
+    assert failed.cause.startswith(f"1 of {N} samples failed: S04 (a: failed after 1 attempt")
+    assert "exit code 3" in failed.cause
+    a, b = by_stage(failed, "a"), by_stage(failed, "b")
+    assert a["S04"]["status"] == "FAILED"
+    others = set(ids()) - {"S04"}
+    assert {s for s, r in a.items() if r["status"] == "SUCCEEDED"} == others
+    assert {s for s, r in b.items() if r["status"] == "SUCCEEDED"} == others  # they finished
+    assert "S04" not in b
+    assert not any(r["stage"] == "merge" for r in failed.rows)  # never on partial results
+
+    workflow(tmp_path, FAILING)  # the data is repaired
+    fixed = run(opts)
+    assert fixed.succeeded, fixed.cause
+    ran = {(r["stage"], r["sample"]) for r in fixed.rows if r["status"] == "SUCCEEDED"}
+    assert ran == {("a", "S04"), ("b", "S04"), ("merge", "_once")}
