@@ -346,3 +346,27 @@ def test_only_selected_samples_are_planned_but_the_sheet_stays_whole(s3: S3Clien
     once = request("pre", once=True, only=["S2"],
                    spec=job(inputs={}, command=["true"], outputs={"stats": "all.tsv"}))
     assert outputs.pre_check(s3, once)["complete"] is False  # a once-stage always runs
+
+
+@pytest.mark.parametrize("kind", ["csv"])  # JSON lines: test_the_sheet_action_reads_csv...
+def test_a_hundred_thousand_row_sheet_in_s3_is_read_once_and_planned_in_pages(
+        s3: S3Client, kind: str) -> None:
+    n = 100_000
+    names = ids(n)
+    body = ("sample_id,condition\n" + "".join(f"{s},treated\n" for s in names)
+            if kind == "csv" else
+            "".join(json.dumps({"sample_id": s, "condition": "treated"}) + "\n" for s in names))
+    fast_put(f"{PREFIX}/sheets/big.{kind}", body.encode())
+    calls = count_requests(s3)
+
+    got = arrays.sheet(s3, request("sheet", once=True, sheet=f"{PREFIX}/sheets/big.{kind}"))
+    assert got["count"] == n
+    plan = arrays.plan(s3, plan_request(got["sheet"], inputs={}, command=["true"]))
+
+    assert plan["count"] == n and plan["complete"] == 0
+    assert [int(c["size"]) for c in plan["chunks"]] == [10_000] * 10
+    assert calls["HeadObject"] == 0
+    assert calls["GetObject"] == 2  # the user's sheet, then the run's copy of it
+    assert calls["ListObjectsV2"] <= 3 + 3 * math.ceil(n / 1000)
+    lines = manifest(s3, plan)
+    assert len(lines) == n and lines[-1]["sample"] == names[-1]
