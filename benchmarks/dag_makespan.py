@@ -27,10 +27,12 @@ import heapq
 import random
 import statistics
 from collections.abc import Hashable, Mapping, Sequence
+from typing import TypeVar
 
 from orchestrator.compiler import dag
 
 Preds = dict[str, frozenset[str]]
+J = TypeVar("J", bound=Hashable)  # a job of a schedule
 
 
 def random_dag(rng: random.Random, n: int, p: float) -> dict[str, frozenset[str]]:
@@ -71,13 +73,13 @@ def plan_efficiency(preds: Preds, w: Mapping[str, float]) -> float:
     return dag.critical_path(nodes, preds, w) / dag.makespan(dag.plan(nodes, preds), w)
 
 
-def list_schedule(order: Sequence[Hashable], preds: Mapping[Hashable, Sequence[Hashable]],
-                  w: Mapping[Hashable, float], slots: int | None = None) -> float:
+def list_schedule(order: Sequence[J], preds: Mapping[J, Sequence[J]], w: Mapping[J, float],
+                  slots: int | None = None) -> float:
     """Makespan of running ``order``'s jobs on ``slots`` slots (None: unlimited), each job
     started once its predecessors have finished, in the order jobs became ready (ties: in
     ``order``), on the slot free first. A job of duration 0 takes no slot (a barrier)."""
     index = {v: i for i, v in enumerate(order)}
-    succs: dict[Hashable, list[Hashable]] = {v: [] for v in order}
+    succs: dict[J, list[J]] = {v: [] for v in order}
     waiting = {v: len(preds[v]) for v in order}
     for v in order:
         for u in preds[v]:
@@ -85,7 +87,7 @@ def list_schedule(order: Sequence[Hashable], preds: Mapping[Hashable, Sequence[H
     ready = [(0.0, index[v], v) for v in order if not preds[v]]
     heapq.heapify(ready)
     free = [0.0] * slots if slots else []
-    finish: dict[Hashable, float] = {}
+    finish: dict[J, float] = {}
     while ready:
         at, _, v = heapq.heappop(ready)
         start = max(at, heapq.heappop(free)) if slots and w[v] > 0 else at
