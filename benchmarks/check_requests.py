@@ -34,7 +34,7 @@ from orchestrator_runtime import actions, arrays, contracts, s3util
 OUTPUTS = {"one prefix": "out/{sample_id}.bam", "per-sample folders": "{sample_id}/out.bam"}
 # The workflow's folder: under a prefix of its bucket, or the bucket itself.
 FOLDERS = {"under wf/": plan_requests.PREFIX, "bucket root": f"s3://{plan_requests.BUCKET}"}
-CHECKS = ("pre, 1 sample", "plan, N samples", "gathering pre, N inputs")
+CHECKS = ("pre (1 sample)", "plan (N samples)", "gathering pre (N inputs)")
 
 
 @contextlib.contextmanager

@@ -77,9 +77,8 @@ def compile_rows(quick: bool) -> list[Row]:
             1, "compile + definition size", f"{stages} stages x {samples:,} samples (array)",
             f"{_s(c.seconds)}; {_kb(c.written)} as written, {_kb(c.compact)} compact "
             f"({c.compact / stages / 1000:.1f} KB/stage){over}",
-            f"stepfunctions SDK steps: {_s(c.sdk_seconds)} "
-            f"({c.sdk_seconds / c.seconds:.1f}x compile), {_kb(c.sdk_bytes)}; "
-            f"same states: {'yes' if c.sdk_same else 'NO'}",
+            f"stepfunctions SDK: {_s(c.sdk_seconds)} ({c.sdk_seconds / c.seconds:.1f}x), "
+            f"{_kb(c.sdk_bytes)}, same states: {'yes' if c.sdk_same else 'NO'}",
             f"{MEASURED} (best of {3 if stages <= 10 else 1})"))
     return rows
 
@@ -157,9 +156,9 @@ def request_rows(quick: bool) -> list[Row]:
                     kinds.update(c)
                 rows.append(Row(
                     3, "S3 requests per stage check",
-                    f"{n:,} samples, {bucket}/{pattern}",
+                    f"{n:,} samples, outputs {bucket}/{pattern}",
                     " · ".join(f"{name}: {t:,}" for name, t in zip(counts, totals, strict=True)),
-                    f"one HEAD per object: 2 / {2 * n:,} / {n:,}; {warn}",
+                    f"a HEAD per object: 2 · {2 * n:,} · {n:,}; {warn}",
                     f"{MEASURED} (in-memory S3"
                     + (", = moto" if n == moto_at else "") + ")"))
     return rows

@@ -57,7 +57,7 @@ def test_a_gathering_stage_over_per_sample_folders_lists_instead_of_heading_each
     assert set(counts) == set(check_requests.CHECKS)
     for check, calls in counts.items():
         assert sum(calls.values()) <= 3 + 3 * math.ceil(n / 1000), (check, calls)
-    assert counts["gathering pre, N inputs"]["HeadObject"] == 0
+    assert counts["gathering pre (N inputs)"]["HeadObject"] == 0
 
 
 def test_the_suite_prints_one_table_with_every_row_of_a_section(
