@@ -13,6 +13,9 @@ tables say so for every graph. Graphs:
 First table: plan time with unit weights (best of --repeat for new; old runs once). Second:
 mean makespan / critical path of the plans with random durations (lognormal), old vs new.
 The new planner is exact (no bounded heuristic): it picks the same cut as the old one.
+Third: compile time and definition size of a chain of per-sample stages (:func:`chain_workflow`)
+by stages and samples, against the same machine built with the stepfunctions SDK
+(benchmarks/sdk_baseline.py).
 
 Run: python benchmarks/compile_scale.py [--graphs 5] [--repeat 3] [--seed 1] [--quick]
 (--quick skips the old planner where it takes more than a few seconds: chain 500, wide 200).
@@ -21,14 +24,22 @@ Run: python benchmarks/compile_scale.py [--graphs 5] [--repeat 3] [--seed 1] [--
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import random
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from benchmarks import dag_reference
+from benchmarks import dag_reference, sdk_baseline
 from benchmarks.dag_makespan import random_dag as local_dag
-from orchestrator.compiler import dag
+from orchestrator import dsl, model
+from orchestrator.compiler import asl_text, build_machine, compile_workflow, dag
+from orchestrator.compiler.compile import DefinitionTooLarge, deployed_size
+from orchestrator.validate import ensure_valid
+from orchestrator_runtime import limits
 
 Preds = dict[str, frozenset[str]]
 Planner = Callable[[list[str], Preds, dict[str, float] | None], dag.Plan[str]]
@@ -64,6 +75,69 @@ def timed(planner: Planner, preds: Preds, w: dict[str, float] | None,
         best = min(best, time.perf_counter() - start)
     assert result is not None
     return best, result
+
+
+def chain_workflow(stages: int, samples: int, strategy: str = "array") -> model.Workflow:
+    """``stages`` per-sample stages in a chain, each reading the previous one's output,
+    declared for ``samples`` samples (``max_samples``)."""
+    wf = dsl.Workflow("bench", bucket="s3://bench/wf")
+    per = wf.foreach("sample_id", strategy=strategy,  # type: ignore[arg-type]
+                     max_samples=samples)
+    prev: dsl.JobRef | None = None
+    for i in range(stages):
+        source = f"s{i - 1}/{{sample_id}}.bam" if i else "raw/{sample_id}.fq"
+        prev = wf.job(f"s{i}", image="img", command=["tool", "{inputs.x}", "{outputs.y}"],
+                      inputs={"x": source}, outputs={"y": f"s{i}/{{sample_id}}.bam"},
+                      per=per, after=[prev] if prev is not None else [], timeout="1h")
+    return wf.build()
+
+
+@dataclass(frozen=True)
+class Compiled:
+    seconds: float  # validate + compile (planning, states, ASL text)
+    doc: dict[str, Any]
+    written: int  # bytes once deployed, as the compiler writes the definition (ARNs filled)
+    compact: int  # the same without indentation
+    sdk_seconds: float  # the same machine built and serialized by the stepfunctions SDK
+    sdk_bytes: int  # its JSON once deployed (ARNs filled)
+    sdk_same: bool  # the SDK's document is the compiler's
+
+    @property
+    def fits(self) -> bool:
+        return min(self.written, self.compact) <= limits.DEFINITION_BYTES
+
+
+def _compile_once(wf: model.Workflow) -> float:
+    started = time.perf_counter()
+    ensure_valid(wf)
+    # DefinitionTooLarge is raised once the whole text is written: the time is complete
+    with contextlib.suppress(DefinitionTooLarge):
+        compile_workflow(wf)
+    return time.perf_counter() - started
+
+
+def compile_measured(wf: model.Workflow, repeat: int = 1) -> Compiled:
+    """Compile ``wf`` (best of ``repeat``; a definition over the size limit is measured all
+    the same), and build the same machine through the SDK."""
+    seconds = min(_compile_once(wf) for _ in range(repeat))
+    doc = build_machine(wf).to_asl()
+    sdk_seconds, sdk_text = sdk_baseline.timed_build(doc, repeat)
+    return Compiled(seconds, doc, deployed_size(asl_text(doc)),
+                    deployed_size(json.dumps(doc, separators=(",", ":"), ensure_ascii=False)),
+                    sdk_seconds, deployed_size(sdk_text), sdk_baseline.same_states(doc, sdk_text))
+
+
+def definitions_table(quick: bool) -> None:
+    print("compiled definition of a chain of per-sample stages (strategy array)")
+    print(f"{'stages':>6} {'samples':>8} | {'compile s':>9} {'KB':>7} {'compact':>7} "
+          f"{'KB/stage':>8} | {'SDK s':>7} {'SDK KB':>7} same")
+    cases = [(5, n) for n in (10, 1000, 100_000)] + [
+        (k, 1000) for k in ((10, 100) if quick else (10, 100, 500))]
+    for stages, samples in cases:
+        c = compile_measured(chain_workflow(stages, samples), 3 if stages <= 10 else 1)
+        print(f"{stages:>6} {samples:>8,} | {c.seconds:>9.3f} {c.written / 1000:>7.0f} "
+              f"{c.compact / 1000:>7.0f} {c.compact / stages / 1000:>8.1f} | "
+              f"{c.sdk_seconds:>7.3f} {c.sdk_bytes / 1000:>7.0f} {c.sdk_same}")
 
 
 def main() -> None:
@@ -116,6 +190,9 @@ def main() -> None:
             print(f"{family + ' ' + str(n):>10} | {statistics.mean(old_r):8.3f}"
                   f" {statistics.mean(new_r):8.3f} | {max(new_r):9.3f} {max(new_t):9.4f}"
                   f" | {same}/{args.graphs}")
+
+    print()
+    definitions_table(args.quick)
 
 
 if __name__ == "__main__":

@@ -8,16 +8,31 @@ This compares, on random DAGs with random job durations and unlimited parallelis
 * plan (true weights): the same planner told the real durations;
 * levels: the naive mapping (topological levels, each a Parallel, one after another).
 
+It also simulates the two execution shapes of a per-sample chain of stages (no AWS and no
+strategy implementation involved: a list-scheduling simulation over ``slots`` job slots,
+jobs started first-ready first-served):
+
+* ``array``: each stage is one array job; a stage starts when the previous one has finished
+  for every sample (a barrier between stages);
+* ``map``: each sample runs its own chain; a sample's next stage starts as soon as its own
+  previous stage has finished (no barrier).
+
 Run: python benchmarks/dag_makespan.py [--graphs 300] [--seed 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import heapq
 import random
 import statistics
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TypeVar
 
 from orchestrator.compiler import dag
+
+Preds = dict[str, frozenset[str]]
+J = TypeVar("J", bound=Hashable)  # a job of a schedule
 
 
 def random_dag(rng: random.Random, n: int, p: float) -> dict[str, frozenset[str]]:
@@ -31,6 +46,99 @@ def levels_makespan(preds: dict[str, frozenset[str]], w: dict[str, float]) -> fl
     for v in dag.topological(list(preds), preds):
         level[v] = 1 + max((level[u] for u in preds[v]), default=-1)
     return sum(max(w[v] for v in preds if level[v] == k) for k in set(level.values()))
+
+
+def series_parallel_dag(rng: random.Random, n: int) -> Preds:
+    """A random vertex series-parallel DAG of ``n`` jobs: single jobs combined two at a time,
+    in series (every sink of one before every source of the other) or in parallel."""
+    parts: list[tuple[Preds, list[str], list[str]]] = [
+        ({f"j{i}": frozenset()}, [f"j{i}"], [f"j{i}"]) for i in range(n)]
+    while len(parts) > 1:
+        a = parts.pop(rng.randrange(len(parts)))
+        b = parts.pop(rng.randrange(len(parts)))
+        preds = {**a[0], **b[0]}
+        if rng.random() < 0.5:  # a then b
+            for v in b[1]:
+                preds[v] = preds[v] | frozenset(a[2])
+            parts.append((preds, a[1], b[2]))
+        else:
+            parts.append((preds, a[1] + b[1], a[2] + b[2]))
+    return parts[0][0]
+
+
+def plan_efficiency(preds: Preds, w: Mapping[str, float]) -> float:
+    """Critical path / makespan of the plan ``orchestrator compile`` emits (it plans with
+    unit weights: it does not know durations), unlimited parallelism; 1.0 is ideal."""
+    nodes = list(preds)
+    return dag.critical_path(nodes, preds, w) / dag.makespan(dag.plan(nodes, preds), w)
+
+
+def list_schedule(order: Sequence[J], preds: Mapping[J, Sequence[J]], w: Mapping[J, float],
+                  slots: int | None = None) -> float:
+    """Makespan of running ``order``'s jobs on ``slots`` slots (None: unlimited), each job
+    started once its predecessors have finished, in the order jobs became ready (ties: in
+    ``order``), on the slot free first. A job of duration 0 takes no slot (a barrier)."""
+    index = {v: i for i, v in enumerate(order)}
+    succs: dict[J, list[J]] = {v: [] for v in order}
+    waiting = {v: len(preds[v]) for v in order}
+    for v in order:
+        for u in preds[v]:
+            succs[u].append(v)
+    ready = [(0.0, index[v], v) for v in order if not preds[v]]
+    heapq.heapify(ready)
+    free = [0.0] * slots if slots else []
+    finish: dict[J, float] = {}
+    while ready:
+        at, _, v = heapq.heappop(ready)
+        start = max(at, heapq.heappop(free)) if slots and w[v] > 0 else at
+        finish[v] = start + w[v]
+        if slots and w[v] > 0:
+            heapq.heappush(free, finish[v])
+        for u in succs[v]:
+            waiting[u] -= 1
+            if not waiting[u]:
+                heapq.heappush(ready, (max(finish[p] for p in preds[u]), index[u], u))
+    return max(finish.values(), default=0.0)
+
+
+def chain_makespan(durations: Sequence[Sequence[float]], slots: int | None,
+                   barrier: bool) -> float:
+    """Makespan of per-sample chains, ``durations[sample][stage]``: with a barrier between
+    stages (``array``) or without (``map``)."""
+    jobs: list[Hashable] = []
+    preds: dict[Hashable, Sequence[Hashable]] = {}
+    w: dict[Hashable, float] = {}
+    stages = len(durations[0]) if durations else 0
+    for k in range(stages):
+        for s, row in enumerate(durations):
+            job = (s, k)
+            if k == 0:
+                preds[job] = ()
+            else:
+                preds[job] = (("barrier", k - 1),) if barrier else ((s, k - 1),)
+            jobs.append(job)
+            w[job] = row[k]
+        if barrier:
+            jobs.append(("barrier", k))
+            preds[("barrier", k)] = [(s, k) for s in range(len(durations))]
+            w[("barrier", k)] = 0.0
+    return list_schedule(jobs, preds, w, slots)
+
+
+def array_makespan(durations: Sequence[Sequence[float]], slots: int | None = None) -> float:
+    """Each stage an array job: a barrier between stages."""
+    return chain_makespan(durations, slots, barrier=True)
+
+
+def map_makespan(durations: Sequence[Sequence[float]], slots: int | None = None) -> float:
+    """Each sample its own chain (a Distributed Map child): no barrier between stages."""
+    return chain_makespan(durations, slots, barrier=False)
+
+
+def skewed_durations(rng: random.Random, samples: int, stages: int, sigma: float = 1.0
+                     ) -> list[list[float]]:
+    """Lognormal job durations (median 1), independent per sample and stage."""
+    return [[rng.lognormvariate(0, sigma) for _ in range(stages)] for _ in range(samples)]
 
 
 def main() -> None:
@@ -57,6 +165,16 @@ def main() -> None:
         cells = [f"{statistics.mean(x):6.3f} /{max(x):6.2f}" for x in (unit, true, lev)]
         print(f"{n:>5} {p:>6} {args.graphs:>6} | {cells[0]:>14} {cells[1]:>14} {cells[2]:>14}"
               f" {100 * exact / args.graphs:>9.0f}%")
+
+    print()
+    print("per-sample chains, lognormal durations (sigma 1): makespan array / map (simulated)")
+    print(f"{'samples':>7} {'stages':>6} {'slots':>6} | {'array':>9} {'map':>9} {'array/map':>9}")
+    for samples, stages in ((100, 5), (1000, 5)):
+        d = skewed_durations(rng, samples, stages)
+        for slots in (None, samples // 10, samples // 2):
+            a, m = array_makespan(d, slots), map_makespan(d, slots)
+            print(f"{samples:>7} {stages:>6} {slots or 'inf':>6} | {a:>9.1f} {m:>9.1f}"
+                  f" {a / m:>9.2f}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ from typing import Any
 from orchestrator_runtime import limits
 
 PRICE_PER_TRANSITION = 0.025 / 1000
+# The strategies measured side by side (one place: a new strategy is one more name here).
+STRATEGIES = ("array", "inline")
+RUNS = ("fresh", "all skipped")
 
 WORKFLOW = """
 from orchestrator import Workflow
@@ -49,13 +52,20 @@ def write_case(folder: Path, strategy: str, n: int) -> Path:
     return path
 
 
-def measure(strategy: str, n: int, cores: float) -> list[dict[str, Any]]:
+def cost_per_1000_samples(transitions: int, samples: int) -> float:
+    """Dollars of state transitions per 1,000 samples (Standard workflows)."""
+    return transitions * PRICE_PER_TRANSITION * 1000 / samples
+
+
+def measure(strategy: str, n: int, cores: float, runs: tuple[str, ...] = RUNS
+            ) -> list[dict[str, Any]]:
+    """One record per run of ``runs`` (in order: "fresh" first) on one workdir."""
     from orchestrator.local.engine import RunOptions, run
 
     out = []
     with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
         path = write_case(Path(tmp), strategy, n)
-        for label in ("fresh", "all skipped"):
+        for label in runs:
             began = time.perf_counter()
             result = run(RunOptions(path, workdir=Path(tmp) / "wd", cores=cores))
             seconds = time.perf_counter() - began
@@ -70,7 +80,7 @@ def measure(strategy: str, n: int, cores: float) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10,100,1000")
-    parser.add_argument("--strategies", default="array,inline")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--cores", type=float, default=2)
     args = parser.parse_args()
     rows = []
@@ -83,7 +93,7 @@ def main() -> None:
     print(head)
     print("-" * len(head))
     for r in rows:
-        cost = r["transitions"] * PRICE_PER_TRANSITION * 1000 / r["samples"]
+        cost = cost_per_1000_samples(r["transitions"], r["samples"])
         fits = "yes" if r["events"] <= limits.HISTORY_EVENTS else "NO"
         print(f"{r['samples']:>7,} {r['strategy']:<8} {r['run']:<12} {r['status']:<10} "
               f"{r['events']:>8,} {r['transitions']:>11,} {cost:>15.4f} {fits:>8} "

@@ -41,10 +41,11 @@ EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:wf:run-1"
 LAYOUTS = {"one prefix": "qc/{sample_id}.tsv", "per-sample dirs": "qc/{sample_id}/stats.tsv"}
 
 
-def job(output: str) -> dict[str, Any]:
+def job(output: str, inputs: dict[str, str] | None = None, bucket: str = PREFIX
+        ) -> dict[str, Any]:
     return {"image": "img", "command": ["qc", "{inputs.reads}", "{outputs.stats}"],
-            "environment": {}, "inputs": {"reads": "raw/{sample_id}.fq"},
-            "outputs": {"stats": output}, "bucket": PREFIX, "allow_empty": False,
+            "environment": {}, "inputs": inputs or {"reads": "raw/{sample_id}.fq"},
+            "outputs": {"stats": output}, "bucket": bucket, "allow_empty": False,
             "shell": False, "stdout": None}
 
 
@@ -119,20 +120,31 @@ def measure_stub(n: int, layout: str) -> tuple[Counter[str], float, int]:
     return s3.calls, seconds, plan["count"]
 
 
+def finish(request: dict[str, Any], store: Any, body: bytes) -> None:
+    """Store the inputs (``body``), outputs and marker of the stage ``request`` names (a
+    per-sample stage with its ``sample``, or a once-stage with its ``samples``), as a finished
+    run leaves them; ``store(uri, body)`` puts one object and answers its ETag."""
+    stage = resolve({"action": "pre", **request})  # type: ignore[typeddict-item]
+    etags = {k: [store(u, body) for u in uris] for k, uris in stage.inputs.items()}
+    made = {k: store(u, b"stats") for k, u in stage.outputs.items()}
+    store(stage.marker_folder + contracts.marker_name(
+        contracts.fingerprint(stage.fingerprint_basis(), etags),
+        contracts.outputs_digest(made)), b"{}")
+
+
+def base_request(output: str, stage: str = "qc", inputs: dict[str, str] | None = None,
+                 bucket: str = PREFIX) -> dict[str, Any]:
+    """The check function's request for ``stage`` (without action, sample or sheet)."""
+    return {"workflow": "wf", "stage": stage, "execution": EXECUTION,
+            "sample_column": "sample_id", "params": {}, "job": job(output, inputs, bucket)}
+
+
 def _finished(n: int, layout: str, store: Any) -> tuple[list[dict[str, str]], dict[str, Any]]:
     """The rows and stage of a finished stage: inputs, outputs and markers stored."""
     rows = [{"sample_id": f"S{i:06d}"} for i in range(n)]
-    base: dict[str, Any] = {"workflow": "wf", "stage": "qc", "execution": EXECUTION,
-                            "sample_column": "sample_id", "params": {},
-                            "job": job(LAYOUTS[layout])}
+    base = base_request(LAYOUTS[layout])
     for row in rows:
-        stage = resolve({**base, "action": "pre", "sample": row})  # type: ignore[typeddict-item]
-        etags = {k: [store(u, f"reads of {row}".encode()) for u in uris]
-                 for k, uris in stage.inputs.items()}
-        made = {k: store(u, b"stats") for k, u in stage.outputs.items()}
-        store(stage.marker_folder + contracts.marker_name(
-            contracts.fingerprint(stage.fingerprint_basis(), etags),
-            contracts.outputs_digest(made)), b"{}")
+        finish({**base, "sample": row}, store, f"reads of {row}".encode())
     return rows, base
 
 
