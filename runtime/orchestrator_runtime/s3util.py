@@ -209,15 +209,17 @@ def _list_folder(
 
 def _groups(uris: list[str], list_min: int) -> dict[tuple[str, str], list[str]]:
     """Keys by (bucket, folder), a folder with fewer than ``list_min`` wanted keys merged
-    into its parent (never into the bucket's root): one object per sample folder
-    (``s1/out.bam``, ``s2/out.bam``) is listed as one folder, not HEADed N times."""
+    into its parent, up to the bucket's root: one object per sample folder (``s1/out.bam``,
+    ``s2/out.bam``, under a prefix or not) is listed as one folder, not HEADed N times. The
+    listing of a merged group is bounded by its keys (see :func:`_list_folder`), so merging
+    into the root does not list the whole bucket."""
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for uri in uris:
         bucket, key = contracts.split_uri(uri)
         groups[(bucket, key.rpartition("/")[0])].append(key)
-    for depth in range(max((f.count("/") for _, f in groups), default=0), 0, -1):
+    for depth in range(max((f.count("/") for _, f in groups), default=0), -1, -1):
         for (bucket, folder), keys in list(groups.items()):
-            if folder.count("/") == depth and len(keys) < list_min:
+            if folder and folder.count("/") == depth and len(keys) < list_min:
                 del groups[(bucket, folder)]
                 groups[(bucket, folder.rpartition("/")[0])].extend(keys)
     return groups

@@ -127,3 +127,22 @@ def test_missing_bucket_while_listing_is_an_access_error(s3: S3Client) -> None:
 
     with pytest.raises(s3util.OutputCheckAccessError, match="no-such-bucket-here"):
         s3util.inspect(s3, uris, sleep=no_sleep)
+
+
+@pytest.mark.parametrize("prefix", ["", "wf/"])
+def test_one_object_per_sample_folder_is_listed_under_a_prefix_or_at_the_root(
+        s3: S3Client, bucket: str, prefix: str) -> None:
+    """s1/out.bam, s2/out.bam, ...: LIST pages, not a HEAD per object, also when the folders
+    sit at the bucket's root (a workflow bucket without a prefix)."""
+    keys = [f"{prefix}S{i:04d}/out.bam" for i in range(1000)]
+    for key in keys[:-1]:  # one missing
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    s3.put_object(Bucket=bucket, Key="unrelated/elsewhere.txt", Body=b"y")
+    calls = count_requests(s3)
+
+    found = s3util.inspect(s3, [f"s3://{bucket}/{k}" for k in keys])
+
+    assert sum(v is not None for v in found.values()) == 999
+    assert found[f"s3://{bucket}/{keys[-1]}"] is None
+    assert calls["HeadObject"] == 0
+    assert calls["ListObjectsV2"] <= 3, calls
