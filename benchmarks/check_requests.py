@@ -11,7 +11,7 @@ sample's output, for outputs under one prefix (``out/S1.bam``) and in per-sample
 (``S1/out.bam``), under the workflow's prefix and at the bucket's root. Counted on the
 in-memory S3 of benchmarks/plan_requests.py (``--moto`` counts on moto too).
 
-Run: python benchmarks/check_requests.py [--sizes 100,1000,10000] [--moto]
+Run: python -m benchmarks.check_requests [--sizes 100,1000,10000] [--moto]
 """
 
 from __future__ import annotations

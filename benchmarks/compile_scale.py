@@ -17,7 +17,7 @@ Third: compile time and definition size of a chain of per-sample stages (:func:`
 by stages and samples, against the same machine built with the stepfunctions SDK
 (benchmarks/sdk_baseline.py).
 
-Run: python benchmarks/compile_scale.py [--graphs 5] [--repeat 3] [--seed 1] [--quick]
+Run: python -m benchmarks.compile_scale [--graphs 5] [--repeat 3] [--seed 1] [--quick]
 (--quick skips the old planner where it takes more than a few seconds: chain 500, wide 200).
 """
 

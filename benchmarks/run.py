@@ -20,7 +20,7 @@ Rows (issue 12, section 5), each built from the benchmark script that measures i
 ``--quick`` runs every row kind at small sizes (under a minute on an idle 2-core machine);
 without it the sizes are the issue's (the 1,000-sample local runs take about 15 minutes).
 
-Run: python benchmarks/run.py [--quick] [--only 1,3] [--width 160]
+Run: python -m benchmarks.run [--quick] [--only 1,3] [--width 160]
 """
 
 from __future__ import annotations
