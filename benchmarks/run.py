@@ -116,10 +116,14 @@ def history_rows(quick: bool) -> list[Row]:
                               if base and strategy != history.STRATEGIES[0] else "")
                     fits = ("fits" if r["events"] <= limits.HISTORY_EVENTS
                             else "OVER") + f" the {limits.HISTORY_EVENTS:,}-event limit"
+                    children = (f" (children: {r['child_events'] / n:,.0f} events each, in "
+                                f"their own histories; transitions include theirs)"
+                                if r.get("child_events") else "")
                     rows.append(Row(
                         2, f"history, {r['run']} run", inputs,
                         f"{r['events']:,} events, {r['transitions']:,} transitions: "
-                        f"${cost:.4f} per 1,000 samples", "; ".join(x for x in (versus, fits) if x),
+                        f"${cost:.4f} per 1,000 samples{children}",
+                        "; ".join(x for x in (versus, fits) if x),
                         f"{MEASURED} (local engine, {r['seconds']:.0f} s, {r['status']})"))
             elif strategy == "inline":
                 events = fanout.inline_history_events(n, stages)
