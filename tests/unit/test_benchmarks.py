@@ -76,9 +76,11 @@ def test_the_history_rows_label_formula_figures_and_name_the_event_limit(
 
     def fake_measure(strategy: str, n: int, cores: float, runs: tuple[str, ...]
                      ) -> list[dict[str, object]]:
-        events = {"array": 58, "inline": 159}[strategy]
+        events = {"array": 58, "map": 28, "inline": 159}[strategy]
+        child = 38 * n if strategy == "map" else 0
         return [{"strategy": strategy, "samples": n, "run": r, "status": "SUCCEEDED",
-                 "events": events, "transitions": events // 4, "seconds": 1.0} for r in runs]
+                 "events": events, "transitions": events // 4, "child_events": child,
+                 "seconds": 1.0} for r in runs]
 
     monkeypatch.setattr(history, "measure", fake_measure)
     rows = run.history_rows(quick=True)
@@ -88,7 +90,10 @@ def test_the_history_rows_label_formula_figures_and_name_the_event_limit(
     assert formula and all(r.inputs.startswith("inline") for r in formula)
     big = next(r for r in formula if "1,000 samples" in r.inputs)
     assert big.figure == "46,019 events" and "OVER the 25,000-event limit" in big.compared
-    assert "2.7x the events" in measured[1].compared
+    by = {r.inputs.split(",")[0]: r for r in measured}
+    assert "2.7x the events" in by["inline"].compared
+    assert "children: 38 events each" in by["map"].figure
+    assert "children" not in by["array"].figure
 
 
 def test_definition_size_does_not_depend_on_samples_and_the_sdk_builds_the_same_machine(
