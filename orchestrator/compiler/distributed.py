@@ -110,18 +110,23 @@ def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
         next=n.summarize,
         comment="Each sample in its own child execution; a failed sample fails only its own",
     )
+    tolerant = bool(fe.tolerated_failure_percentage)  # else a failure fails the run
+    survivors: Json = {"bucket": em.wf.bucket, "run_sheet.$": "$.sheet"} if tolerant else {}
     summary, _, fail = stages.block_verdict(n, {
         "workflow": em.wf.name, "block": b.name, "execution.$": EXECUTION,
-        "bucket": em.wf.bucket, "sample_column": fe.column,
-        "written.$": "$.block_results.ResultWriterDetails", "total.$": "$.sheet.count",
-        "tolerated": fe.tolerated_failure_percentage, "run_sheet.$": "$.sheet"}, next_)
+        "sample_column": fe.column, "written.$": "$.block_results.ResultWriterDetails",
+        "total.$": "$.sheet.count", "tolerated": fe.tolerated_failure_percentage,
+        **survivors}, next_)
     assert isinstance(summary, Task)
     summary = dataclasses.replace(summary, result_selector={
         **(summary.result_selector or {}), "over.$": "$.Payload.over",
-        "sheet.$": "$.Payload.sheet"})
+        **({"sheet.$": "$.Payload.sheet"} if tolerant else {})})
     choice = Choice(n.any_failed, rules=(
         ChoiceRule("$.block_results.over", "BooleanEquals", True, n.fail),),
-        default=n.survivors, comment="More failed samples than the workflow tolerates?")
+        default=n.survivors if tolerant else next_,
+        comment="More failed samples than the workflow tolerates?")
+    if not tolerant:
+        return fan_out.name, [fan_out, summary, choice, fail]
     # The summary's sheet: the one the Map read, or (failures tolerated) the survivors'.
     keep = Pass(n.survivors, input_path="$.block_results.sheet", result_path="$.sheet",
                 next=next_, comment="Later stages, and any gathering stage, read the samples "
