@@ -71,6 +71,7 @@ class Block(NamedTuple):
     summarize: str
     any_failed: str
     fail: str
+    survivors: str  # map strategy: later steps read the sheet of the samples that went on
 
 
 def block(column: str, number: int | None) -> Block:
@@ -79,7 +80,7 @@ def block(column: str, number: int | None) -> Block:
     return Block(state(f"For each {column}{tag}"), state(f"Sample pipeline{tag}"),
                  state(f"Sample pipeline{tag} succeeded"), state(f"Sample pipeline{tag} failed"),
                  state(f"Summarize samples{tag}"), state(f"Any sample{tag} failed?"),
-                 state(f"Some samples failed{tag}"))
+                 state(f"Some samples failed{tag}"), state(f"Keep surviving samples{tag}"))
 
 
 class ArrayStage(NamedTuple):

@@ -114,6 +114,7 @@ class CheckRequestModel(BaseModel):
     written: dict[str, Any] | None = None  # for a map block's "summarize": ResultWriterDetails
     total: int | None = None  # for a map block's "summarize": the run's rows
     tolerated: float | int | None = None  # for a map block's "summarize": percent
+    run_sheet: dict[str, Any] | None = None  # for a map block's "summarize": its SheetResponse
 
     @model_validator(mode="after")
     def _needs(self) -> CheckRequestModel:

@@ -93,11 +93,14 @@ class Pass(State):
     result_path: str | None = "$"
     output_path: str | None = None
     comment: str = ""
+    input_path: str = "$"
 
     def to_asl(self) -> Json:
         out: Json = {"Type": "Pass"}
         if self.comment:
             out["Comment"] = self.comment
+        if self.input_path != "$":
+            out["InputPath"] = self.input_path
         if self.parameters is not None:
             out["Parameters"] = self.parameters
         if self.result_path != "$":
@@ -159,12 +162,15 @@ class Parallel(State):
     result_path: str | None = None
     catch: tuple[Catch, ...] = ()
     comment: str = ""
+    result_selector: Json | None = None
 
     def to_asl(self) -> Json:
         out: Json = {"Type": "Parallel"}
         if self.comment:
             out["Comment"] = self.comment
         out["Branches"] = [b.to_asl() for b in self.branches]
+        if self.result_selector is not None:
+            out["ResultSelector"] = self.result_selector
         out["ResultPath"] = self.result_path
         if self.catch:
             out["Catch"] = [c.to_asl() for c in self.catch]

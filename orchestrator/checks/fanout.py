@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from orchestrator import fanout, model
-from orchestrator.checks.common import Check, error
+from orchestrator.checks.common import Check, ancestors, error
 from orchestrator.errors import Diagnostic
 from orchestrator_runtime import limits
 
@@ -61,4 +61,34 @@ def map_settings(wf: model.Workflow) -> Iterator[Diagnostic]:
         )
 
 
-CHECKS: tuple[Check, ...] = (inline_fits, map_settings)
+def tolerant_blocks_in_order(wf: model.Workflow) -> Iterator[Diagnostic]:
+    """Failures tolerated by a map block leave later steps the survivors' sheet; two blocks
+    that may run side by side would each leave their own (their survivors are not
+    intersected), so a tolerance needs the workflow's per-sample blocks in one order. Blocks
+    are grouped as the compiler groups them: per-sample jobs by the once-jobs they follow."""
+    fe = wf.foreach
+    if fe is None or fe.strategy != "map" or not fe.tolerated_failure_percentage:
+        return
+    anc = ancestors(wf)
+    per_sample = {j.name for j in wf.jobs if j.per_sample}
+    blocks: dict[frozenset[str], list[str]] = {}
+    for j in wf.jobs:
+        if j.per_sample:
+            blocks.setdefault(anc[j.name] - per_sample, []).append(j.name)
+    groups = list(blocks.values())
+    for i, first in enumerate(groups):
+        for second in groups[i + 1:]:
+            if not any(anc[b] & set(first) for b in second) and not any(
+                    anc[a] & set(second) for a in first):
+                yield error(
+                    "tolerant-blocks-side-by-side", fe.source,
+                    f"per-sample jobs {', '.join(first)} and {', '.join(second)} may run side "
+                    "by side, but with tolerated_failure_percentage="
+                    f"{fe.tolerated_failure_percentage} a later step must know which samples "
+                    "survived both",
+                    f"make {second[0]} run after {first[-1]} (after=[...]), or leave "
+                    "tolerated_failure_percentage out")
+                return
+
+
+CHECKS: tuple[Check, ...] = (inline_fits, map_settings, tolerant_blocks_in_order)

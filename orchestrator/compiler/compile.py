@@ -133,6 +133,9 @@ class Emitter:
         name = _parallel_name(p)
         state = Parallel(name, branches=tuple(branches), next=next_, result_path=None,
                          comment="Independent stages run at the same time")
+        if fanout.choose(self.wf) == "map":
+            state = distributed.hand_on(self.wf, state, [
+                any(isinstance(n, Block) for n in dag.leaves(b)) for b in p.branches])
         return name, [state]
 
     def block(self, b: Block, next_: str) -> tuple[str, list[State]]:

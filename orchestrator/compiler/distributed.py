@@ -10,7 +10,10 @@ Run:      Read sample sheet (check function: checks the rows once, writes them a
 Verdict:  Summarize samples (check function: reads the ResultWriter's manifest and FAILED
           files, names the failed samples) -> fails the run when more samples failed than
           the workflow tolerates (foreach(tolerated_failure_percentage=...), default 0),
-          before any stage that gathers over samples.
+          before any stage that gathers over samples. Failures within the tolerated share:
+          the summary writes the sheet of the samples that did not fail, and ``$.sheet``
+          points at it, so a stage that gathers over samples, and a later block, runs over
+          those only (a Parallel that holds the block hands its sheet on: see compile.py).
 Inside a child ``$$.Execution.Id`` names the child: the run's execution travels in the
 child's input (``$.execution``) so task documents, job tags and job-state rows are the run's.
 """
@@ -27,6 +30,7 @@ from orchestrator.asl.states import (
     DistributedMap,
     Json,
     Machine,
+    Parallel,
     Pass,
     State,
     Task,
@@ -62,6 +66,21 @@ def prelude(wf: model.Workflow, start: str) -> list[State]:
                                 result_selector=selector), *rest]
 
 
+def hand_on(wf: model.Workflow, state: Parallel, has_block: list[bool]) -> Parallel:
+    """A Parallel whose branch holds a map block that may tolerate failed samples: the
+    branch's ``$.sheet`` (the survivors') goes on after it, not the one the Parallel read.
+    Blocks in two branches would need their survivors intersected: validation refuses that
+    (checks/fanout.py), so at most one branch is here."""
+    assert wf.foreach is not None
+    if not wf.foreach.tolerated_failure_percentage or not any(has_block):
+        return state
+    assert has_block.count(True) == 1, "validation refuses side-by-side tolerant blocks"
+    carried = {k: f"$[0].{k}" for k in (c.PARAMS_KEY, c.FORCE_KEY, c.ONLY_KEY)}
+    return dataclasses.replace(state, result_path="$", result_selector={
+        **{f"{k}.$": v for k, v in carried.items()},
+        "sheet.$": f"$[{has_block.index(True)}].sheet"})
+
+
 def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
     """One Distributed Map over the sheet; each child runs the block's stages for its
     sample; the summary fails the run if more samples failed than tolerated."""
@@ -91,14 +110,25 @@ def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
         next=n.summarize,
         comment="Each sample in its own child execution; a failed sample fails only its own",
     )
+    tolerant = bool(fe.tolerated_failure_percentage)  # else a failure fails the run
+    survivors: Json = {"bucket": em.wf.bucket, "run_sheet.$": "$.sheet"} if tolerant else {}
     summary, _, fail = stages.block_verdict(n, {
         "workflow": em.wf.name, "block": b.name, "execution.$": EXECUTION,
         "sample_column": fe.column, "written.$": "$.block_results.ResultWriterDetails",
-        "total.$": "$.sheet.count", "tolerated": fe.tolerated_failure_percentage}, next_)
+        "total.$": "$.sheet.count", "tolerated": fe.tolerated_failure_percentage,
+        **survivors}, next_)
     assert isinstance(summary, Task)
     summary = dataclasses.replace(summary, result_selector={
-        **(summary.result_selector or {}), "over.$": "$.Payload.over"})
+        **(summary.result_selector or {}), "over.$": "$.Payload.over",
+        **({"sheet.$": "$.Payload.sheet"} if tolerant else {})})
     choice = Choice(n.any_failed, rules=(
-        ChoiceRule("$.block_results.over", "BooleanEquals", True, n.fail),), default=next_,
+        ChoiceRule("$.block_results.over", "BooleanEquals", True, n.fail),),
+        default=n.survivors if tolerant else next_,
         comment="More failed samples than the workflow tolerates?")
-    return fan_out.name, [fan_out, summary, choice, fail]
+    if not tolerant:
+        return fan_out.name, [fan_out, summary, choice, fail]
+    # The summary's sheet: the one the Map read, or (failures tolerated) the survivors'.
+    keep = Pass(n.survivors, input_path="$.block_results.sheet", result_path="$.sheet",
+                next=next_, comment="Later stages, and any gathering stage, read the samples "
+                                    "that did not fail")
+    return fan_out.name, [fan_out, summary, choice, fail, keep]

@@ -118,6 +118,7 @@ def summary_line(summary: Summary) -> Text:
     text.append(summary.status, style=style)
     text.append(f" in {summary.seconds:.1f}s ({summary.ran} job(s) ran, {summary.skipped} "
                 "skipped: outputs already complete)")
+    text.append(summary.tolerated_text(), style="bold yellow")
     return text
 
 

@@ -129,6 +129,9 @@ class Heartbeat:
     event: str = field(default="heartbeat", init=False)
 
 
+TOLERATED_SHOWN = 10  # tolerated failed samples the summary line names
+
+
 @dataclass(frozen=True)
 class JobLine:
     """One job of the final table."""
@@ -162,9 +165,27 @@ class Summary:
     def failed(self) -> int:
         return sum(1 for j in self.jobs if j.status == "FAILED")
 
+    @property
+    def tolerated(self) -> tuple[str, ...]:
+        """Samples whose jobs failed in a run that succeeded: the workflow tolerates a share
+        of failed samples (map strategy) and went on without them."""
+        if self.status != "SUCCEEDED":
+            return ()
+        return tuple(sorted({j.sample for j in self.jobs if j.status == "FAILED" and j.sample}))
+
+    def tolerated_text(self) -> str:
+        """"; 2 samples failed and were tolerated: S1, S7", or "" when none were."""
+        k = len(self.tolerated)
+        if not k:
+            return ""
+        shown = ", ".join(self.tolerated[:TOLERATED_SHOWN])
+        more = f" and {k - TOLERATED_SHOWN} more" if k > TOLERATED_SHOWN else ""
+        verb = "sample failed and was" if k == 1 else "samples failed and were"
+        return f"; {k} {verb} tolerated: {shown}{more}"
+
     def line(self) -> str:
         return (f"{self.workflow}: {self.status} in {self.seconds:.1f}s ({self.ran} job(s) ran, "
-                f"{self.skipped} skipped: outputs already complete)")
+                f"{self.skipped} skipped: outputs already complete){self.tolerated_text()}")
 
 
 Event = Notice | Phase | JobChanged | Progress | Heartbeat | Summary
@@ -178,7 +199,7 @@ def to_json(event: Event) -> dict[str, Any]:
                 "stages": event.snapshot.to_json()}
     out = {k: v for k, v in asdict(event).items() if k != "event"}
     if isinstance(event, Summary):
-        out |= {"ran": event.ran, "failed": event.failed}
+        out |= {"ran": event.ran, "failed": event.failed, "tolerated": list(event.tolerated)}
     out["elapsed"] = round(event.elapsed, 3)
     return {"event": event.event, **out}
 

@@ -119,22 +119,35 @@ def sheet(s3: S3Client, request: contracts.CheckRequest, *,
                         "run has no samples: start it with a sample sheet or "
                         f"{{\"{contracts.SAMPLES_KEY}\": [...]}}")
     folder = contracts.run_prefix(_bucket(request), _execution_name(request))
-    uri = folder + contracts.SHEET
-    body = "".join(contracts.canonical_json(r) + "\n" for r in rows).encode()
-    s3util.put_bytes(s3, uri, body, sleep=sleep)
-    out = contracts.SheetResponse(sheet=uri, count=len(rows))
     if request.get("items"):
-        out["bucket"], out["items"], out["results"] = _map_items(s3, request, rows, folder,
-                                                                 sleep)
+        _check_items(request, rows)
+    uri, items = write_rows(s3, folder, rows, items=bool(request.get("items")), sleep=sleep)
+    out = contracts.SheetResponse(sheet=uri, count=len(rows))
+    if items:
+        out["bucket"], out["items"] = contracts.split_uri(items)
+        out["results"] = contracts.split_uri(folder + contracts.MAP_RESULTS + "/")[1]
     return out
 
 
-def _map_items(s3: S3Client, request: contracts.CheckRequest, rows: list[Any], folder: str,
-               sleep: Sleep) -> tuple[str, str, str]:
-    """The rows as one JSON array for the Distributed Map's ItemReader (moto's interpreter
-    reads CSV and JSON only, not JSON lines), and where its ResultWriter writes. Each child
-    execution's input (its row, the run's params and selections) must fit Step Functions'
-    payload limit: a row that does not fails the run here, named."""
+def write_rows(s3: S3Client, folder: str, rows: list[Any], *, items: bool,
+               sleep: Sleep = time.sleep) -> tuple[str, str]:
+    """Write ``rows`` in ``folder`` as a run's sheet (JSON lines: SHEET) and, for the map
+    strategy (``items``), as the Distributed Map's items: one JSON array (SHEET_ITEMS; moto's
+    interpreter reads CSV and JSON only, not JSON lines). Their URIs ("" if no items)."""
+    uri = folder + contracts.SHEET
+    body = "".join(contracts.canonical_json(r) + "\n" for r in rows).encode()
+    s3util.put_bytes(s3, uri, body, sleep=sleep)
+    if not items:
+        return uri, ""
+    items_uri = folder + contracts.SHEET_ITEMS
+    body = ("[" + ",".join(contracts.canonical_json(r) for r in rows) + "]").encode()
+    s3util.put_bytes(s3, items_uri, body, sleep=sleep)
+    return uri, items_uri
+
+
+def _check_items(request: contracts.CheckRequest, rows: list[Any]) -> None:
+    """Each child execution's input (its row, the run's params and selections) must fit Step
+    Functions' payload limit: a row that does not fails the run here, named."""
     shared = len(contracts.canonical_json({
         "index": len(rows), "params": request.get("params") or {},
         "force": request.get("force") or [], "only": request.get("only") or [],
@@ -147,11 +160,6 @@ def _map_items(s3: S3Client, request: contracts.CheckRequest, rows: list[Any], f
                 f"sample {samplesheet.sample_id(row, column)!r}: its row and the run's params "
                 f"make a {size:,}-byte child execution input; Step Functions allows "
                 f"{limits.PAYLOAD_BYTES:,}: shorten the row's values or the params")
-    items = folder + contracts.SHEET_ITEMS
-    body = ("[" + ",".join(contracts.canonical_json(r) for r in rows) + "]").encode()
-    s3util.put_bytes(s3, items, body, sleep=sleep)
-    bucket, key = contracts.split_uri(items)
-    return bucket, key, contracts.split_uri(folder + contracts.MAP_RESULTS + "/")[1]
 
 
 def load_sheet(s3: S3Client, uri: str, *, sleep: Sleep = time.sleep) -> list[dict[str, Any]]:

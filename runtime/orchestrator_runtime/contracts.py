@@ -152,6 +152,7 @@ class CheckRequest(TypedDict, total=False):
     written: dict[str, Any]  # for a map block's "summarize": its ResultWriterDetails
     total: int  # for a map block's "summarize": the run's rows (SheetResponse.count)
     tolerated: float  # for a map block's "summarize": percent of samples that may fail
+    run_sheet: SheetResponse  # for a map block's "summarize": the sheet its Map read ($.sheet)
 
 
 class Counts(TypedDict):
@@ -197,6 +198,9 @@ class SummaryResponse(TypedDict):
     failed: int
     cause: str  # "2 of 50 samples failed: S3 (align: ...); S7 (...)" or ""
     over: NotRequired[bool]  # map block: more failed than the tolerated share (fail the run)
+    # map block: the sheet later steps read ($.sheet): the survivors' (survivors_prefix) when
+    # samples failed within the tolerated share, else the sheet the Map read, unchanged
+    sheet: NotRequired[SheetResponse]
 
 
 class RunnerTask(TypedDict):
@@ -545,6 +549,8 @@ SHEET_ITEMS: Final = "sheet.json"  # map strategy: the same rows as one JSON arr
 MAP_RESULTS: Final = "_results"  # below run_prefix: what each Distributed Map's children
 #   ended with, as its ResultWriter writes it (<map run id>/manifest.json, SUCCEEDED_0.json,
 #   FAILED_0.json, ...); no stage name starts with "_"
+SURVIVORS: Final = "_survivors"  # below run_prefix: per map block whose failed samples were
+#   tolerated, the samples that go on (SHEET and SHEET_ITEMS in survivors_prefix)
 
 
 class ManifestLine(TypedDict):
@@ -601,6 +607,13 @@ class Failures(TypedDict):
 def run_prefix(bucket_prefix: str, execution_name: str) -> str:
     """The folder of one execution's own objects (task documents, manifests, the sheet)."""
     return f"{bucket_prefix.rstrip('/')}/{META_PREFIX}/{TASKS}/{execution_name}/"
+
+
+def survivors_prefix(bucket_prefix: str, execution_name: str, block: str) -> str:
+    """Where a map block writes the sheet of the samples that go on after it (its failed
+    samples tolerated): the block's state name, with what is not a letter or digit as "-"."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", block).strip("-").lower() or "block"
+    return f"{run_prefix(bucket_prefix, execution_name)}{SURVIVORS}/{slug}/"
 
 
 ARRAY_PLAN: Final = "_array"  # below a stage's task folder; no sample label starts with "_"

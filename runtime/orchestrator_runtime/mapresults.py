@@ -13,6 +13,11 @@ file ``{"Key", "Size"}``; a result file is a JSON array of child executions, eac
 
 Only the FAILED and PENDING files are read: the succeeded children are counted from the
 sheet (``total``), so the summary's requests do not grow with the samples that succeeded.
+
+When samples failed but no more than the tolerated share, the run goes on with the others:
+the summary writes their rows (the sheet the Map read, less the failed ones, in the same two
+forms the "sheet" action writes) under the run's folder and answers the sheet later steps
+read, so a stage that gathers over samples, and a later block, sees only the survivors.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from orchestrator_runtime import contracts, explain, samplesheet
+from orchestrator_runtime import arrays, contracts, explain, samplesheet
 from orchestrator_runtime import s3util as s3u
 from orchestrator_runtime.resolve import BadCheckRequest
 
@@ -50,6 +55,9 @@ def _failed(entry: Mapping[str, Any], status: str, column: str) -> dict[str, Any
     row = child.get("sample") if isinstance(child, Mapping) else None
     sample = samplesheet.sample_id(row, column) if isinstance(row, Mapping) else None
     out: dict[str, Any] = {"status": "FAILED", "sample": sample or "?"}
+    index = child.get("index") if isinstance(child, Mapping) else None
+    if isinstance(index, int) and not isinstance(index, bool):
+        out["index"] = index  # the row's position in the items the Map read
     if status in NOT_RUN:
         out["error"] = {"Error": "NotStarted", "Cause": "the Map Run ended before it started"}
     else:
@@ -82,4 +90,36 @@ def summarize(s3: S3Client, request: contracts.CheckRequest, *,
     out = explain.summary(request, failed, total)
     tolerated = float(request.get("tolerated") or 0)
     out["over"] = bool(failed) and len(failed) * 100.0 > tolerated * total
+    run_sheet = request.get("run_sheet")
+    if run_sheet is not None:
+        out["sheet"] = (survivors(s3, request, run_sheet, failed, sleep=sleep)
+                        if failed and not out["over"] else run_sheet)
+    return out
+
+
+def survivors(s3: S3Client, request: contracts.CheckRequest,
+              run_sheet: contracts.SheetResponse, failed: list[dict[str, Any]], *,
+              sleep: Sleep = time.sleep) -> contracts.SheetResponse:
+    """Write the rows of ``run_sheet`` whose child did not fail, as the "sheet" action writes
+    a sheet (JSON lines, and the Map's items when it has them); the sheet that names them.
+    A failed child is known by its row's position in the items (or, failing that, by its
+    sample id)."""
+    bucket, block = request.get("bucket"), request.get("block")
+    if not bucket or not block:
+        raise BadCheckRequest("a map block's summary names no bucket or block")
+    if not isinstance(run_sheet.get("sheet"), str):
+        raise BadCheckRequest(f"a map block's summary has run_sheet {run_sheet!r}, which names "
+                              "no sheet")
+    rows = arrays.load_sheet(s3, run_sheet["sheet"], sleep=sleep)
+    column = request.get("sample_column") or ""
+    at = {f["index"] for f in failed if "index" in f}
+    ids = {f["sample"] for f in failed if "index" not in f}
+    kept = [r for i, r in enumerate(rows)
+            if i not in at and samplesheet.sample_id(r, column) not in ids]
+    execution = str(request.get("execution", "")).rsplit(":", 1)[-1] or "run"
+    folder = contracts.survivors_prefix(bucket, execution, block)
+    uri, items = arrays.write_rows(s3, folder, kept, items="items" in run_sheet, sleep=sleep)
+    out: contracts.SheetResponse = {**run_sheet, "sheet": uri, "count": len(kept)}
+    if items:
+        out["items"] = contracts.split_uri(items)[1]
     return out

@@ -8,13 +8,15 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from orchestrator.local import progress
 from orchestrator.local.engine import RunOptions, RunResult, run
 
 WORKFLOW = """
 from orchestrator import Workflow
 
 wf = Workflow("mp", bucket="s3://local-tests/mp")
-samples = wf.foreach("sample_id", strategy="map", max_concurrency=4)
+samples = wf.foreach("sample_id", strategy="map", max_concurrency=4,
+                     tolerated_failure_percentage={tolerated})
 a = wf.job("a", image="img", command=[{a!r}], shell=True,
            inputs={{"x": "in/{{sample_id}}.txt"}}, outputs={{"y": "a/{{sample_id}}.txt"}},
            per=samples, timeout="5m")
@@ -35,14 +37,15 @@ def ids(n: int = N) -> list[str]:
     return [f"S{i:02d}" for i in range(n)]
 
 
-def workflow(tmp_path: Path, command: str = COPY, bad: str = "") -> Path:
+def workflow(tmp_path: Path, command: str = COPY, bad: str = "", n: int = N,
+             tolerated: float = 0) -> Path:
     data = tmp_path / "data" / "mp"
     (data / "in").mkdir(parents=True, exist_ok=True)
-    for s in ids():
+    for s in ids(n):
         (data / "in" / f"{s}.txt").write_text(f"{s} bad\n" if s == bad else f"{s}\n")
-    (data / "samples.csv").write_text("sample_id\n" + "\n".join(ids()) + "\n")
+    (data / "samples.csv").write_text("sample_id\n" + "\n".join(ids(n)) + "\n")
     path = tmp_path / "mp.py"
-    path.write_text(textwrap.dedent(WORKFLOW.format(a=command)))
+    path.write_text(textwrap.dedent(WORKFLOW.format(a=command, tolerated=tolerated)))
     return path
 
 
@@ -92,3 +95,25 @@ def test_one_failing_sample_fails_alone_is_named_and_resume_runs_only_it(
     assert fixed.succeeded, fixed.cause
     ran = {(r["stage"], r["sample"]) for r in fixed.rows if r["status"] == "SUCCEEDED"}
     assert ran == {("a", "S04"), ("b", "S04"), ("merge", "_once")}
+
+
+def test_a_tolerated_failure_is_reported_and_the_gathering_stage_reads_the_survivors(
+        tmp_path: Path) -> None:
+    opts = RunOptions(workflow(tmp_path, FAILING, bad="S04", n=6, tolerated=20),
+                      workdir=tmp_path / "wd", cores=2)
+    result = run(opts)
+    assert result.succeeded, result.cause  # 1 of 6 (17%) may fail
+    survivors = [s for s in ids(6) if s != "S04"]
+    assert (bucket(tmp_path) / "merged.txt").read_text().splitlines() == survivors
+    assert by_stage(result, "a")["S04"]["status"] == "FAILED"  # the failed job stays listed
+    assert by_stage(result, "merge")["_once"]["status"] == "SUCCEEDED"
+    line = progress.summarize(result.workflow, result.rows, status=result.status,
+                              seconds=result.seconds).line()
+    assert line.startswith("mp: SUCCEEDED in ")
+    assert line.endswith("; 1 sample failed and was tolerated: S04")
+
+    workflow(tmp_path, FAILING, bad="S04", n=6, tolerated=10)  # now 17% is too many
+    strict = run(opts)
+    assert strict.status == "FAILED" and strict.error == "SamplesFailed"
+    assert strict.cause.startswith("1 of 6 samples failed: S04 (a: ")
+    assert not any(r["stage"] == "merge" for r in strict.rows)

@@ -104,3 +104,53 @@ def test_a_tolerance_needs_the_map_strategy() -> None:
     assert "tolerance-needs-map" in codes(flow("array", tolerated_failure_percentage=5))
     assert codes(flow("map", tolerated_failure_percentage=5,
                       max_concurrency=limits.DISTRIBUTED_MAP_CONCURRENCY)) == []
+
+
+def test_within_the_tolerance_later_stages_read_the_survivors_sheet() -> None:
+    top = compile_workflow(flow(tolerated_failure_percentage=20))["States"]
+    summary = top["Summarize samples"]
+    assert summary["Parameters"]["Payload"]["run_sheet.$"] == "$.sheet"
+    assert summary["Parameters"]["Payload"]["bucket"] == "s3://bucket-x/p"
+    assert summary["ResultSelector"]["sheet.$"] == "$.Payload.sheet"
+    assert top["Any sample failed?"]["Default"] == "Keep surviving samples"
+    keep = top["Keep surviving samples"]
+    assert keep == {"Type": "Pass", "Comment": keep["Comment"],
+                    "InputPath": "$.block_results.sheet", "ResultPath": "$.sheet",
+                    "Next": "Check all"}
+    assert top["Check all"]["Parameters"]["Payload"]["sheet.$"] == "$.sheet.sheet"
+
+
+def side_by_side(second_block: bool) -> model.Workflow:
+    """A per-sample block beside a once-job (and, if asked, a second block after it), then a
+    stage that gathers over both."""
+    wf = Workflow("w", bucket="s3://bucket-x/p")
+    s = wf.foreach("sample_id", strategy="map", tolerated_failure_percentage=20)
+    a = wf.job("a", image="i", command=["true"], outputs={"o": "a/{sample_id}"}, per=s)
+    x = wf.job("x", image="i", command=["true"], outputs={"o": "x.txt"})
+    last = [a, x]
+    if second_block:
+        last = [a, wf.job("b", image="i", command=["true"], inputs={"x": "x.txt"},
+                          outputs={"o": "b/{sample_id}"}, per=s, after=[x])]
+    wf.job("all", image="i", command=["true"], inputs={"x": "a/{sample_id}"},
+           outputs={"o": "all.txt"}, after=last)
+    return wf.build()
+
+
+def test_a_parallel_holding_a_tolerant_block_hands_its_survivors_on() -> None:
+    wf = side_by_side(second_block=False)
+    assert codes(wf) == []
+    par = next(s for s in compile_workflow(wf)["States"].values() if s["Type"] == "Parallel")
+    at = next(i for i, b in enumerate(par["Branches"]) if "For each sample_id" in b["States"])
+    assert par["ResultPath"] == "$"
+    assert par["ResultSelector"] == {"params.$": "$[0].params", "force.$": "$[0].force",
+                                     "only.$": "$[0].only", "sheet.$": f"$[{at}].sheet"}
+    untolerant = flow()  # nothing changes the sheet: the Parallel keeps its input
+    assert all(s.get("ResultPath", None) is None for s in compile_workflow(untolerant)[
+        "States"].values() if s["Type"] == "Parallel")
+
+
+def test_tolerant_blocks_that_may_run_side_by_side_are_refused() -> None:
+    found = [d for d in validate(side_by_side(second_block=True))
+             if d.code == "tolerant-blocks-side-by-side"]
+    assert len(found) == 1 and "a and b may run side by side" in found[0].message
+    assert "after=" in found[0].hint

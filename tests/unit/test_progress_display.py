@@ -208,3 +208,18 @@ def test_a_stage_that_runs_once_is_named_without_a_sample() -> None:
     done = progress.summarize(mon.wf, [row("merge", "_once", "FAILED", took=1.0)],
                               status="FAILED", seconds=1.0)
     assert display.plain_table(done)[1].split()[:3] == ["merge", "-", "FAILED"]
+
+
+def test_a_run_that_succeeded_names_the_failed_samples_it_tolerated() -> None:
+    rows = [row("align", "S1", "SUCCEEDED", took=1.0), row("align", "S4", "FAILED", took=1.0),
+            row("align", "S7", "FAILED", took=1.0), row("merge", "_once", "SUCCEEDED")]
+    done = progress.summarize(workflow(), rows, status="SUCCEEDED", seconds=5.0)
+    assert done.line() == ("w: SUCCEEDED in 5.0s (4 job(s) ran, 0 skipped: outputs already "
+                           "complete); 2 samples failed and were tolerated: S4, S7")
+    assert [j.status for j in done.jobs][:2] == ["FAILED", "FAILED"]  # still listed, first
+    assert progress.to_json(done)["tolerated"] == ["S4", "S7"]
+    console = Console(record=True, width=200, file=io.StringIO())
+    console.print(display.summary_line(done))
+    assert "2 samples failed and were tolerated: S4, S7" in console.export_text()
+    failed = progress.summarize(workflow(), rows, status="FAILED", seconds=5.0)
+    assert failed.tolerated == () and "tolerated" not in failed.line()
