@@ -36,11 +36,14 @@ def _where(request: contracts.CheckRequest) -> str:
     return f"stage {request.get('stage') or '?'}"
 
 
-def read_spec(batch: BatchClient, arn: str, where: str) -> contracts.StageSpec:
-    """The spec stored in job definition ``arn``; BadCheckRequest when it has none."""
+def read_spec(batch: BatchClient, arn: str, where: str, digest: str = "") -> contracts.StageSpec:
+    """The spec stored in job definition ``arn``; BadCheckRequest when it has none. A spec
+    read before is used again when its digest is ``digest`` (a revision never changes on
+    AWS; an emulator that starts afresh numbers its revisions from 1 again)."""
     with _LOCK:
-        if arn in _CACHE:
-            return _CACHE[arn]
+        cached = _CACHE.get(arn)
+    if cached is not None and contracts.spec_digest(cached) == digest:
+        return cached
     found = batch.describe_job_definitions(jobDefinitions=[arn]).get("jobDefinitions", [])
     if not found:
         raise BadCheckRequest(f"{where}: job definition {arn} does not exist; deploy the "
@@ -72,8 +75,8 @@ def with_spec(request: contracts.CheckRequest,
     if batch is None:
         raise BadCheckRequest(f"{_where(request)}: the spec is in job definition {arn}, but "
                               "no Batch client was given to read it")
-    spec = read_spec(batch, arn, _where(request))
-    expected = request.get("spec")
+    expected = request.get("spec") or ""
+    spec = read_spec(batch, arn, _where(request), expected)
     got = contracts.spec_digest(spec)
     if expected != got:
         raise StageSpecMismatch(
