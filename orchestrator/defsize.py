@@ -12,8 +12,10 @@ as the dependency graph can need (none for a chain). The sum is an upper bound o
 deployed size (tests/unit/test_defsize.py compares it with the compiler on several shapes),
 close enough to refuse a workflow before compiling it.
 
-The constants are measured on the compiler's output (benchmarks/compile_scale.py --calibrate
-prints them); a change to the compiled shapes changes them, and the test says so.
+The constants were measured on the compiler's output (a stage's bytes with the indentation
+taken out, and how they grow with each name); a change to the compiled shapes changes them,
+and tests/unit/test_defsize.py fails until they are measured again. The size table of
+benchmarks/compile_scale.py shows the estimate beside the deployed size, per stage.
 """
 
 from __future__ import annotations
