@@ -35,6 +35,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
+from typing import Literal
 
 from benchmarks import dag_reference
 from benchmarks.dag_makespan import random_dag as local_dag
@@ -79,7 +80,7 @@ def timed(planner: Planner, preds: Preds, w: dict[str, float] | None,
     return best, result
 
 
-def stage_chain(strategy: str | None, n: int) -> model.Workflow:
+def stage_chain(strategy: Literal["inline", "array"] | None, n: int) -> model.Workflow:
     """N stages in a chain, each with a realistic command and paths (which no longer appear
     in the definition)."""
     wf = Workflow("scale", bucket="s3://my-bucket/scale")
@@ -109,8 +110,10 @@ def size_table(n: int = 50) -> None:
           "cancels)")
     print(f"{'stage kind':>22} | {'indented':>9} {'committed':>9} {'deployed':>9} "
           f"{'estimate':>9} | {'stages in 1 MB':>14}")
-    for label, strategy in (("per-sample, inline", "inline"), ("per-sample, array", "array"),
-                            ("once (no fan-out)", None)):
+    kinds: tuple[tuple[str, Literal["inline", "array"] | None], ...] = (
+        ("per-sample, inline", "inline"), ("per-sample, array", "array"),
+        ("once (no fan-out)", None))
+    for label, strategy in kinds:
         small, big = definition_sizes(stage_chain(strategy, n)), definition_sizes(
             stage_chain(strategy, 2 * n))
         per = [(b - a) / n for a, b in zip(small, big, strict=True)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -16,7 +17,7 @@ from orchestrator.validate import validate
 from orchestrator_runtime import limits
 
 ROOT = Path(__file__).resolve().parents[2]
-Strategy = str | None
+Strategy = Literal["inline", "array"] | None
 
 
 def chain(strategy: Strategy, n: int, name: str = "stage", per: bool = True,
@@ -34,7 +35,7 @@ def chain(strategy: Strategy, n: int, name: str = "stage", per: bool = True,
     return wf.build()
 
 
-def two_blocks(strategy: str) -> model.Workflow:
+def two_blocks(strategy: Literal["inline", "array"]) -> model.Workflow:
     wf = Workflow("blocks", bucket="s3://b/p", description="two Map blocks")
     s = wf.foreach("sample_id", strategy=strategy, max_samples=10)
     wf.job("a", image="i", command=["c"], outputs={"o": "a/{sample_id}"}, per=s)
