@@ -18,7 +18,8 @@ def _sized(wf: model.Workflow) -> bool:
     """Whether the size can be worked out: names, dependencies and max_samples well typed
     (other checks report those that are not)."""
     fe = wf.foreach
-    return ((fe is None or (isinstance(fe.max_samples, int)
+    return ((fe is None or (fe.strategy in ("auto", "inline", "array")
+                            and isinstance(fe.max_samples, int)
                             and not isinstance(fe.max_samples, bool)
                             and isinstance(fe.column, str)))
             and isinstance(wf.name, str) and isinstance(wf.description, str)
