@@ -1,5 +1,12 @@
 """How long the DAG planner takes on big workflows, before and after it was made fast.
 
+Definition size (first table): chains of N per-sample stages (inline and array strategies)
+and of N once-stages, compiled; bytes per stage (the difference between N and 2N stages,
+divided by N) as the compiler writes them ("committed": one state per line, which is what
+`sam deploy` uploads), indented with indent=2 for comparison, once deployed (every ${...}
+at the longest ARN it can become) and as validation estimates it from the model
+(orchestrator.defsize); and how many such stages fit in Step Functions' 1 MB.
+
 "old" is the planner as it was (benchmarks/dag_reference.py), "new" is
 orchestrator.compiler.dag. Both implement the same rule, so the plans must be identical; the
 tables say so for every graph. Graphs:
@@ -18,7 +25,8 @@ by stages and samples, against the same machine built with the stepfunctions SDK
 (benchmarks/sdk_baseline.py).
 
 Run: python -m benchmarks.compile_scale [--graphs 5] [--repeat 3] [--seed 1] [--quick]
-(--quick skips the old planner where it takes more than a few seconds: chain 500, wide 200).
+[--sizes-only] (--quick skips the old planner where it takes more than a few seconds: chain
+500, wide 200; --sizes-only prints the definition bytes per stage only).
 """
 
 from __future__ import annotations
@@ -31,11 +39,11 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from benchmarks import dag_reference, sdk_baseline
 from benchmarks.dag_makespan import random_dag as local_dag
-from orchestrator import dsl, model
+from orchestrator import Workflow, defsize, dsl, model
 from orchestrator.compiler import asl_text, build_machine, compile_workflow, dag
 from orchestrator.compiler.compile import DefinitionTooLarge, deployed_size
 from orchestrator.validate import ensure_valid
@@ -140,14 +148,63 @@ def definitions_table(quick: bool) -> None:
               f"{c.sdk_seconds:>7.3f} {c.sdk_bytes / 1000:>7.0f} {c.sdk_same}")
 
 
+def stage_chain(strategy: Literal["inline", "array"] | None, n: int) -> model.Workflow:
+    """N stages in a chain, each with a realistic command and paths (which no longer appear
+    in the definition)."""
+    wf = Workflow("scale", bucket="s3://my-bucket/scale")
+    samples = wf.foreach("sample_id", strategy=strategy, max_samples=10) if strategy else None
+    prev: str | None = None
+    for i in range(n):
+        tail = "/{sample_id}" if samples else ""
+        prev = wf.job(
+            f"stage{i:03d}", image="public.ecr.aws/docker/library/python:3.12-slim",
+            command=[f"tool --threads 4 --in {{inputs.x}} --out {{outputs.y}} --tag run{i}"],
+            shell=True, inputs={"x": f"step{i}{tail}.in"}, outputs={"y": f"step{i + 1}{tail}.out"},
+            after=[prev] if prev else [], per=samples).name
+    return wf.build()
+
+
+def definition_sizes(wf: model.Workflow) -> tuple[int, int, int, int]:
+    """(committed bytes, indented bytes, deployed bytes, model estimate)."""
+    doc = build_machine(wf).to_asl()
+    text = asl_text(doc)
+    indented = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return (len(text.encode()), len(indented.encode()), deployed_size(text),
+            defsize.estimate(wf))
+
+
+def size_table(n: int = 50) -> None:
+    print(f"definition bytes per stage (chains of {n} and {2 * n} stages; the fixed part "
+          "cancels)")
+    print(f"{'stage kind':>22} | {'indented':>9} {'committed':>9} {'deployed':>9} "
+          f"{'estimate':>9} | {'stages in 1 MB':>14}")
+    kinds: tuple[tuple[str, Literal["inline", "array"] | None], ...] = (
+        ("per-sample, inline", "inline"), ("per-sample, array", "array"),
+        ("once (no fan-out)", None))
+    for label, strategy in kinds:
+        small, big = definition_sizes(stage_chain(strategy, n)), definition_sizes(
+            stage_chain(strategy, 2 * n))
+        per = [(b - a) / n for a, b in zip(small, big, strict=True)]
+        fixed = small[2] - n * per[2]
+        fits = int((limits.DEFINITION_BYTES - fixed) // per[2])
+        print(f"{label:>22} | {per[1]:9,.0f} {per[0]:9,.0f} {per[2]:9,.0f} {per[3]:9,.0f} | "
+              f"{fits:14,}")
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--graphs", type=int, default=5, help="random graphs per size (2nd table)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of the new planner to time")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="skip the slowest old runs")
+    ap.add_argument("--sizes-only", action="store_true",
+                    help="print the definition bytes per stage only")
     args = ap.parse_args()
     rng = random.Random(args.seed)
+    size_table()
+    if args.sizes_only:
+        return
 
     print("plan time, unit weights (seconds)")
     print(f"{'graph':>10} {'edges':>6} | {'old':>8} {'new':>8} {'old/new':>8} | same plan")

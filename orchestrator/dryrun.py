@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from orchestrator import fanout, model
+from orchestrator import fanout, jobspec, model
 from orchestrator.compiler import stages as compiled
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import s3util, why
@@ -111,6 +111,9 @@ def requests(wf: model.Workflow, execution_input: Mapping[str, Any]) -> list[c.C
     out: list[c.CheckRequest] = []
     for job in wf.jobs:
         payload = compiled.check_payload(wf, job, "pre")
+        # the spec the check function would read from the job definition, given inline
+        payload |= {"job": jobspec.job_spec(wf, job),
+                    "param_defaults": jobspec.param_defaults(wf)}
         for row in (rows if job.per_sample else [None]):
             out.append(_fill(payload, {**given, "sample": row}))
     return out

@@ -103,6 +103,25 @@ def job_spec(wf: model.Workflow, job: model.Job) -> c.JobSpec:
     }
 
 
+def stage_spec(wf: model.Workflow, job: model.Job) -> c.StageSpec:
+    """What the job definition of ``job`` stores for the check function (SPEC_PARAMETER)."""
+    return {"job": job_spec(wf, job), "param_defaults": param_defaults(wf)}
+
+
+def param_defaults(wf: model.Workflow) -> dict[str, str]:
+    return {p.name: p.default for p in wf.params if p.default is not None}
+
+
+def spec_parameters(wf: model.Workflow, job: model.Job) -> dict[str, str]:
+    """The job definition's Parameters: the stage spec, as canonical JSON."""
+    return {c.SPEC_PARAMETER: c.canonical_json(stage_spec(wf, job))}
+
+
+def spec_digest(wf: model.Workflow, job: model.Job) -> str:
+    """The TAG_SPEC of ``job``'s job definition, which the compiled definition names."""
+    return c.spec_digest(stage_spec(wf, job))
+
+
 # What jobs run on: the template's ComputeType parameter, `validate --compute-type`.
 COMPUTE_TYPES = ("EC2", "SPOT", "FARGATE", "FARGATE_SPOT")
 FARGATE_TYPES = ("FARGATE", "FARGATE_SPOT")

@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from orchestrator_runtime import actions, contracts, s3util
+from orchestrator_runtime import actions, contracts, s3util, specs
 from orchestrator_runtime.envcache import env_cached
 from orchestrator_runtime.resolve import BadCheckRequest, sample_id_of
 
@@ -75,15 +75,18 @@ class JobSpecModel(BaseModel):
 
 
 # Fields each action cannot do without; the rest are optional for every action.
+# "pre", "post", "plan" and "collect" also need the stage's spec: the job itself, or the job
+# definition holding it with the digest expected (see orchestrator_runtime.specs).
 REQUIRED: Final[dict[contracts.Action, tuple[str, ...]]] = {
-    "pre": ("workflow", "stage", "execution", "job"),
-    "post": ("workflow", "stage", "execution", "job"),
+    "pre": ("workflow", "stage", "execution"),
+    "post": ("workflow", "stage", "execution"),
     "explain": (),
     "summarize": (),  # results (a Map block), stages and sheet (array) or written (map)
     "sheet": ("workflow", "execution"),
-    "plan": ("workflow", "stage", "execution", "job", "sheet"),
-    "collect": ("workflow", "stage", "execution", "job", "plan"),
+    "plan": ("workflow", "stage", "execution", "sheet"),
+    "collect": ("workflow", "stage", "execution", "plan"),
 }
+NEED_SPEC: Final = ("pre", "post", "plan", "collect")
 
 
 class CheckRequestModel(BaseModel):
@@ -102,6 +105,8 @@ class CheckRequestModel(BaseModel):
     force: list[str] | None = None
     only: list[str] | None = None
     job: JobSpecModel | None = None
+    job_definition: str | None = None  # ARN of the job definition holding the spec
+    spec: str | None = None  # the spec's digest, as the compiled definition expects it
     error: dict[str, Any] | None = None
     block: str | None = None
     results: list[Any] | None = None
@@ -121,6 +126,9 @@ class CheckRequestModel(BaseModel):
         absent = [f for f in REQUIRED[self.action] if getattr(self, f) is None]
         if absent:
             raise ValueError(f"action {self.action!r} needs {', '.join(absent)}")
+        if self.action in NEED_SPEC and self.job is None and (
+                self.job_definition is None or self.spec is None):
+            raise ValueError(f"action {self.action!r} needs job, or job_definition and spec")
         if self.action == "summarize" and self.results is None and self.written is None and (
                 self.stages is None or self.sheet is None):
             raise ValueError("action 'summarize' needs results (a Map block), stages and "
@@ -146,6 +154,10 @@ def _batch() -> BatchClient:
     return boto3.client("batch")
 
 
+def _job_queue() -> str:
+    return os.environ.get(contracts.JOB_QUEUE_ENV, "")
+
+
 @env_cached("TABLE_NAME")
 def _table() -> Table | None:
     name = os.environ.get("TABLE_NAME", "")
@@ -163,6 +175,18 @@ def parse_request(event: Any) -> CheckRequestModel:
         where = f"stage {stage}: " if isinstance(stage, str) and stage else ""
         problems = "; ".join(_problem(e) for e in exc.errors()[:5])
         raise BadCheckRequest(where + problems) from None
+
+
+def checked_spec(request: contracts.CheckRequest) -> contracts.CheckRequest:
+    """A request whose spec was read from its job definition, the spec checked as an inline
+    one is (the job definition's parameter is text anyone with Batch access can register)."""
+    try:
+        JobSpecModel.model_validate(request.get("job"))
+    except ValidationError as exc:
+        problems = "; ".join(_problem(e).replace("CheckRequest", "job definition spec", 1)
+                             for e in exc.errors()[:5])
+        raise BadCheckRequest(f"stage {request.get('stage')}: {problems}") from None
+    return request
 
 
 def _problem(error: ErrorDetails) -> str:
@@ -189,8 +213,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                            stage=request.stage, sample=_sample_label(typed),
                            action=request.action)
         metrics.add_dimension("workflow", request.workflow or "unknown")
+        if request.action in NEED_SPEC and request.job is None:
+            typed = checked_spec(specs.with_spec(typed, _batch()))
         response = actions.handle(typed, s3=_s3(), table=_table(),
-                                  batch=_batch() if request.action == "collect" else None)
+                                  batch=_batch() if request.action == "collect" else None,
+                                  job_queue=_job_queue())
     except Exception as exc:
         metrics.add_metric(f"Check{type(exc).__name__}", MetricUnit.Count, 1)
         logger.warning("check failed", extra={"error": type(exc).__name__, "reason": str(exc)})

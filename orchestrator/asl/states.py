@@ -12,6 +12,13 @@ from typing import Any
 Json = dict[str, Any]
 
 
+# What a Retrier means when a field is absent (Amazon States Language, "Retrying after an
+# error").
+ASL_INTERVAL_SECONDS = 1
+ASL_MAX_ATTEMPTS = 3
+ASL_BACKOFF_RATE = 2.0
+
+
 @dataclass(frozen=True)
 class Retry:
     errors: tuple[str, ...]
@@ -22,12 +29,15 @@ class Retry:
     jitter: bool = False
 
     def to_asl(self) -> Json:
-        out: Json = {
-            "ErrorEquals": list(self.errors),
-            "IntervalSeconds": self.interval_seconds,
-            "MaxAttempts": self.max_attempts,
-            "BackoffRate": self.backoff_rate,
-        }
+        """Fields equal to the language's defaults (IntervalSeconds 1, MaxAttempts 3,
+        BackoffRate 2.0) are left out: every byte counts against the definition's limit."""
+        out: Json = {"ErrorEquals": list(self.errors)}
+        if self.interval_seconds != ASL_INTERVAL_SECONDS:
+            out["IntervalSeconds"] = self.interval_seconds
+        if self.max_attempts != ASL_MAX_ATTEMPTS:
+            out["MaxAttempts"] = self.max_attempts
+        if self.backoff_rate != ASL_BACKOFF_RATE:
+            out["BackoffRate"] = self.backoff_rate
         if self.max_delay_seconds is not None:
             out["MaxDelaySeconds"] = self.max_delay_seconds
         if self.jitter:

@@ -14,6 +14,7 @@ from orchestrator.checks import (
     names,
     paths,
     placeholders,
+    quotas,
     resources,
     triggers,
 )
@@ -29,6 +30,7 @@ REGISTRY: tuple[Check, ...] = (
     *commands.CHECKS,
     *triggers.CHECKS,
     *fanout.CHECKS,
+    *quotas.CHECKS,
 )
 
 __all__ = ["REGISTRY", "Check"]

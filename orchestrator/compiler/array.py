@@ -105,21 +105,11 @@ def _emit(em: Emitter, p: dag.Plan[str], next_: str) -> tuple[str, list[State]]:
                            comment="Independent stages run at the same time")]
 
 
-def _payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json:
-    payload = stages.check_payload(wf, job, action)
+def _payload(wf: model.Workflow, job: model.Job, action: c.Action,
+             submitted: str | None = None) -> Json:
+    payload = stages.check_payload(wf, job, action, submitted)
     payload.pop("sample.$", None)
     return payload | {"sheet.$": stages.SHEET_URI}
-
-
-def _submit(wf: model.Workflow, job: model.Job, offset: str | None) -> Json:
-    env: list[Json] = [
-        {"Name": c.MANIFEST_ENV, "Value.$": f"{PLAN}.manifest"},
-        {"Name": c.MANIFEST_WIDTH_ENV, "Value.$": f"{PLAN}.width"},
-        {"Name": c.MANIFEST_OFFSET_ENV, **({"Value": "0"} if offset is None
-                                           else {"Value.$": offset})},
-    ]
-    return stages.submit_parameters(wf, job, env, f"{PLAN}.job_name", {
-        f"{c.TAG_EXECUTION}.$": f"{PLAN}.execution_tag", c.TAG_SAMPLE: c.ARRAY_PLAN})
 
 
 def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
@@ -130,12 +120,11 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
     plan = Task(
         n.plan, resource=stages.LAMBDA_INVOKE,
         parameters=stages.invoke(_payload(wf, job, "plan")),
+        # what the Choice, the Batch tasks and "collect" read
         result_selector={f"{k}.$": f"$.Payload.{k}" for k in (
-            "count", "total", "complete", "failed", "blocked", "manifest", "width", "job_name",
-            "execution_tag", "chunks")},
+            "count", "failed", "blocked", "manifest", "chunks", "submit")},
         result_path=PLAN, retry=(stages.LAMBDA_RETRY,), catch=to_explain, next=n.how_many,
-        comment=f"Which samples need {job.name}? (outputs missing or stale; "
-                f"{stages.where(job)})",
+        comment=stages.where(job),
     )
     how_many = Choice(n.how_many, rules=(
         ChoiceRule(f"{PLAN}.count", "NumericEquals", 0, next_),
@@ -143,10 +132,12 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
         ChoiceRule(f"{PLAN}.count", "NumericLessThanEquals", limits.BATCH_ARRAY_MAX,
                    n.run_array),
     ), default=n.run_chunks)
-    one = _run_task(n.run_one, _submit(wf, job, None), n.collect, to_collect)
-    array = _run_task(n.run_array, _submit(wf, job, None) | {
+    submit = stages.submit_parameters(f"{PLAN}.submit")
+    one = _run_task(n.run_one, submit, n.collect, to_collect)
+    array = _run_task(n.run_array, submit | {
         "ArrayProperties": {"Size.$": f"{PLAN}.count"}}, n.collect, to_collect)
-    chunk = _run_task(n.run_chunk, _submit(wf, job, "$.chunk.offset") | {
+    chunk = _run_task(n.run_chunk, stages.submit_parameters(
+        f"{PLAN}.submit", "$.chunk.overrides") | {
         "ArrayProperties": {"Size.$": "$.chunk.size"}}, None,
         (Catch(next=n.chunk_ended, result_path="$"),))
     ended = Pass(n.chunk_ended, comment="A failed chunk fails only its samples")
@@ -159,11 +150,10 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
     )
     collect = Task(
         n.collect, resource=stages.LAMBDA_INVOKE,
-        parameters=stages.invoke(_payload(wf, job, "collect") | {
+        parameters=stages.invoke(_payload(wf, job, "collect", f"{PLAN}.submit") | {
             "plan.$": PLAN, "batch.$": BATCH}),
         result_selector={"failed.$": "$.Payload.failed"}, result_path="$.collected",
         retry=(stages.LAMBDA_RETRY,), catch=to_explain, next=next_,
-        comment="Exit code 0 is not proof: each sample's outputs and marker must exist",
     )
     explain, fail = stages.failure_states(wf, job, n.explain, n.failed, sample=False)
     return [plan, how_many, one, array, chunks, collect, explain, fail]

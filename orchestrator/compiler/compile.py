@@ -21,8 +21,27 @@ from orchestrator.errors import Diagnostic, WorkflowError
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
 
-# What one ${Key} is assumed to become once the stack fills it in (an ARN).
-ARN_ESTIMATE = 200
+
+def arn_chars(service: str, resource_chars: int) -> int:
+    """The longest ARN of ``service`` whose resource part is ``resource_chars`` long."""
+    return (len("arn:") + limits.ARN_PARTITION_CHARS + 1 + len(service) + 1
+            + limits.ARN_REGION_CHARS + 1 + limits.ACCOUNT_ID_CHARS + 1 + resource_chars)
+
+
+# The longest value each kind of ${Key} can take once the stack fills it in.
+FUNCTION_ARN_CHARS = arn_chars("lambda", len("function:") + limits.LAMBDA_FUNCTION_NAME_CHARS)
+JOB_QUEUE_ARN_CHARS = arn_chars("batch", len("job-queue/") + limits.BATCH_NAME_CHARS)
+JOB_DEFINITION_ARN_CHARS = arn_chars(
+    "batch", len("job-definition/") + limits.BATCH_NAME_CHARS + 1 + limits.BATCH_REVISION_DIGITS)
+
+
+def substituted_chars(key: str) -> int:
+    """The most characters ``${key}`` can become (an ARN)."""
+    if key == c.SUB_CHECK_FUNCTION:
+        return FUNCTION_ARN_CHARS
+    if key == c.SUB_JOB_QUEUE:
+        return JOB_QUEUE_ARN_CHARS
+    return JOB_DEFINITION_ARN_CHARS
 
 
 class DefinitionTooLarge(WorkflowError):
@@ -32,19 +51,20 @@ class DefinitionTooLarge(WorkflowError):
         self.size = size
         super().__init__([Diagnostic(
             "definition-too-large",
-            f"the state machine of workflow {wf.name!r} is about {size:,} bytes once ARNs are "
+            f"the state machine of workflow {wf.name!r} is up to {size:,} bytes once ARNs are "
             f"filled in; Step Functions allows {limits.DEFINITION_BYTES:,}",
             wf.source.file, wf.source.line,
-            "split the workflow into smaller ones, or shorten long commands and paths (each "
-            "job's command and paths appear in several states)",
+            "split the workflow into smaller ones (each stage costs a few kB of definition, "
+            "whatever its command)",
         )])
 
 
 def deployed_size(definition_json: str) -> int:
-    """Bytes of a rendered definition once every ``${Key}`` is replaced by an ARN."""
+    """Bytes of a rendered definition once every ``${Key}`` is replaced by its ARN, at the
+    longest that ARN can be."""
     keys = c.substitution_keys(definition_json)
     return len(definition_json.encode()) + sum(
-        ARN_ESTIMATE - len(c.substitution(k)) for k in keys)
+        substituted_chars(k) - len(c.substitution(k)) for k in keys)
 
 
 def check_size(wf: model.Workflow, definition_json: str) -> None:
@@ -208,5 +228,33 @@ def compile_workflow(wf: model.Workflow) -> dict[str, Any]:
 
 
 def asl_text(doc: dict[str, Any]) -> str:
-    """Deterministic JSON: key order as built, indent 2, trailing newline."""
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    """Deterministic JSON, as committed and as deployed: key order as built, one state per
+    line (nested machines' states too, indented by depth), no other whitespace, trailing
+    newline. Indentation would cost about 60% of the definition's 1 MB; one state per line
+    keeps a diff readable state by state."""
+    return _render(doc, 0) + "\n"
+
+
+MAX_INDENT = 8  # deeper machines are not indented further: a line's cost stays bounded
+
+
+def _render(value: Any, depth: int, states: bool = False) -> str:
+    """``value`` compact, except the objects and lists on the way to a ``States`` object,
+    whose members go one per line (so each state is one line)."""
+    if not (states or _holds_states(value)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    pad, inner = " " * min(depth, MAX_INDENT), " " * min(depth + 1, MAX_INDENT)
+    if isinstance(value, list):
+        lines = [inner + _render(v, depth + 1) for v in value]
+        return "[\n" + ",\n".join(lines) + "\n" + pad + "]"
+    lines = [inner + json.dumps(k, ensure_ascii=False) + ":" + _render(v, depth + 1, k == "States")
+             for k, v in value.items()]
+    return "{\n" + ",\n".join(lines) + "\n" + pad + "}"
+
+
+def _holds_states(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "States" in value or any(_holds_states(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_states(v) for v in value)
+    return False

@@ -36,7 +36,12 @@ BATCH_RETRY = Retry(
     interval_seconds=5, max_attempts=8, backoff_rate=2.0, max_delay_seconds=120, jitter=True,
 )
 
-def check_payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json:
+def check_payload(wf: model.Workflow, job: model.Job, action: c.Action,
+                  submitted: str | None = None) -> Json:
+    """The check function's request for ``job``: names and JSONPaths only. The job's spec
+    is not in it (see :func:`spec_fields`), so every stage costs the same few hundred bytes
+    of definition. ``submitted`` is the path of the Submission the stage's "pre" or "plan"
+    answered (for "post" and "collect": the job definition it named)."""
     payload: dict[str, Any] = {
         "action": action,
         "workflow": wf.name,
@@ -50,9 +55,17 @@ def check_payload(wf: model.Workflow, job: model.Job, action: c.Action) -> Json:
     if action in ("pre", "plan"):
         payload["force.$"] = f"$.{c.FORCE_KEY}"
         payload["only.$"] = f"$.{c.ONLY_KEY}"
-    payload["param_defaults"] = {p.name: p.default for p in wf.params if p.default is not None}
-    payload["job"] = jobspec.job_spec(wf, job)
-    return payload
+    return payload | spec_fields(wf, job, submitted)
+
+
+def spec_fields(wf: model.Workflow, job: model.Job, submitted: str | None = None) -> Json:
+    """Where the check function reads the stage's spec: the job definition (one revision,
+    filled in at deploy), and the digest of the spec this definition was compiled with, so a
+    job definition from another deployment fails the stage with a sentence, never runs."""
+    where: Json = ({"job_definition.$": f"{submitted}.JobDefinition"} if submitted else
+                   {"job_definition": c.substitution(c.substitution_key("JobDefinition",
+                                                                        job.name))})
+    return where | {"spec": jobspec.spec_digest(wf, job)}
 
 
 def rows_field(wf: model.Workflow) -> Json:
@@ -63,6 +76,7 @@ def rows_field(wf: model.Workflow) -> Json:
     return {"samples.$": f"$.{c.SAMPLES_KEY}"}
 
 
+CHECK = "$.check"  # a stage's CheckResponse ("pre") while it runs
 SHEET_URI = "$.sheet.sheet"  # array strategy: the run's sheet, as the "sheet" action wrote it
 
 
@@ -85,29 +99,22 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
         n.check,
         resource=LAMBDA_INVOKE,
         parameters=invoke(check_payload(wf, job, "pre")),
-        result_selector={
-            "complete.$": "$.Payload.complete",
-            "reason.$": "$.Payload.reason",
-            "sample.$": "$.Payload.sample",
-            "job_name.$": "$.Payload.job_name",
-            "task_uri.$": "$.Payload.task_uri",
-            "execution_tag.$": "$.Payload.execution_tag",
-        },
-        result_path="$.check",
+        result_selector={"complete.$": "$.Payload.complete", "submit.$": "$.Payload.submit"},
+        result_path=CHECK,
         retry=(LAMBDA_RETRY,),
         catch=to_explain,
         next=n.skip,
-        comment=f"Are the outputs of {job.name} complete and current? ({where(job)})",
+        comment=where(job),
     )
     skip = Choice(
         n.skip,
-        rules=(ChoiceRule("$.check.complete", "BooleanEquals", True, next_),),
+        rules=(ChoiceRule(f"{CHECK}.complete", "BooleanEquals", True, next_),),
         default=n.run,
     )
     run = Task(
         n.run,
         resource=BATCH_SUBMIT_SYNC,
-        parameters=_submit_parameters(wf, job),
+        parameters=submit_parameters(f"{CHECK}.submit"),
         result_selector={"JobId.$": "$.JobId", "Status.$": "$.Status"},
         result_path="$.job",
         retry=(BATCH_RETRY,),
@@ -117,12 +124,11 @@ def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
     verify = Task(
         n.verify,
         resource=LAMBDA_INVOKE,
-        parameters=invoke(check_payload(wf, job, "post")),
+        parameters=invoke(check_payload(wf, job, "post", f"{CHECK}.submit")),
         result_path=None,
         retry=(LAMBDA_RETRY,),
         catch=to_explain,
         next=next_,
-        comment="Batch exit code 0 is not proof: the outputs and the marker must exist",
     )
     explain_state, fail = failure_states(wf, job, n.explain, n.failed)
     return [check, skip, run, verify, explain_state, fail]
@@ -160,37 +166,17 @@ def where(job: model.Job) -> str:
     return f"{job.source.file.rsplit('/', 1)[-1]}:{job.source.line}"
 
 
-def _submit_parameters(wf: model.Workflow, job: model.Job) -> Json:
-    return submit_parameters(wf, job, [{"Name": c.TASK_ENV, "Value.$": "$.check.task_uri"}],
-                             "$.check.job_name", {
-                                 f"{c.TAG_EXECUTION}.$": "$.check.execution_tag",
-                                 f"{c.TAG_SAMPLE}.$": "$.check.sample"})
-
-
-def submit_parameters(wf: model.Workflow, job: model.Job, task_env: list[Json], job_name: str,
-                      tags: Json) -> Json:
-    """SubmitJob parameters of ``job``: ``task_env`` tells the runner what to run,
-    ``job_name`` is the path of the job's name in the state, ``tags`` the execution's and
-    sample's tags (valid tag values: see contracts.execution_tag)."""
-    env = task_env + [{"Name": k, "Value": v}
-                      for k, v in sorted(jobspec.retry_environment(job).items())]
-    env += [{"Name": k, "Value": v} for k, v in sorted(job.environment.items())]
+def submit_parameters(submit: str, overrides: str | None = None) -> Json:
+    """SubmitJob parameters that point at the Submission the check function prepared at
+    ``submit`` (job name, queue, job definition, the runner's environment, tags); the job
+    definition holds the rest (command, resources, retry strategy, timeout). ``overrides``
+    is another path for the ContainerOverrides (an array chunk's)."""
     return {
-        "JobName.$": job_name,
-        "JobQueue": c.substitution(c.SUB_JOB_QUEUE),
-        "JobDefinition": c.substitution(c.substitution_key("JobDefinition", job.name)),
-        "ContainerOverrides": {
-            "Command": jobspec.container_command(),
-            "Environment": env,
-            "ResourceRequirements": jobspec.resource_requirements(job),
-        },
-        "RetryStrategy": jobspec.retry_strategy(job),
-        "Timeout": {"AttemptDurationSeconds": job.timeout_seconds},
-        "Tags": {
-            c.TAG_WORKFLOW: wf.name,
-            c.TAG_STAGE: job.name,
-            **tags,
-        },
+        "JobName.$": f"{submit}.JobName",
+        "JobQueue.$": f"{submit}.JobQueue",
+        "JobDefinition.$": f"{submit}.JobDefinition",
+        "ContainerOverrides.$": overrides or f"{submit}.ContainerOverrides",
+        "Tags.$": f"{submit}.Tags",
         "PropagateTags": True,
     }
 

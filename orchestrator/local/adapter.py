@@ -494,6 +494,11 @@ class LocalAws:
         """Make ``handler(event, context)`` the code of a function; returns its ARN."""
         return self.lambdas.register(name_or_arn, handler)
 
+    def set_function_env(self, values: Mapping[str, str]) -> None:
+        """Environment variables of the in-process functions, as a template's function
+        Environment sets them (restored when the emulator stops)."""
+        self._set_env(dict(values))
+
     def deliver_rule_to(self, queue_url: str, handler: SqsHandler,
                         **options: Any) -> SqsPoller:
         """Feed messages of ``queue_url`` (an EventBridge rule's target) to ``handler``."""

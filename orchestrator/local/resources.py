@@ -95,6 +95,7 @@ def deploy(aws: LocalAws, stack: d.StackDescription, definitions: Mapping[str, s
         jobQueueName=LOCAL_QUEUE, state="ENABLED", priority=1,
         computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env["computeEnvironmentArn"]}],
     )["jobQueueArn"]
+    aws.set_function_env({c.JOB_QUEUE_ENV: queue})  # the template sets it on check_outputs
     physical: dict[str, str] = {}
     for fn in stack.functions:  # invoked directly (by state machines); the rest via queues
         if fn.name in handlers and fn.queue is None:

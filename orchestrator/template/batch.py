@@ -64,6 +64,7 @@ def job_definition(jd: description.JobDefinition, wf: model.Workflow) -> dict[st
             "ContainerProperties": container,
             "RetryStrategy": jd.retry(),
             "Timeout": {"AttemptDurationSeconds": jd.timeout_seconds},
+            "Parameters": dict(jd.parameters),
             "PropagateTags": True,
             "Tags": dict(jd.tags),
         },

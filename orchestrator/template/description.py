@@ -11,7 +11,6 @@ boto3, no environment, no files.
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -98,6 +97,7 @@ class JobDefinition:
     timeout_seconds: int
     environment: tuple[tuple[str, str], ...]
     tags: tuple[tuple[str, str], ...]
+    parameters: tuple[tuple[str, str], ...]  # the stage spec (contracts.SPEC_PARAMETER)
 
     def retry(self) -> dict[str, Any]:
         """The RetryStrategy, as a new value (readers convert it in place)."""
@@ -119,6 +119,7 @@ class JobDefinition:
             },
             "RetryStrategy": self.retry(),
             "Timeout": {"AttemptDurationSeconds": self.timeout_seconds},
+            "Parameters": dict(self.parameters),
             "PropagateTags": True,
             "Tags": dict(self.tags),
         }
@@ -206,9 +207,8 @@ def job_definition_name(wf: model.Workflow, job: model.Job) -> str:
 def spec_digest(wf: model.Workflow, job: model.Job) -> str:
     """Digest of what the runner executes (command, paths, environment...), which the
     container properties do not show: a change makes a new job-definition revision, so each
-    revision names one version of the job."""
-    spec = c.canonical_json(jobspec.job_spec(wf, job))
-    return hashlib.sha256(spec.encode()).hexdigest()[:16]
+    revision names one version of the job (and the compiled definition names it too)."""
+    return jobspec.spec_digest(wf, job)
 
 
 def job_definition(wf: model.Workflow, job: model.Job) -> JobDefinition:
@@ -225,6 +225,7 @@ def job_definition(wf: model.Workflow, job: model.Job) -> JobDefinition:
         environment=tuple(sorted({**job.environment, **jobspec.retry_environment(job)}.items())),
         tags=((c.TAG_WORKFLOW, wf.name), (c.TAG_STAGE, job.name),
               (c.TAG_SPEC, spec_digest(wf, job))),
+        parameters=tuple(jobspec.spec_parameters(wf, job).items()),
     )
 
 

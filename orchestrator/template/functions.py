@@ -103,19 +103,21 @@ def check_outputs(wfs: Sequence[model.Workflow], bucket_param: str,
         r, t = access.check_locations(wf, bucket_param)
         reads |= r
         tasks.add(t)
-    arrays = [statement(
-        ["batch:DescribeJobs"], "*",
-        why_star="batch:DescribeJobs has no resource-level permissions: '*' is the only "
-                 "resource it accepts. The array strategy's collect step reads why children "
-                 "failed.")] if any(fanout.choose(wf) == "array" for wf in wfs) else []
+    arrays = any(fanout.choose(wf) == "array" for wf in wfs)
+    describe = statement(
+        ["batch:DescribeJobDefinitions", *(["batch:DescribeJobs"] if arrays else [])], "*",
+        why_star="Batch's Describe actions have no resource-level permissions: '*' is the "
+                 "only resource they accept. A stage's spec is read from its job definition"
+                 + ("; the array strategy's collect step reads why children failed." if arrays
+                    else "."))
     return _function("check_outputs", [
         statement(["s3:GetObject"], batch.sorted_arns(reads)),
         statement(["s3:PutObject"], batch.sorted_arns(tasks)),
         *access.list_buckets(reads),
         access.kms_key(write=True),
         _table_rows(),
-        *arrays,
-    ], log_retention, reserve=False)
+        describe,
+    ], log_retention, reserve=False, environment={c.JOB_QUEUE_ENV: refs.job_queue()})
 
 
 def job_events(wfs: Sequence[model.Workflow], stack: description.StackDescription,

@@ -73,6 +73,12 @@ TAG_STAGE: Final = "orchestrator:stage"
 TAG_SAMPLE: Final = "orchestrator:sample"
 # On job definitions: a digest of the job's spec, so each revision names one version of it.
 TAG_SPEC: Final = "orchestrator:spec"
+# The job definition's parameter holding the stage's StageSpec (canonical JSON): the compiled
+# definition names the job definition and the digest it expects, never the spec itself, so a
+# stage costs the same few hundred bytes of definition whatever its command and paths.
+SPEC_PARAMETER: Final = "orchestrator-spec"
+# The check function's environment: the job queue the submissions it prepares go to.
+JOB_QUEUE_ENV: Final = "ORCH_JOB_QUEUE"
 
 
 class EventType(NamedTuple):
@@ -126,6 +132,30 @@ class JobSpec(TypedDict):
     stdout: str | None  # name of the output that receives standard output
 
 
+class StageSpec(TypedDict):
+    """What a stage runs, stored once per job, in its job definition (SPEC_PARAMETER)."""
+
+    job: JobSpec
+    param_defaults: dict[str, str]  # the workflow's declared param defaults
+
+
+def spec_digest(spec: StageSpec) -> str:
+    """The TAG_SPEC value of a stage spec: the compiled definition names it, the check
+    function refuses a job definition that holds another spec."""
+    return hashlib.sha256(canonical_json(spec).encode()).hexdigest()[:16]
+
+
+class Submission(TypedDict):
+    """A stage's SubmitJob parameters, in the Step Functions Batch integration's spelling:
+    the check function prepares them, the compiled Batch task only points at them."""
+
+    JobName: str
+    JobQueue: str
+    JobDefinition: str  # ARN of the revision whose spec the check function read
+    ContainerOverrides: dict[str, Any]  # {"Environment": [{"Name": ..., "Value": ...}]}
+    Tags: dict[str, str]  # TAG_WORKFLOW, TAG_STAGE, TAG_EXECUTION, TAG_SAMPLE
+
+
 class CheckRequest(TypedDict, total=False):
     action: Action
     workflow: str
@@ -139,7 +169,9 @@ class CheckRequest(TypedDict, total=False):
     param_defaults: dict[str, str]  # declared defaults; params from the input override them
     force: list[str]  # stages the run must run again even where complete (--force)
     only: list[str]  # per-sample stages run only for these sample ids (--only); all if empty
-    job: JobSpec
+    job: JobSpec  # given inline (plan --dry-run, tests), or read from job_definition
+    job_definition: str  # ARN of the stage's job definition: its SPEC_PARAMETER is the spec
+    spec: str  # spec_digest() of the spec the compiled definition was built with
     error: dict[str, str]  # for "explain": the caught {"Error", "Cause"}
     block: str  # for "summarize": the Map block's name
     results: list[dict[str, Any]]  # for "summarize": the Map's iteration outputs
@@ -172,6 +204,7 @@ class CheckResponse(TypedDict):
     job_name: str  # valid AWS Batch job name
     task_uri: str  # s3:// of the RunnerTask document ("" when complete)
     execution_tag: str  # the TAG_EXECUTION value of the job: execution_tag(execution ARN)
+    submit: NotRequired[Submission]  # "pre": what the Batch task submits if not complete
 
 
 class ExplainResponse(TypedDict):
@@ -562,6 +595,7 @@ class ManifestLine(TypedDict):
 class Chunk(TypedDict):
     offset: str  # first manifest line of one array job (a string: it becomes an env value)
     size: int  # its children
+    overrides: NotRequired[dict[str, Any]]  # its ContainerOverrides (PlanResponse.chunks)
 
 
 class SheetResponse(TypedDict):
@@ -586,6 +620,7 @@ class PlanResponse(TypedDict):
     job_name: str  # Batch job name of the stage's job(s)
     execution_tag: str  # the execution's ARN as a valid Batch tag value (execution_tag())
     chunks: list[Chunk]  # array jobs of at most BATCH_ARRAY_MAX children, near-equal sizes
+    submit: NotRequired[Submission]  # the SubmitJob of the stage (first chunk's overrides)
 
 
 class CollectResponse(TypedDict):

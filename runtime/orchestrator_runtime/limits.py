@@ -37,6 +37,10 @@ BATCH_ARRAY_MIN: Final = 2  # children of an array job: ArrayProperties.Size 2 t
 BATCH_ARRAY_MAX: Final = 10_000
 DESCRIBE_JOBS_IDS: Final = 100  # job ids per DescribeJobs call
 FARGATE_VCPU_FRACTIONS: Final = (0.25, 0.5)  # the only fractional vCPU values (Fargate)
+# RegisterJobDefinition's request (Batch user guide, "AWS Batch service quotas"): a job
+# definition holds the job's spec (contracts.SPEC_PARAMETER), so this bounds a job's command,
+# paths and environment.
+BATCH_JOB_DEFINITION_BYTES: Final = 24 * 1024
 # "Container Overrides length must be at most 8192" (ECS RunTask, which Batch calls).
 CONTAINER_OVERRIDES_CHARS: Final = 8192
 
@@ -48,6 +52,14 @@ TAG_KEY_CHARS: Final = 128  # a tag key (Batch, and AWS tagging in general)
 TAG_VALUE_CHARS: Final = 256  # a tag value
 LOG_STREAM_NAME_CHARS: Final = 512  # a CloudWatch Logs stream name
 ARN_CHARS: Final = 1024  # the longest ARN the events may carry
+# The parts of an ARN, at their longest: "arn:" partition ":" service ":" region ":" account
+# ":" resource. Partitions: aws, aws-cn, aws-us-gov, aws-iso-b...; regions such as
+# ap-southeast-5 or us-isob-east-1 (14); account ids are 12 digits.
+ARN_PARTITION_CHARS: Final = 10
+ARN_REGION_CHARS: Final = 14
+ACCOUNT_ID_CHARS: Final = 12
+LAMBDA_FUNCTION_NAME_CHARS: Final = 64  # FunctionName (unqualified)
+BATCH_REVISION_DIGITS: Final = 10  # a job definition's revision (an int32)
 DYNAMODB_PARTITION_KEY_BYTES: Final = 2048
 DYNAMODB_SORT_KEY_BYTES: Final = 1024
 DYNAMODB_ITEM_BYTES: Final = 400 * 1024  # one item, attribute names and values together

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from stagekit import EXECUTION, PREFIX, put, request
+from stagekit import EXECUTION, PREFIX, job, put, request
 
 from orchestrator_lambdas.check_outputs import app as check_app
 from orchestrator_lambdas.job_events import app as events_app
@@ -30,8 +30,8 @@ FIXTURE_EXECUTION = (
 @pytest.fixture(autouse=True)
 def fresh_clients() -> Iterator[None]:
     """Handlers cache their clients per container; each test gets its own moto world."""
-    caches = [check_app._s3, check_app._table, events_app._table, trigger_app._clients,
-              trigger_app._triggers]
+    caches = [check_app._s3, check_app._table, check_app._batch, events_app._table,
+              trigger_app._clients, trigger_app._triggers]
     for cache in caches:
         cache.cache_clear()
     yield
@@ -98,6 +98,79 @@ def test_check_handler_raises_the_contract_error_after_an_empty_job(
         check_app.handler(request("post"), lambda_context)
 
     assert type(caught.value).__name__ == contracts.ERR_OUTPUTS_MISSING  # Step Functions' name
+
+
+def _registered(spec: contracts.StageSpec) -> str:
+    """A job definition holding ``spec``, as the template registers it; its ARN."""
+    import boto3
+
+    return boto3.client("batch", region_name="us-east-1").register_job_definition(
+        jobDefinitionName="rnaseq-qc", type="container",
+        containerProperties={"image": "python:3.12-slim", "command": ["orchestrator-runner"],
+                             "resourceRequirements": [{"type": "VCPU", "value": "1"},
+                                                      {"type": "MEMORY", "value": "512"}]},
+        parameters={contracts.SPEC_PARAMETER: contracts.canonical_json(spec)},
+        tags={contracts.TAG_SPEC: contracts.spec_digest(spec)})["jobDefinitionArn"]
+
+
+def _by_reference(arn: str, digest: str, **changes: Any) -> Any:
+    event = request(**changes)
+    del event["job"]
+    return event | {"job_definition": arn, "spec": digest}
+
+
+def test_check_handler_reads_the_spec_from_the_job_definition_and_prepares_the_submission(
+    s3: S3Client, bucket: str, lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(contracts.JOB_QUEUE_ENV, "arn:aws:batch:us-east-1:1:job-queue/q")
+    put(s3, f"{PREFIX}/raw/S1.fq", b"reads")
+    spec: contracts.StageSpec = {"job": job(), "param_defaults": {"genome": "GRCh38"}}
+    arn = _registered(spec)
+
+    resp = check_app.handler(_by_reference(arn, contracts.spec_digest(spec)), lambda_context)
+
+    assert resp["status"] == "missing"
+    task = json.loads(s3.get_object(**_split(resp["task_uri"]))["Body"].read())
+    assert task["command"] == job()["command"]  # the job definition's spec, resolved
+    submit = resp["submit"]
+    assert (submit["JobQueue"], submit["JobDefinition"]) == (
+        "arn:aws:batch:us-east-1:1:job-queue/q", arn)
+    assert submit["ContainerOverrides"] == {"Environment": [
+        {"Name": contracts.TASK_ENV, "Value": resp["task_uri"]}]}
+    assert submit["Tags"] == {
+        contracts.TAG_WORKFLOW: "rnaseq", contracts.TAG_STAGE: "qc",
+        contracts.TAG_EXECUTION: contracts.execution_tag(EXECUTION), contracts.TAG_SAMPLE: "S1"}
+    assert submit["JobName"] == resp["job_name"]
+
+
+def test_check_handler_refuses_a_job_definition_from_another_deployment(
+    s3: S3Client, bucket: str, lambda_context: FakeLambdaContext,
+) -> None:
+    spec: contracts.StageSpec = {"job": job(), "param_defaults": {}}
+    arn = _registered(spec)
+    newer = {"job": job(command=["count", "--fast"]), "param_defaults": {}}
+
+    with pytest.raises(Exception) as caught:
+        check_app.handler(_by_reference(arn, contracts.spec_digest(newer)), lambda_context)
+
+    assert type(caught.value).__name__ == "StageSpecMismatch"
+    assert "different deployments" in str(caught.value) and arn in str(caught.value)
+
+
+def test_check_handler_checks_the_spec_it_reads_as_it_checks_an_inline_one(
+    s3: S3Client, bucket: str, lambda_context: FakeLambdaContext,
+) -> None:
+    spec: Any = {"job": job(command="count reads"), "param_defaults": {}}
+    arn = _registered(spec)
+
+    with pytest.raises(BadCheckRequest, match=r"stage qc: job definition spec\.command"):
+        check_app.handler(_by_reference(arn, contracts.spec_digest(spec)), lambda_context)
+
+
+def _split(uri: str) -> dict[str, str]:
+    bucket, key = contracts.split_uri(uri)
+    return {"Bucket": bucket, "Key": key}
 
 
 def test_check_handler_explains_without_aws(

@@ -92,17 +92,32 @@ def test_job_definition_retry_strategy_is_the_one_the_state_machine_submits(
     tpl = json.loads(json.dumps(build_template([wf], definitions((wf,)))))
     rules = tpl["Resources"]["DiamondWordsJobDefinition"]["Properties"]["RetryStrategy"]
     submitted = definitions((wf,))["diamond"]
-    runs = [s for s in _states(submitted) if s.get("Parameters", {}).get("JobDefinition")
-            == "${JobDefinitionWords}"]
-    assert runs and all(r["Parameters"]["RetryStrategy"] == rules for r in runs)
+    runs = [s for s in _states(submitted) if "JobDefinition.$" in s.get("Parameters", {})]
+    # the Batch tasks override nothing the job definition says: its strategy is the one
+    assert runs and not any({"RetryStrategy", "Timeout", "ContainerOverrides"}
+                            & set(r["Parameters"]) for r in runs)
     assert rules["Attempts"] == 8  # 5 for the command (the runner keeps count), 3 in reserve
     # the job's codes travel to the runner, which matches them; Batch retries only its code
     assert {"OnExitCode": "199", "Action": "RETRY"} in rules["EvaluateOnExit"]
     env = tpl["Resources"]["DiamondWordsJobDefinition"]["Properties"]["ContainerProperties"][
         "Environment"]
     assert {"Name": "ORCH_RETRY_EXIT_CODES", "Value": "137,14*"} in env
-    assert all({"Name": "ORCH_RETRY_EXIT_CODES", "Value": "137,14*"}
-               in r["Parameters"]["ContainerOverrides"]["Environment"] for r in runs)
+
+
+def test_job_definition_holds_the_stage_spec_the_state_machine_names(
+        doc: dict[str, Any]) -> None:
+    wf = workflow("rnaseq")
+    props = doc["Resources"]["RnaseqQcJobDefinition"]["Properties"]
+    spec = json.loads(props["Parameters"][c.SPEC_PARAMETER])
+    assert spec["job"]["command"] == list(wf.job("qc").command)
+    assert props["Tags"][c.TAG_SPEC] == c.spec_digest(spec)
+    plans = [s for s in _states(definitions((wf,))["rnaseq"])
+             if s.get("Parameters", {}).get("Payload", {}).get("job_definition")
+             == "${JobDefinitionQc}"]
+    assert plans and all(p["Parameters"]["Payload"]["spec"] == props["Tags"][c.TAG_SPEC]
+                         for p in plans)
+    env = doc["Resources"]["CheckOutputsFunction"]["Properties"]["Environment"]["Variables"]
+    assert c.JOB_QUEUE_ENV in env  # where the submissions it prepares go
 
 
 def test_attempts_never_exceed_what_batch_allows() -> None:
@@ -164,7 +179,8 @@ def test_state_machine_role_has_what_batch_sync_needs(doc: dict[str, Any]) -> No
 
 
 STAR_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-                "xray:GetSamplingTargets", "batch:DescribeJobs", "ecr:GetAuthorizationToken",
+                "xray:GetSamplingTargets", "batch:DescribeJobs", "batch:DescribeJobDefinitions",
+                "ecr:GetAuthorizationToken",
                 "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
                 "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
                 "logs:PutResourcePolicy", "logs:UpdateLogDelivery"}

@@ -29,6 +29,7 @@ from orchestrator.aws import sdk, stack, start
 from orchestrator.compiler import asl_text
 from orchestrator.local.adapter import LocalAws
 from orchestrator.template import describe
+from orchestrator_runtime import contracts as c
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Tried to parse AWS:UserWarning")  # moto has no QueuePolicy: see a test below
@@ -172,6 +173,9 @@ def test_a_workflow_runs_to_success_on_the_stacks_resources_through_the_sdk(
         for key, value in aws.environment.items():  # the autouse fixture clears the endpoint
             mp.setenv(key, value)
         mp.setenv("TABLE_NAME", deployed.physical("JobStateTable"))
+        # the queue the check function's submissions go to, as the stack configured it
+        configured = aws.client("lambda").get_function_configuration(FunctionName=check)
+        mp.setenv(c.JOB_QUEUE_ENV, configured["Environment"]["Variables"][c.JOB_QUEUE_ENV])
         mp.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
         aws.register_lambda(check, app.handler)
         machine = describe(examples(), definitions(examples())).state_machine("diamond")

@@ -48,8 +48,8 @@ def test_substitute_fills_every_placeholder_and_leaves_the_rest(
 def test_a_missing_substitution_is_named(diamond: tuple[Any, dict[str, Any]]) -> None:
     _, definition = diamond
     values = substitutions(definition)
-    del values["JobQueueArn"]
-    with pytest.raises(UsageError, match=r"no value for \$\{JobQueueArn\}"):
+    del values["JobDefinitionWords"]
+    with pytest.raises(UsageError, match=r"no value for \$\{JobDefinitionWords\}"):
         sdk.substitute(definition, values)
 
 

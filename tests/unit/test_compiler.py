@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from asltree import states
 
-from orchestrator import Workflow, model
+from orchestrator import Workflow, jobspec, model
 from orchestrator.compiler import asl_text, build_machine, compile_workflow
 from orchestrator.compiler.compile import (
     DefinitionTooLarge,
@@ -44,10 +44,12 @@ def test_same_input_gives_byte_identical_output() -> None:
 
 def test_no_account_region_or_partition_is_baked_in() -> None:
     text = asl_text(rnaseq())
-    assert not re.search(r"\d{12}", text)
+    # spec digests are hex and may hold a run of digits; an account id is the only other kind
+    assert not re.search(r"\d{12}", re.sub(r'"spec":"[0-9a-f]{16}"', "", text))
     assert "us-east-1" not in text and "arn:aws:batch" not in text and "arn:aws:lambda" not in text
     subs = set(re.findall(r"\$\{(\w+)\}", text))
-    assert subs == {c.SUB_CHECK_FUNCTION, c.SUB_JOB_QUEUE, "JobDefinitionQc", "JobDefinitionTrim",
+    # the queue is the check function's to name (its environment), not the definition's
+    assert subs == {c.SUB_CHECK_FUNCTION, "JobDefinitionQc", "JobDefinitionTrim",
                     "JobDefinitionCount", "JobDefinitionReport"}
 
 
@@ -66,30 +68,25 @@ def test_every_stage_is_checked_skipped_run_and_verified() -> None:
         assert skip["Choices"][0]["Next"] == verify["Next"]  # skipping goes where running goes
 
 
-def test_batch_task_carries_retry_timeout_tags_and_resources() -> None:
-    run = states(rnaseq())["Run count"]
+def test_batch_task_submits_what_the_check_prepared_and_nothing_the_job_definition_has(
+) -> None:
+    doc = rnaseq()
+    run = states(doc)["Run count"]
     p = run["Parameters"]
-    assert p["JobName.$"] == "$.check.job_name"
-    assert p["JobDefinition"] == "${JobDefinitionCount}"
-    # retries=2: 3 attempts for the command (the runner counts them), 3 more that only Spot
-    # reclaims and image pulls can use; the runner asks for a retry with RETRY_EXIT_CODE
-    assert p["RetryStrategy"] == {"Attempts": 6, "EvaluateOnExit": [
-        {"OnStatusReason": "Host EC2*", "Action": "RETRY"},
-        {"OnReason": "CannotPullContainerError:*", "Action": "RETRY"},
-        {"OnExitCode": str(c.RETRY_EXIT_CODE), "Action": "RETRY"},
-        {"OnReason": "*", "Action": "EXIT"}]}
-    assert p["Timeout"] == {"AttemptDurationSeconds": 600}
-    assert p["ContainerOverrides"]["ResourceRequirements"] == [
-        {"Type": "VCPU", "Value": "1"}, {"Type": "MEMORY", "Value": "2048"}]
-    env = p["ContainerOverrides"]["Environment"]
-    assert {"Name": c.TASK_ENV, "Value.$": "$.check.task_uri"} in env
-    assert {"Name": c.ATTEMPTS_ENV, "Value": "3"} in env
-    assert not any(e["Name"] == c.RETRY_CODES_ENV for e in env)  # the job lists no codes
-    # the execution's tag comes from the check function: an execution name may hold
-    # characters a tag value cannot
-    assert p["Tags"] == {f"{c.TAG_EXECUTION}.$": "$.check.execution_tag", c.TAG_WORKFLOW: "rnaseq",
-                         c.TAG_STAGE: "count", f"{c.TAG_SAMPLE}.$": "$.check.sample"}
-    assert p["PropagateTags"] is True
+    # name, queue, job-definition revision, the runner's task and the tags: all from the
+    # check function's answer; command, resources, retries and timeout: the job definition's
+    assert p == {"JobName.$": "$.check.submit.JobName", "JobQueue.$": "$.check.submit.JobQueue",
+                 "JobDefinition.$": "$.check.submit.JobDefinition",
+                 "ContainerOverrides.$": "$.check.submit.ContainerOverrides",
+                 "Tags.$": "$.check.submit.Tags", "PropagateTags": True}
+    check = states(doc)["Check count"]
+    assert check["ResultSelector"]["submit.$"] == "$.Payload.submit"
+    # the spec is named, never embedded: the job definition and the digest of its spec
+    payload = check["Parameters"]["Payload"]
+    assert payload["job_definition"] == "${JobDefinitionCount}"
+    wf = load_file("examples/rnaseq.py")[0]
+    assert payload["spec"] == jobspec.spec_digest(wf, wf.job("count"))
+    assert "job" not in payload and "gzip" not in asl_text(doc)
     # ASL retries transient API errors only; container failures are Batch's business
     assert [e for r in run["Retry"] for e in r["ErrorEquals"]] == [
         "Batch.AWSBatchException", "Batch.ServerException"]
@@ -185,24 +182,29 @@ def test_definition_size_counts_substituted_arns_in_bytes() -> None:
         check_size(wf, "é" * (limits.DEFINITION_BYTES // 2 + 1))
 
 
-def big(length: int, jobs: int = 20) -> Any:
+def big(jobs: int) -> Any:
     wf = Workflow("big", bucket="s3://my-bucket/p")
     for i in range(jobs):
-        wf.job(f"j{i}", image="img", command=["echo", "x" * length], outputs={"o": f"o{i}"})
+        wf.job(f"j{i}", image="img", command=["echo"], outputs={"o": f"o{i}"},
+               after=[f"j{i - 1}"] if i else [])
     return wf.build()
 
 
 def test_a_definition_that_outgrows_the_limit_only_once_deployed_is_a_diagnostic() -> None:
     # Regression: the ARN estimate was applied only when the definition was already over
     # the limit before substitution, so this one compiled and would fail to deploy.
-    raw = len(asl_text(build_machine(big(0)).to_asl()).encode())
-    arns = deployed_size(asl_text(build_machine(big(0)).to_asl())) - raw
-    per_char = len(asl_text(build_machine(big(1)).to_asl()).encode()) - raw
-    wf = big((limits.DEFINITION_BYTES - arns // 2 - raw) // per_char)
-    text = asl_text(build_machine(wf).to_asl())
-    assert len(text.encode()) < limits.DEFINITION_BYTES < deployed_size(text)
+    def sizes(jobs: int) -> tuple[int, int]:
+        text = asl_text(build_machine(big(jobs)).to_asl())
+        return len(text.encode()), deployed_size(text)
+
+    (raw1, dep1), (raw2, dep2) = sizes(1), sizes(2)
+    per_raw, per_deployed = raw2 - raw1, dep2 - dep1
+    assert per_deployed > per_raw  # each stage names ARNs
+    jobs = (limits.DEFINITION_BYTES - dep1) // per_deployed + 2
+    raw, deployed = sizes(jobs)
+    assert raw < limits.DEFINITION_BYTES < deployed
     with pytest.raises(DefinitionTooLarge) as exc:
-        compile_workflow(wf)
+        check_size(big(jobs), asl_text(build_machine(big(jobs)).to_asl()))
     assert exc.value.diagnostics[0].code == "definition-too-large"
 
 

@@ -54,14 +54,15 @@ def test_a_stage_plans_then_runs_none_one_an_array_or_chunks_then_collects() -> 
     assert how["Default"] == "Run qc in chunks"
     array = all_states["Run qc array"]["Parameters"]
     assert array["ArrayProperties"] == {"Size.$": "$.plan.count"}
-    env = {e["Name"]: e for e in array["ContainerOverrides"]["Environment"]}
-    assert env[c.MANIFEST_ENV]["Value.$"] == "$.plan.manifest"
-    assert env[c.MANIFEST_OFFSET_ENV]["Value"] == "0"
-    assert array["Tags"][c.TAG_SAMPLE] == c.ARRAY_PLAN
+    # the plan's Submission: its manifest in the overrides, ARRAY_PLAN as the sample tag
+    assert array["ContainerOverrides.$"] == "$.plan.submit.ContainerOverrides"
+    assert array["Tags.$"] == "$.plan.submit.Tags"
+    assert "submit.$" in plan["ResultSelector"]
     chunks = all_states["Run qc in chunks"]
     assert chunks["ItemsPath"] == "$.plan.chunks" and chunks["MaxConcurrency"] == 0
     chunk = all_states["Run qc chunk"]
     assert chunk["Parameters"]["ArrayProperties"] == {"Size.$": "$.chunk.size"}
+    assert chunk["Parameters"]["ContainerOverrides.$"] == "$.chunk.overrides"  # its offset
     assert chunk["Catch"][0]["Next"] == "qc chunk ended"  # one chunk failing spares the rest
     for run in ("Run qc", "Run qc array", "Run qc in chunks"):
         assert all_states[run]["Next"] == "Collect qc"

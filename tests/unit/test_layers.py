@@ -41,17 +41,18 @@ LAYERS: dict[str, str] = {
         "explain", "jobstate", "limits", "manifests", "mapresults", "outputs", "resolve",
         "runner",
         "runner_errors", "runner_io", "runner_manifest", "runner_retry", "runner_task",
-        "runner_template", "s3util", "samplesheet", "triggers", "why")),
+        "runner_template", "s3util", "samplesheet", "specs", "triggers", "why")),
     **_layer("lambdas", _in(
         "orchestrator_lambdas", "", "check_outputs", "check_outputs.app", "job_events",
         "job_events.app", "s3_trigger", "s3_trigger.app")),
     **_layer("model", _in(
         "orchestrator", "", "errors", "units", "model", "dsl", "loader", "samples", "names",
-        "jobspec", "runs", "runstatus", "asl", "asl.states", "asl.check", "atomic", "fanout")),
+        "jobspec", "runs", "runstatus", "asl", "asl.states", "asl.check", "atomic", "fanout",
+        "defsize")),
     **_layer("checks", _in("orchestrator", "validate"), _in(
         "orchestrator.checks", "", "arguments", "common", "commands", "dependencies", "fanout",
         "names",
-        "paths", "placeholders", "resources", "triggers")),
+        "paths", "placeholders", "quotas", "resources", "triggers")),
     **_layer("compiler", _in("orchestrator.compiler", "", "array", "compile", "dag",
                              "distributed", "inline", "stages")),
     **_layer("template", _in(

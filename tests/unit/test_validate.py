@@ -360,6 +360,14 @@ def test_environment_too_large_for_container_overrides() -> None:
     assert 8000 < size < 9500
 
 
+def test_a_job_whose_spec_outgrows_its_batch_job_definition() -> None:
+    # the job definition holds the job's spec (command, paths, environment): 24 KiB at most
+    d = only(workflow(job("a", 7, command=("x" * 25_000,))), "job-definition-too-large")
+    assert d.line == 7 and "'a'" in d.message and "24,576" in d.message
+    size = int(d.message.split("about ")[1].split(" ")[0].replace(",", ""))
+    assert 25_000 < size < 28_000
+
+
 def test_long_command_does_not_count_against_overrides() -> None:
     # The command travels in the task document; the override only holds the runner's name.
     assert validate(workflow(job("a", command=("x" * 20000,)))) == []
