@@ -1,4 +1,5 @@
-"""How long the DAG planner takes on big workflows, before and after it was made fast.
+"""How large the compiled definition of a big workflow is, and how long the DAG planner takes
+on big workflows, before and after it was made fast.
 
 Definition size (first table): chains of N per-sample stages (inline and array strategies)
 and of N once-stages, compiled; bytes per stage (the difference between N and 2N stages,
@@ -17,10 +18,10 @@ tables say so for every graph. Graphs:
 * wide N: each job may depend on any earlier job (mean 2 predecessors): one large
   non-series-parallel graph, the hard case for the estimated-makespan search.
 
-First table: plan time with unit weights (best of --repeat for new; old runs once). Second:
+Second table: plan time with unit weights (best of --repeat for new; old runs once). Third:
 mean makespan / critical path of the plans with random durations (lognormal), old vs new.
 The new planner is exact (no bounded heuristic): it picks the same cut as the old one.
-Third: compile time and definition size of a chain of per-sample stages (:func:`chain_workflow`)
+Fourth: compile time and definition size of a chain of per-sample stages (:func:`chain_workflow`)
 by stages and samples, against the same machine built with the stepfunctions SDK
 (benchmarks/sdk_baseline.py).
 
