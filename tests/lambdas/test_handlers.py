@@ -131,7 +131,8 @@ def test_check_handler_reads_the_spec_from_the_job_definition_and_prepares_the_s
     resp = check_app.handler(_by_reference(arn, contracts.spec_digest(spec)), lambda_context)
 
     assert resp["status"] == "missing"
-    task = json.loads(s3.get_object(**_split(resp["task_uri"]))["Body"].read())
+    task_bucket, task_key = contracts.split_uri(resp["task_uri"])
+    task = json.loads(s3.get_object(Bucket=task_bucket, Key=task_key)["Body"].read())
     assert task["command"] == job()["command"]  # the job definition's spec, resolved
     submit = resp["submit"]
     assert (submit["JobQueue"], submit["JobDefinition"]) == (
@@ -149,7 +150,7 @@ def test_check_handler_refuses_a_job_definition_from_another_deployment(
 ) -> None:
     spec: contracts.StageSpec = {"job": job(), "param_defaults": {}}
     arn = _registered(spec)
-    newer = {"job": job(command=["count", "--fast"]), "param_defaults": {}}
+    newer: contracts.StageSpec = {"job": job(command=["count", "--fast"]), "param_defaults": {}}
 
     with pytest.raises(Exception) as caught:
         check_app.handler(_by_reference(arn, contracts.spec_digest(newer)), lambda_context)
@@ -166,11 +167,6 @@ def test_check_handler_checks_the_spec_it_reads_as_it_checks_an_inline_one(
 
     with pytest.raises(BadCheckRequest, match=r"stage qc: job definition spec\.command"):
         check_app.handler(_by_reference(arn, contracts.spec_digest(spec)), lambda_context)
-
-
-def _split(uri: str) -> dict[str, str]:
-    bucket, key = contracts.split_uri(uri)
-    return {"Bucket": bucket, "Key": key}
 
 
 def test_check_handler_explains_without_aws(

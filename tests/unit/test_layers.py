@@ -64,9 +64,9 @@ LAYERS: dict[str, str] = {
         "orchestrator.aws", "", "batch_infra", "capacity", "collect", "deploy", "doctor",
         "errors", "executions", "facts", "runs", "sdk", "stack", "start")),
     **_layer("local", _in(
-        "orchestrator.local", "", "adapter", "batch", "batch_job", "batch_spec", "botodata", "bucket",
-        "casing", "display", "dynamofix", "engine", "events", "inputs", "lambdas", "mapfix",
-        "prepare", "progress", "publish", "reaper", "resources", "runlock", "runrecord",
+        "orchestrator.local", "", "adapter", "batch", "batch_job", "batch_spec", "botodata",
+        "bucket", "casing", "display", "dynamofix", "engine", "events", "inputs", "lambdas",
+        "mapfix", "prepare", "progress", "publish", "reaper", "resources", "runlock", "runrecord",
         "runreport", "runs", "s3store", "settle", "workspace")),
     **_layer("dryrun", _in("orchestrator", "dryrun")),
     **_layer("cli", _in(
