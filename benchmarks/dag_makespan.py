@@ -4,8 +4,9 @@ ASL cannot express arbitrary joins, so a non-series-parallel DAG gets some false
 This compares, on random DAGs with random job durations and unlimited parallelism:
 
 * critical path: the lower bound any scheduler could reach;
-* plan (unit weights): what `orchestrator compile` emits (it does not know durations);
-* plan (true weights): the same planner told the real durations;
+* plan (unit weights): the planner not told the durations (all jobs weigh the same);
+* plan (true weights): the planner told the real durations (`orchestrator compile` weighs
+  each job by its timeout: this is the case where timeouts are proportional to durations);
 * levels: the naive mapping (topological levels, each a Parallel, one after another).
 
 It also simulates the two execution shapes of a per-sample chain of stages (no AWS and no
@@ -66,11 +67,39 @@ def series_parallel_dag(rng: random.Random, n: int) -> Preds:
     return parts[0][0]
 
 
-def plan_efficiency(preds: Preds, w: Mapping[str, float]) -> float:
-    """Critical path / makespan of the plan ``orchestrator compile`` emits (it plans with
-    unit weights: it does not know durations), unlimited parallelism; 1.0 is ideal."""
+def plan_efficiency(preds: Preds, w: Mapping[str, float], told: bool = True) -> float:
+    """Critical path / makespan of the plan tree the planner emits, run with durations ``w``
+    and unlimited parallelism; 1.0 is ideal. ``told``: the planner is given the durations as
+    weights (``orchestrator compile`` passes each job's timeout: this is the case where the
+    timeouts are proportional to the durations); otherwise it plans with unit weights."""
     nodes = list(preds)
-    return dag.critical_path(nodes, preds, w) / dag.makespan(dag.plan(nodes, preds), w)
+    plan = dag.plan(nodes, preds, w if told else None)
+    if not respects(plan, preds):
+        raise AssertionError(f"the plan breaks a dependency: {plan}")
+    return dag.critical_path(nodes, preds, w) / dag.makespan(plan, w)
+
+
+def respects(plan: dag.Plan[str], preds: Preds) -> bool:
+    """Every job of ``preds`` appears once in ``plan``, and every dependency u -> v has u
+    before v in some Seq (so u finishes before v starts, whatever the durations)."""
+    before: dict[str, set[str]] = {}
+
+    def walk(p: dag.Plan[str]) -> list[str]:
+        if isinstance(p, dag.Leaf):
+            before[p.name] = set()
+            return [p.name]
+        if isinstance(p, dag.Par):
+            return [n for b in p.branches for n in walk(b)]
+        done: list[str] = []
+        for item in p.items:
+            names = walk(item)
+            for n in names:
+                before[n] |= set(done)
+            done += names
+        return done
+
+    jobs = walk(plan)
+    return sorted(jobs) == sorted(preds) and all(preds[v] <= before[v] for v in preds)
 
 
 def list_schedule(order: Sequence[J], preds: Mapping[J, Sequence[J]], w: Mapping[J, float],

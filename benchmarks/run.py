@@ -172,6 +172,7 @@ def request_rows(quick: bool) -> list[Row]:
 
 def makespan_rows(quick: bool) -> list[Row]:
     from benchmarks import dag_makespan
+    from orchestrator.compiler import dag
 
     rng = random.Random(1)
     graphs = 30 if quick else 300
@@ -183,17 +184,23 @@ def makespan_rows(quick: bool) -> list[Row]:
     ]
     for label, make in families:
         n = int(label.split(", ")[1].split()[0])
-        ratios = []
+        told, unit = [], []
         for _ in range(graphs):
             preds = make(n)
             w = {v: rng.lognormvariate(0, 1) for v in preds}
-            ratios.append(dag_makespan.plan_efficiency(preds, w))
-        goal = "1.00" if label.startswith("series") else "≥ 0.95 mean"
+            told.append(dag_makespan.plan_efficiency(preds, w))
+            unit.append(dag_makespan.plan_efficiency(preds, w, told=False))
+        sp = label.startswith("series")
+        goal = "goal 1.00" if sp else "goal ≥ 0.95 mean"
         rows.append(Row(
-            4, "critical path / plan makespan", f"{label}, lognormal durations, {graphs} DAGs",
-            f"mean {statistics.mean(ratios):.3f}, worst {min(ratios):.3f}",
-            f"goal {goal}; 1.00 = no false wait",
-            f"{MEASURED} (compiled plan, unlimited parallelism)"))
+            4, "critical path / plan makespan",
+            f"{label}, lognormal durations, {graphs} DAGs, planner told the durations",
+            f"mean {statistics.mean(told):.3f}, worst {min(told):.3f}",
+            f"{goal}; 1.00 = no false wait; same DAGs with unit weights: mean "
+            f"{statistics.mean(unit):.3f}, worst {min(unit):.3f}",
+            f"{MEASURED} (emitted plan tree, unlimited parallelism"
+            + (")" if sp else f"; lookahead on non-series-parallel pieces of up to "
+               f"{dag.LOOKAHEAD_NODES} jobs, estimate only above)")))
     cases = [(100, 5, (None, 10))] if quick else [(100, 5, (None, 10, 50)),
                                                    (1000, 5, (None, 100, 500))]
     for samples, stages, slot_list in cases:

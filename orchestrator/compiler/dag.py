@@ -6,13 +6,28 @@ ASL has sequences and Parallel states but no arbitrary joins. A plan is a tree o
 * weakly connected components run side by side in a Par;
 * a connected graph is split at an *exact series cut* when one exists: a down-closed set A
   such that every node of A is an ancestor of every node outside A. Cutting there adds no
-  wait that the DAG does not already imply, so series-parallel graphs map exactly;
-* otherwise (the graph contains an "N": a->c, b->c, b->d) some false wait is unavoidable.
-  Among the down-closed candidate cuts (each node's ancestors, with or without the node) we
-  pick the one whose estimated makespan (critical path of A + critical path of the rest, with
-  per-node weights) is smallest; ties go to the larger A, then to the node defined first.
+  wait that the DAG does not already imply, so series-parallel graphs map exactly (and their
+  plans do not depend on anything below);
+* otherwise (the graph contains an "N": a->c, b->c, b->d) some false wait is unavoidable, and
+  the first item of the Seq must be a down-closed set A (a connected graph cannot be a Par).
+  The candidates for A are each node's ancestors, with or without the node, and the *cuts in
+  time*: the nodes that finish by t in the earliest schedule, for each finish time t (the
+  cut that waits for what is due first; an "N" or "W" often has no ancestor set that good).
+  Each candidate gets an estimated makespan, critical path of A + critical path of the rest,
+  with the per-node weights (durations);
+* lookahead: for a piece of at most ``LOOKAHEAD_NODES`` nodes, the ``LOOKAHEAD_CUTS``
+  best-estimated candidates are planned out (both sides, recursively, by the estimate alone,
+  memoized per set) and the one whose plan is shortest wins. A larger non-series-parallel
+  piece takes the best estimate without lookahead (the bounded fallback). Ties go to the
+  larger A, then to the candidate listed first (ancestor cuts in definition order, then cuts
+  in time).
 
-How it stays fast (the rule above is unchanged, and so are the plans):
+With durations as weights the plans' makespan is on average within 1% of the critical path
+on the random DAGs of benchmarks/run.py row 4 (the rule before the cuts in time and the
+lookahead lost 2% and 9%); benchmarks/dag_reference.py keeps that older rule as a yardstick,
+and the oracle of series-parallel plans.
+
+How it stays fast:
 
 * the graph is indexed once in topological order; node sets are Python ints used as bitsets,
   and ancestors are computed once for the whole graph. Every set the recursion plans is convex
@@ -21,11 +36,12 @@ How it stays fast (the rule above is unchanged, and so are the plans):
 * exact cuts are nested and each is a prefix of any topological order, so one pass finds all
   of them: the prefix of size k is a cut iff every later node has the first k nodes among its
   ancestors. A chain of n stages is one pass, not n levels;
-* a candidate cut's cost needs no new longest-path pass: the critical path of A is the largest
-  finish time inside A, that of the rest is the largest "longest path from here" outside A,
-  each found by bisecting prefixes of nodes sorted by that time. With non-integer weights the
-  backward sums may round differently from forward sums, so near-ties are settled with exact
-  forward sums, and the chosen cut is bit-for-bit the one the forward rule picks.
+* a candidate's estimate needs no new longest-path pass: the critical path of A is the
+  largest finish time inside A, that of the rest the largest "longest path from here" outside
+  A, each known outright for the candidate it was built from or found by bisecting prefixes of
+  nodes sorted by that time;
+* the lookahead is bounded: at most ``LOOKAHEAD_CUTS`` candidates per level, on pieces of at
+  most ``LOOKAHEAD_NODES`` nodes, and a set's plan length is computed once.
 
 Weights must be finite and >= 0 (durations). benchmarks/dag_makespan.py measures the makespan of
 these plans against the critical path; benchmarks/compile_scale.py times the planner.
@@ -40,6 +56,9 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 N = TypeVar("N", bound=Hashable)  # a node: a job name, or whatever the caller plans over
+
+LOOKAHEAD_NODES = 64  # a non-series-parallel piece up to this size gets the lookahead
+LOOKAHEAD_CUTS = 4  # how many of the best-estimated cuts the lookahead plans out
 
 
 @dataclass(frozen=True)
@@ -115,8 +134,7 @@ class _Planner(Generic[N]):
                 self.succs[q].append(i)
                 self.nbr[q] |= 1 << i
                 self.nbr[i] |= 1 << q
-        # Integer durations below 2**53 add up exactly, in any order.
-        self.exact = all(x.is_integer() for x in self.w) and sum(self.w) < 2.0**53
+        self.memo: dict[int, float] = {}  # set -> makespan of its plan without lookahead
 
     def plan(self) -> Plan[N]:
         return self._plan((1 << len(self.names)) - 1)
@@ -197,102 +215,98 @@ class _Planner(Generic[N]):
         return segments
 
     def _best_cut(self, s: int) -> int:
-        """The down-closed candidate cut of ``s`` (connected, no exact cut) of least cost."""
+        """The down-closed candidate cut of ``s`` (connected, no exact cut) to plan first."""
+        cuts = self._candidates(s)
+        if s.bit_count() > LOOKAHEAD_NODES:
+            return min(cuts, key=lambda a: (cuts[a], -a.bit_count()))
+        look = heapq.nsmallest(LOOKAHEAD_CUTS, cuts, key=lambda a: (cuts[a], -a.bit_count()))
+        return min(look, key=lambda a: (self._greedy(a) + self._greedy(s ^ a), -a.bit_count()))
+
+    def _candidates(self, s: int) -> dict[int, float]:
+        """The down-closed candidate cuts of ``s`` (connected, no exact cut), in rule order,
+        each with its estimated makespan: critical path of the cut + that of the rest."""
         members = _bits(s)
-        inside = set(members)
         w = self.w
         finish: dict[int, float] = {}  # longest path in s ending at the node
         for i in members:
-            finish[i] = w[i] + max((finish[q] for q in self.preds[i] if q in inside),
+            finish[i] = w[i] + max((finish[q] for q in self.preds[i] if s >> q & 1),
                                    default=0.0)
         tail: dict[int, float] = {}  # longest path in s starting at the node
         for i in reversed(members):
-            tail[i] = w[i] + max((tail[c] for c in self.succs[i] if c in inside), default=0.0)
-        by_tail = sorted(members, key=lambda i: -tail[i])
-        prefix: list[int] = []
-        acc = 0
-        for i in by_tail:
-            acc |= 1 << i
-            prefix.append(acc)
-
-        def first_in(rest: int) -> int:
-            """Where in by_tail the first node of rest is: its tail is rest's critical path."""
-            lo, hi = 0, len(prefix) - 1
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if prefix[mid] & rest:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            return lo
-
-        # Every candidate in rule order: (cut, critical path of the cut, cost estimate).
-        cands: list[tuple[int, float, float]] = []
-        seen: set[int] = set()
+            tail[i] = w[i] + max((tail[c] for c in self.succs[i] if s >> c & 1), default=0.0)
+        # The critical path of a down-closed A is its largest finish time, that of the rest its
+        # largest tail: where it is not known outright, it is found by bisecting the prefixes
+        # of the nodes sorted by that time.
+        top_finish = _Top(members, finish)
+        top_tail = _Top(members, tail)
+        cuts: dict[int, float] = {}  # duplicates keep their first place
         for b in sorted(members, key=self.rank.__getitem__):
             below = self.anc[b] & s
-            if below and below not in seen:
-                seen.add(below)
-                head = max(finish[q] for q in self.preds[b] if q in inside)
-                cands.append((below, head, head + tail[by_tail[first_in(s ^ below)]]))
+            if below and below not in cuts:
+                head = max(finish[q] for q in self.preds[b] if s >> q & 1)
+                cuts[below] = head + top_tail.first(s ^ below)
             upto = below | 1 << b
-            if upto != s and upto not in seen:
-                seen.add(upto)
-                cands.append((upto, finish[b], finish[b] + tail[by_tail[first_in(s ^ upto)]]))
-        if self.exact:
-            return min(cands, key=lambda x: (x[2], -x[0].bit_count()))[0]
-        # The rule sums paths forward, tail sums them backward: the two may differ in the last
-        # bits. Only candidates within rounding of the best estimate can win; each of those
-        # gets its exact cost from forward sums out of every start of the rest whose tail is
-        # within rounding of the rest's top. (Relative rounding error of a sum of k >= 0 terms
-        # is below k * 2**-53; tol leaves a wide margin.)
-        tol = len(members) * 1e-15
-        low = min(c for _, _, c in cands)
-        near = [x for x in cands if x[2] <= low + low * tol]
-        if len(near) == 1:
-            return near[0][0]
-        forward: dict[int, float] = {}
+            if upto != s and upto not in cuts:
+                cuts[upto] = finish[b] + top_tail.first(s ^ upto)
+        # Cuts in time: what finishes by t in the earliest schedule, for each finish time t.
+        # Equal times stay together, so each cut is down-closed.
+        for cut, head in top_finish.levels():
+            if cut not in cuts:
+                cuts[cut] = head + top_tail.first(s ^ cut)
+        return cuts
 
-        def rest_path(rest: int) -> float:
-            k = first_in(rest)
-            top, longest = tail[by_tail[k]], -math.inf
-            for i in by_tail[k:]:
-                if tail[i] < top - top * tol:
-                    break
-                if rest >> i & 1:
-                    if i not in forward:
-                        forward[i] = self._forward_from(i, inside, tail, top - 3 * top * tol)
-                    longest = max(longest, forward[i])
-            return longest
+    def _greedy(self, s: int) -> float:
+        """Makespan of the plan of ``s`` by the estimate alone (no lookahead), memoized."""
+        got = self.memo.get(s)
+        if got is not None:
+            return got
+        if s & (s - 1) == 0:
+            got = self.w[s.bit_length() - 1]
+        else:
+            comps = self._components(s)
+            if len(comps) > 1:
+                got = max(self._greedy(c) for c in comps)
+            else:
+                segments = self._segments(s)
+                if len(segments) > 1:
+                    got = sum(self._greedy(x) for x in segments)
+                else:
+                    cuts = self._candidates(s)
+                    first = min(cuts, key=lambda a: (cuts[a], -a.bit_count()))
+                    got = self._greedy(first) + self._greedy(s ^ first)
+        self.memo[s] = got
+        return got
 
-        exact = [(cut, head + rest_path(s ^ cut)) for cut, head, _ in near]
-        return min(exact, key=lambda x: (x[1], -x[0].bit_count()))[0]
 
-    def _forward_from(self, start: int, inside: set[int], tail: Mapping[int, float],
-                      floor: float) -> float:
-        """Longest path from ``start`` inside the set, summed forward from ``start`` (as the
-        rule sums it), exact when it is at least about ``floor``.
+class _Top:
+    """Nodes sorted by a time, largest first: the largest time within a set in O(log n)."""
 
-        A step to ``c`` is skipped when even the longest way on from ``c`` (``tail``) ends
-        below ``floor``: what is skipped is shorter than the path that reaches ``c`` otherwise.
-        """
-        w = self.w
-        reach = {start: w[start] + 0.0}
-        heap = [start]  # topological positions: a node pops after all its predecessors
-        best = -math.inf
-        while heap:
-            i = heapq.heappop(heap)
-            f = reach[i]
-            best = max(best, f)
-            for c in self.succs[i]:
-                if c in inside and f + tail[c] >= floor:
-                    v = w[c] + f
-                    if c not in reach:
-                        reach[c] = v
-                        heapq.heappush(heap, c)
-                    elif v > reach[c]:
-                        reach[c] = v
-        return best
+    def __init__(self, members: list[int], time: Mapping[int, float]) -> None:
+        self.order = sorted(members, key=lambda i: -time[i])
+        self.time = [time[i] for i in self.order]
+        self.prefix: list[int] = []
+        acc = 0
+        for i in self.order:
+            acc |= 1 << i
+            self.prefix.append(acc)
+
+    def first(self, part: int) -> float:
+        """The largest time of a node of ``part`` (not empty)."""
+        lo, hi = 0, len(self.prefix) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.prefix[mid] & part:
+                hi = mid
+            else:
+                lo = mid + 1
+        return self.time[lo]
+
+    def levels(self) -> list[tuple[int, float]]:
+        """Every set of the nodes whose time is at most some value, but the empty set and all
+        nodes, each with the largest time inside it."""
+        n, t = len(self.order), self.time
+        full = self.prefix[-1]
+        return [(full ^ self.prefix[k], t[k + 1]) for k in range(n - 1) if t[k] != t[k + 1]]
 
 
 def ancestors(nodes: list[N], preds: Mapping[N, frozenset[N]]) -> dict[N, frozenset[N]]:

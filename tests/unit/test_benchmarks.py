@@ -8,6 +8,7 @@ import random
 import pytest
 
 from benchmarks import check_requests, dag_makespan, run
+from orchestrator.compiler import dag
 
 
 def test_list_schedule_runs_a_chain_in_series_and_independent_jobs_on_the_slots() -> None:
@@ -49,6 +50,27 @@ def test_compiled_plans_of_series_parallel_dags_reach_the_critical_path() -> Non
         assert len(preds) == n
         w = {v: rng.lognormvariate(0, 1) for v in preds}
         assert dag_makespan.plan_efficiency(preds, w) == pytest.approx(1.0)
+
+
+def test_the_makespan_benchmark_refuses_a_plan_that_breaks_a_dependency() -> None:
+    # The ratio is only honest if the plan it times is valid: a plan that ran c beside its
+    # predecessor b would be faster than the critical path.
+    preds = {"a": frozenset(), "b": frozenset({"a"}), "c": frozenset({"b"})}
+    a, b, c = (dag.Leaf(x) for x in "abc")
+    assert dag_makespan.respects(dag.Seq((a, b, c)), preds)
+    assert not dag_makespan.respects(dag.Seq((a, dag.Par((b, c)))), preds)
+    assert not dag_makespan.respects(dag.Seq((a, b)), preds)  # c missing
+    assert not dag_makespan.respects(dag.Seq((a, b, c, c)), preds)  # c twice
+
+
+def test_random_dags_planned_with_durations_reach_the_goal_and_stay_valid() -> None:
+    rng = random.Random(1)
+    ratios = []
+    for _ in range(20):
+        preds = dag_makespan.random_dag(rng, 32, 0.3)
+        w = {v: rng.lognormvariate(0, 1) for v in preds}
+        ratios.append(dag_makespan.plan_efficiency(preds, w))  # raises on an invalid plan
+    assert sum(ratios) / len(ratios) >= 0.95
 
 
 def test_a_gathering_stage_over_per_sample_folders_lists_instead_of_heading_each() -> None:

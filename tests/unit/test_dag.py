@@ -1,5 +1,7 @@
-"""The DAG planner: every dependency respected, series-parallel graphs mapped exactly, and
-the same plans as the planner it replaced (kept below as the oracle)."""
+"""The DAG planner: every dependency respected, series-parallel graphs mapped exactly and
+planned as the planner before it planned them (benchmarks/dag_reference.py, the oracle),
+and non-series-parallel graphs within a few percent of the critical path when the planner
+knows the durations."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmarks import dag_reference
+from benchmarks import dag_makespan, dag_reference
 from orchestrator.compiler import dag
 
 
@@ -99,9 +101,22 @@ def test_n_shape_adds_the_cheapest_false_wait() -> None:
     assert dag.makespan(plan, weights) == dag.critical_path(list(preds), preds, weights) == 11
 
 
-# The oracle for "same plans as before" is the planner before it was made fast, kept once in
+def test_three_sources_feeding_two_joins_start_together() -> None:
+    # a, b -> d and b, c -> e: no node's ancestors are a good first step (the old rule ran
+    # c then e after a and b: 19). All three sources, then both joins, is the critical path.
+    preds = {"a": frozenset(), "b": frozenset(), "c": frozenset(),
+             "d": frozenset({"a", "b"}), "e": frozenset({"b", "c"})}
+    weights = {"a": 6.0, "b": 8.0, "c": 7.0, "d": 6.0, "e": 4.0}
+    plan = dag.plan(list(preds), preds, weights)
+    assert plan == dag.Seq((dag.Par((dag.Leaf("a"), dag.Leaf("b"), dag.Leaf("c"))),
+                            dag.Par((dag.Leaf("d"), dag.Leaf("e")))))
+    assert dag.makespan(plan, weights) == dag.critical_path(list(preds), preds, weights) == 14
+
+
+# The oracle for series-parallel plans is the planner before it was made fast, kept once in
 # benchmarks/dag_reference.py (the benchmark measures against it too). It is cubic or worse,
-# so it only sees small graphs here.
+# so it only sees small graphs here. Non-series-parallel graphs are planned by a newer rule
+# (cuts in time, lookahead): only validity and the critical path bound are asserted for them.
 old_plan = dag_reference.plan
 old_topological = dag_reference.topological
 
@@ -117,8 +132,8 @@ WEIGHTS = ["unit", "integers", "tenths", "few decimals", "lognormal"]
 
 
 def random_weights(rng: random.Random, names: list[str], kind: str) -> dict[str, float] | None:
-    """Unit and integer weights are what compile passes (timeouts); decimal ones make forward
-    and backward sums round differently, so ties among cuts depend on the last bits."""
+    """Unit and integer weights are what compile passes (timeouts; 0 makes equal times);
+    decimal ones make sums round differently in different orders."""
     draw = {
         "integers": lambda: float(rng.randint(0, 6)),
         "tenths": lambda: rng.randint(0, 9) / 10,
@@ -131,7 +146,7 @@ def random_weights(rng: random.Random, names: list[str], kind: str) -> dict[str,
 @settings(max_examples=400, deadline=None)
 @given(st.integers(min_value=1, max_value=16), st.floats(min_value=0.05, max_value=0.8),
        st.booleans(), st.sampled_from(WEIGHTS), st.integers(min_value=0, max_value=10_000))
-def test_same_plan_as_the_old_planner_and_every_dependency_respected(
+def test_every_dependency_is_respected_and_no_plan_beats_the_critical_path(
         n: int, p: float, long: bool, kind: str, seed: int) -> None:
     rng = random.Random(seed)
     preds = (local_dag if long else random_dag)(rng, n, p)
@@ -139,9 +154,45 @@ def test_same_plan_as_the_old_planner_and_every_dependency_respected(
     rng.shuffle(names)  # definition order need not be topological
     weights = random_weights(rng, names, kind)
     plan = dag.plan(names, preds, weights)
-    assert plan == old_plan(names, preds, weights)
     assert sorted(dag.leaves(plan)) == sorted(preds)
     assert order_constraints_hold(plan, preds)
+    w = weights or dict.fromkeys(names, 1.0)
+    cp = dag.critical_path(names, preds, w)
+    assert dag.makespan(plan, w) >= cp * (1 - 1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=1, max_value=24), st.sampled_from(WEIGHTS),
+       st.integers(min_value=0, max_value=10_000))
+def test_series_parallel_graphs_are_planned_as_before_at_the_critical_path(
+        size: int, kind: str, seed: int) -> None:
+    rng = random.Random(seed)
+    _, _, raw = sp_graph(rng, size, [0])
+    preds = {k: frozenset(v) for k, v in raw.items()}
+    names = list(preds)
+    rng.shuffle(names)
+    weights = random_weights(rng, names, kind)
+    plan = dag.plan(names, preds, weights)
+    assert plan == old_plan(names, preds, weights)
+    w = weights or dict.fromkeys(names, 1.0)
+    assert dag.makespan(plan, w) == pytest.approx(dag.critical_path(names, preds, w))
+
+
+@pytest.mark.parametrize(("n", "p", "goal"), [(16, 0.5, 0.99), (32, 0.3, 0.99)])
+def test_random_dags_planned_with_their_durations_come_close_to_the_critical_path(
+        n: int, p: float, goal: float) -> None:
+    # The distributions of benchmarks/run.py row 4 (the issue's goal: 0.95 on average). The
+    # rule before cuts in time and the lookahead reached 0.980 and 0.928 on these graphs; now
+    # 0.999 and 0.998.
+    rng = random.Random(1)
+    ratios = []
+    for _ in range(40):
+        preds = dag_makespan.random_dag(rng, n, p)
+        w = {v: rng.lognormvariate(0, 1) for v in preds}
+        plan = dag.plan(list(preds), preds, w)
+        assert order_constraints_hold(plan, preds)
+        ratios.append(dag.critical_path(list(preds), preds, w) / dag.makespan(plan, w))
+    assert sum(ratios) / len(ratios) >= goal
 
 
 @settings(max_examples=100, deadline=None)
