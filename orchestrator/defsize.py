@@ -53,6 +53,8 @@ STAGE: dict[str, Cost] = {
     "once_in_array": Cost(3567, job=19, workflow=3, column=3, source=1, lines=6),
     "once_in_inline": Cost(3563, job=19, workflow=3, column=3, source=1, lines=6),
     "array": Cost(5643, job=31, workflow=3, column=3, source=1, lines=24),
+    "map": Cost(3540, job=20, workflow=3, column=3, source=1, lines=6),  # as inline's body
+    "once_in_map": Cost(3567, job=19, workflow=3, column=3, source=1, lines=6),
 }
 # The workflow's own states (input defaults, the guard or the sheet's prelude, Done), and
 # one Map block's (inline: the Map, its body and the summary; array: the summary).
@@ -60,11 +62,15 @@ WORKFLOW: dict[str, Cost] = {
     "none": Cost(509, workflow=3, lines=3),
     "inline": Cost(820, workflow=4, column=2, lines=8),
     "array": Cost(2446, workflow=6, column=1, lines=12),
+    "map": Cost(2446, workflow=6, column=1, lines=12),  # the array's prelude
 }
 BLOCK: dict[str, Cost] = {
     "inline": Cost(2100, workflow=1, column=2, lines=20),
     "array": Cost(864, workflow=1, lines=6),
+    "map": Cost(2250, workflow=1, column=2, lines=20),
 }
+# A map block that tolerates failures also hands the survivors' sheet on.
+MAP_TOLERANCE = Cost(400, lines=2)
 # An array block's summary lists its stages: per stage, its name and 3 bytes.
 ARRAY_BLOCK_STAGE = Cost(3, job=1)
 # A Parallel ("Parallel a + b": its key and two references to it) and each of its branches
@@ -155,7 +161,7 @@ def estimate(wf: model.Workflow) -> int:
     w = _bytes(wf.name)
     col = _bytes(wf.foreach.column) if wf.foreach else 0
     total = WORKFLOW[strategy].of(workflow=w, column=col) + 2 * _bytes(wf.description)
-    if strategy == "array":
+    if strategy in ("array", "map"):
         total += _bytes(wf.bucket)
     for job in wf.jobs:
         j = _bytes(job.name)
@@ -166,5 +172,7 @@ def estimate(wf: model.Workflow) -> int:
     scopes, blocks = _scopes(wf)
     if strategy != "none":
         total += blocks * BLOCK[strategy].of(workflow=w, column=col)
+    if strategy == "map" and wf.foreach is not None and wf.foreach.tolerated_failure_percentage:
+        total += blocks * MAP_TOLERANCE.of()
     longest = max((_bytes(j.name) for j in wf.jobs), default=0)
     return total + _parallels(scopes, longest)
