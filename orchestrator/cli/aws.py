@@ -125,6 +125,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         if "=" not in pair:
             raise UsageError(f"--parameter {pair!r}: write it as KEY=VALUE")
     wfs, definitions, template = _generate(args.files)
+    from orchestrator.template.machines import stack_name_problem
+
+    for wf in wfs:
+        problem = stack_name_problem(args.stack_name, wf)
+        if problem is not None:
+            raise UsageError(problem)
     sam_stage.stage(STAGING, wfs, definitions, template)
     print(f"staged {len(wfs)} workflow(s) in {STAGING}/; running sam build and sam deploy")
     deploy.run(deploy.commands(sam, args.stack_name, guided=args.guided,

@@ -21,6 +21,7 @@ from orchestrator.template.cfn import role as iam_role
 from orchestrator.template.ids import function_id, machine_output_key
 from orchestrator.template.yamltext import Commented
 from orchestrator_runtime import contracts as c
+from orchestrator_runtime import limits
 
 CHECK_FUNCTION = function_id("check_outputs")
 
@@ -60,6 +61,21 @@ def _role(wf: model.Workflow, stack: description.StackDescription,
 def machine_name(wf: model.Workflow) -> str:
     """The explicit name of a map workflow's state machine (see :func:`_distributed_map`)."""
     return f"${{AWS::StackName}}-{wf.name}"
+
+
+def stack_name_problem(stack_name: str, wf: model.Workflow) -> str | None:
+    """Why a stack named ``stack_name`` cannot hold ``wf`` (a map workflow's state machine is
+    named after the stack: :func:`machine_name`), or None."""
+    if wf.foreach is None or fanout.choose(wf) != "map":
+        return None
+    name = f"{stack_name}-{wf.name}"
+    if len(name) <= limits.STATE_MACHINE_NAME_CHARS:
+        return None
+    room = limits.STATE_MACHINE_NAME_CHARS - 1 - len(wf.name)
+    return (f"stack {stack_name!r}: workflow {wf.name!r} fans out with strategy 'map', so its "
+            f"state machine is named {name!r} ({len(name)} characters; Step Functions allows "
+            f"{limits.STATE_MACHINE_NAME_CHARS}): use --stack-name with at most {room} "
+            "characters, or a shorter workflow name")
 
 
 def _distributed_map(wf: model.Workflow, bucket_param: str) -> list[Any]:

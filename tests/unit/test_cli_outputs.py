@@ -214,3 +214,22 @@ def test_deploy_checks_its_staging_folder_before_copying_anything(
                    "file is written there; move it or run deploy from another folder\n")
     assert tree(tmp_path) == {".orchestrator": "/", ".orchestrator/sam": "/",
                               ".orchestrator/sam/template.yaml": "/"}
+
+
+def test_deploy_refuses_a_stack_name_too_long_for_a_map_workflow_before_staging(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: f"/opt/bin/{name}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.chdir(tmp_path)
+    workflow = Path(__file__).resolve().parents[1] / "golden" / "workflows" / "map_strategy.py"
+    stack = "s" * 70
+    code, err = cli(capsys, "deploy", str(workflow), "--stack-name", stack)
+    assert code == 2
+    assert err.startswith(f"error: stack '{stack}': workflow 'map-strategy' fans out with "
+                          "strategy 'map'")
+    assert "(83 characters; Step Functions allows 80): use --stack-name with at most 67" in err
+    assert tree(tmp_path) == {}  # nothing staged
