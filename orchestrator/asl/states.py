@@ -187,6 +187,13 @@ class Parallel(State):
         return out | _flow(self.next)
 
 
+def _map_head(comment: str) -> Json:
+    out: Json = {"Type": "Map"}
+    if comment:
+        out["Comment"] = comment
+    return out
+
+
 @dataclass(frozen=True)
 class Map(State):
     items_path: str
@@ -198,9 +205,7 @@ class Map(State):
     comment: str = ""
 
     def to_asl(self) -> Json:
-        out: Json = {"Type": "Map"}
-        if self.comment:
-            out["Comment"] = self.comment
+        out = _map_head(self.comment)
         processor = {"ProcessorConfig": {"Mode": "INLINE"}} | self.processor.to_asl()
         out |= {
             "ItemsPath": self.items_path,
@@ -236,9 +241,7 @@ class DistributedMap(State):
     comment: str = ""
 
     def to_asl(self) -> Json:
-        out: Json = {"Type": "Map"}
-        if self.comment:
-            out["Comment"] = self.comment
+        out = _map_head(self.comment)
         processor = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}}
         processor |= _rebound(self.processor.to_asl(), dict(self.rebind))
         out |= {

@@ -8,6 +8,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from fanoutcase import COPY, FAILING, STAGES
+
 from orchestrator.local import progress
 from orchestrator.local.engine import RunOptions, RunResult, run
 
@@ -17,19 +19,7 @@ from orchestrator import Workflow
 wf = Workflow("mp", bucket="s3://local-tests/mp")
 samples = wf.foreach("sample_id", strategy="map", max_concurrency=4,
                      tolerated_failure_percentage={tolerated})
-a = wf.job("a", image="img", command=[{a!r}], shell=True,
-           inputs={{"x": "in/{{sample_id}}.txt"}}, outputs={{"y": "a/{{sample_id}}.txt"}},
-           per=samples, timeout="5m")
-b = wf.job("b", image="img", command=["cp {{inputs.y}} {{outputs.z}}"], shell=True,
-           inputs={{"y": "a/{{sample_id}}.txt"}}, outputs={{"z": "b/{{sample_id}}.txt"}},
-           per=samples, after=[a], timeout="5m")
-wf.job("merge", image="img", command=["cat", "{{inputs.z}}"], stdout="all",
-       inputs={{"z": "b/{{sample_id}}.txt"}}, outputs={{"all": "merged.txt"}}, after=[b],
-       timeout="5m")
-"""
-COPY = "cp {inputs.x} {outputs.y}"
-FAILING = ("if grep -q bad {inputs.x}; then echo '{sample_id} is bad' >&2; exit 3; fi; "
-           "cp {inputs.x} {outputs.y}")
+""" + STAGES
 N = 10
 
 

@@ -15,28 +15,6 @@ from benchmarks import dag_makespan, dag_reference
 from orchestrator.compiler import dag
 
 
-def order_constraints_hold(plan: dag.Plan[str], preds: dict[str, frozenset[str]]) -> bool:
-    """In a plan, u certainly finishes before v starts iff u precedes v in some Seq."""
-    before: dict[str, set[str]] = {}
-
-    def walk(p: dag.Plan[str]) -> list[str]:
-        if isinstance(p, dag.Leaf):
-            before.setdefault(p.name, set())
-            return [p.name]
-        if isinstance(p, dag.Par):
-            return [n for b in p.branches for n in walk(b)]
-        done: list[str] = []
-        for item in p.items:
-            names = walk(item)
-            for n in names:
-                before[n] |= set(done)
-            done += names
-        return done
-
-    walk(plan)
-    return all(preds[v] <= before[v] for v in preds)
-
-
 def random_dag(rng: random.Random, n: int, p: float) -> dict[str, frozenset[str]]:
     names = [f"j{i}" for i in range(n)]
     return {v: frozenset(u for u in names[:i] if rng.random() < p) for i, v in enumerate(names)}
@@ -68,7 +46,7 @@ def test_every_dependency_is_respected_and_every_job_appears_once(n: int, p: flo
     preds = random_dag(random.Random(seed), n, p)
     plan = dag.plan(list(preds), preds)
     assert sorted(dag.leaves(plan)) == sorted(preds)
-    assert order_constraints_hold(plan, {k: frozenset(v) for k, v in preds.items()})
+    assert dag_makespan.respects(plan, {k: frozenset(v) for k, v in preds.items()})
 
 
 @settings(max_examples=150, deadline=None)
@@ -97,7 +75,7 @@ def test_n_shape_adds_the_cheapest_false_wait() -> None:
              "d": frozenset({"b"})}
     weights = {"a": 5.0, "b": 1.0, "c": 1.0, "d": 10.0}  # levels would take 5 + 10
     plan = dag.plan(list(preds), preds, weights)
-    assert order_constraints_hold(plan, preds)
+    assert dag_makespan.respects(plan, preds)
     assert dag.makespan(plan, weights) == dag.critical_path(list(preds), preds, weights) == 11
 
 
@@ -155,7 +133,7 @@ def test_every_dependency_is_respected_and_no_plan_beats_the_critical_path(
     weights = random_weights(rng, names, kind)
     plan = dag.plan(names, preds, weights)
     assert sorted(dag.leaves(plan)) == sorted(preds)
-    assert order_constraints_hold(plan, preds)
+    assert dag_makespan.respects(plan, preds)
     w = weights or dict.fromkeys(names, 1.0)
     cp = dag.critical_path(names, preds, w)
     assert dag.makespan(plan, w) >= cp * (1 - 1e-12)
@@ -190,7 +168,7 @@ def test_random_dags_planned_with_their_durations_come_close_to_the_critical_pat
         preds = dag_makespan.random_dag(rng, n, p)
         w = {v: rng.lognormvariate(0, 1) for v in preds}
         plan = dag.plan(list(preds), preds, w)
-        assert order_constraints_hold(plan, preds)
+        assert dag_makespan.respects(plan, preds)
         ratios.append(dag.critical_path(list(preds), preds, w) / dag.makespan(plan, w))
     assert sum(ratios) / len(ratios) >= goal
 
