@@ -16,6 +16,10 @@ line above: its own attempts, retries, timeout and log streams, with
 (:meth:`~orchestrator.local.batch_job.LocalJob.derived_status`); terminating or cancelling
 the parent does the same to each child.
 
+Job processes that run ``orchestrator-runner`` are forked from a warm interpreter
+(:mod:`~orchestrator.local.warmstart`) rather than started cold: still one process group per
+attempt, with its own environment, directory, pipes and exit code.
+
 Only units holding vCPUs have threads (one worker per running attempt, plus its output
 pumps): a thousand queued children cost a thousand small objects, not a thousand threads.
 
@@ -62,6 +66,7 @@ from orchestrator.local.batch_job import (
     now_ms,
 )
 from orchestrator.local.batch_spec import run_spec, should_retry
+from orchestrator.local.warmstart import JobProcess, WarmStart
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
 
@@ -216,6 +221,7 @@ class LocalBatch:
         if scratch_dir is not None:
             scratch_dir.mkdir(parents=True, exist_ok=True)
         self._work = Path(tempfile.mkdtemp(prefix="orch-jobs-", dir=scratch_dir))
+        self._warm = WarmStart({**os.environ, **self.env}, self.log_dir / "warm-runner.log")
 
     def add_listener(self, listener: Listener) -> None:
         """``listener(description)`` at every status change of a job, in order."""
@@ -289,13 +295,13 @@ class LocalBatch:
         for unit, proc in stopped:
             if self._line.leave(unit):
                 self._move(unit, "FAILED", reason)
-            elif isinstance(proc, subprocess.Popen):
+            elif not isinstance(proc, bool):
                 running.append(proc)
         for proc in running:
             threading.Thread(target=self._kill, args=(proc,), daemon=True).start()
 
     def _mark(self, unit: Unit, reason: str, running_too: bool
-              ) -> subprocess.Popen[bytes] | bool:
+              ) -> JobProcess | bool:
         """Set ``unit``'s stop reason; its process (or True) when it is to stop, else False."""
         with self.lock:
             if unit.status in BATCH_FINAL or unit.stop_reason is not None:
@@ -337,6 +343,7 @@ class LocalBatch:
             if not workers or time.monotonic() > deadline:
                 break
             workers[0].join(timeout=max(0.0, deadline - time.monotonic()))
+        self._warm.close()
         self._delivery.close(timeout=10)
         shutil.rmtree(self._work, ignore_errors=True)
 
@@ -406,9 +413,7 @@ class LocalBatch:
             try:
                 if not unit.spec.command:
                     raise FileNotFoundError(2, "the job definition has no command")
-                proc = subprocess.Popen(unit.spec.command, env=env, cwd=cwd,
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, start_new_session=True)
+                proc = self._warm.popen(unit.spec.command, env, cwd)
             except OSError as exc:
                 attempt.reason = (f"CannotStartContainerError: {exc.strerror}: "
                                   f"{unit.spec.command}")
@@ -447,7 +452,7 @@ class LocalBatch:
             attempt.status_reason = (TIMED_OUT if timed_out else unit.stop_reason or EXITED)
         return attempt
 
-    def _kill(self, proc: subprocess.Popen[bytes]) -> None:
+    def _kill(self, proc: JobProcess) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGTERM)
         try:

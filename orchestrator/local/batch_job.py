@@ -15,7 +15,6 @@ queue, definition, container, tags, retry strategy, timeout).
 from __future__ import annotations
 
 import collections
-import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 from moto.batch.models import BatchBackend, Job, JobDefinition, JobQueue
 
 from orchestrator.local.batch_spec import RunSpec
+from orchestrator.local.warmstart import JobProcess
 from orchestrator_runtime import contracts
 
 EXITED = "Essential container in task exited"
@@ -77,7 +77,7 @@ class Unit(Protocol):
     status: str
     reason: str | None
     stop_reason: str | None  # set by TerminateJob/CancelJob/shutdown
-    process: subprocess.Popen[bytes] | None
+    process: JobProcess | None
     started_ms: int | None
     stopped_ms: int | None
 
@@ -133,7 +133,7 @@ class LocalJob(Job):
         self.stopped_ms: int | None = None
         self.reason: str | None = None
         self.stop_reason: str | None = None  # set by TerminateJob/CancelJob/shutdown
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: JobProcess | None = None
         self.propagate = bool(submitted.get("propagateTags"))
         self._status = "SUBMITTED"
         size = int((submitted.get("arrayProperties") or {}).get("size") or 0)
@@ -223,7 +223,7 @@ class ChildJob:
         self.status = "SUBMITTED"
         self.reason: str | None = None
         self.stop_reason: str | None = None
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: JobProcess | None = None
         self.started_ms: int | None = None
         self.stopped_ms: int | None = None
 
