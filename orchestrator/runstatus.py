@@ -6,7 +6,7 @@ command did not write. Pure: the log lines it needs are passed in."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.errors import OrchestratorError
@@ -48,6 +48,7 @@ def stage_docs(rows: Iterable[Mapping[str, Any]], now: datetime | None) -> list[
     for r in rows:
         by_stage.setdefault(str(r.get("stage")), []).append(r)
     out = []
+    first: dict[str, datetime] = {}  # the sort key, to the millisecond the rows hold
     for stage, members in by_stage.items():
         counts: dict[str, int] = {}
         for r in members:
@@ -58,6 +59,8 @@ def stage_docs(rows: Iterable[Mapping[str, Any]], now: datetime | None) -> list[
                       for r in members)
         end = now if running else (max(stops) if stops else None)
         took = (end - min(starts)).total_seconds() if starts and end else None
+        if starts:
+            first[stage] = min(starts)
         out.append({
             "stage": stage, "jobs": len(members), "counts": dict(sorted(counts.items())),
             "attempts": sum(int(r.get("attempts") or 0) for r in members),
@@ -65,7 +68,8 @@ def stage_docs(rows: Iterable[Mapping[str, Any]], now: datetime | None) -> list[
             "started_at": iso(min(starts)) if starts else None,
             "duration_seconds": max(took, 0.0) if took is not None else None,
         })
-    return sorted(out, key=lambda s: (s["started_at"] is None, s["started_at"] or "",
+    return sorted(out, key=lambda s: (s["stage"] not in first,
+                                      first.get(s["stage"], datetime.min.replace(tzinfo=UTC)),
                                       s["stage"]))
 
 

@@ -109,7 +109,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from werkzeug.serving import make_server
 
-from orchestrator.local import casing, dynamofix, mapfix
+from orchestrator.local import casing, dynamofix, inprocess, mapfix
 from orchestrator.local.batch import LocalBatch
 from orchestrator.local.batch_job import BATCH_FINAL
 from orchestrator.local.events import BatchEvents, SqsHandler, SqsPoller, emit_execution_status
@@ -362,7 +362,7 @@ class _Server(ThreadedMotoServer):
     """moto's threaded server, polling for shutdown every 50 ms instead of every 500 ms."""
 
     def _server_entry(self) -> None:
-        app = DomainDispatcherApplication(create_backend_app)
+        app = self.app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server(self._ip_address, self._port, app, True,
                                    request_handler=MotoRequestHandler)
         self._server_ready_event.set()
@@ -401,7 +401,8 @@ class LocalAws:
         self._log_dir = Path(log_dir)
         self._kill_grace = kill_grace
         self._scratch_dir = scratch_dir  # jobs' working folders (default: the system temp)
-        self._server: ThreadedMotoServer | None = None
+        self._server: _Server | None = None
+        self._inprocess: inprocess.Dispatch | None = None
         self._patches: Installed | None = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_config: dict[str, Any] = {}
@@ -442,6 +443,7 @@ class LocalAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        self._inprocess = inprocess.install(self.endpoint_url, self._server.app)
         # The interpreter's own clients go to localhost:$MOTO_PORT.
         self._set_env({**self._extra_env, **self.environment, "MOTO_PORT": str(port)})
         self._saved_config = copy.deepcopy(dict(default_user_config))
@@ -474,6 +476,9 @@ class LocalAws:
             self._moto_api("config", {k: self._saved_config.get(k, {}) for k in MOTO_CONFIG})
             self._server.stop()
             self._server = None
+        if self._inprocess is not None:
+            inprocess.uninstall(self._inprocess)
+            self._inprocess = None
         self._restore_env()
         if self._router is not None:
             self._router.uninstall()

@@ -118,7 +118,7 @@ def serve(path: str) -> None:
     _warm()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
-    listener.listen(128)
+    listener.listen(socket.SOMAXCONN)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stdout.buffer.write(READY)

@@ -1,8 +1,9 @@
 """The array strategy end to end on the embedded engine: Batch array jobs whose children are
 real processes, one per sample that needs it (issue 11's acceptance tests).
 
-The suite runs 60 samples (trivial commands): 200 took six minutes of the CI budget here;
-benchmarks/history.py runs more."""
+The suite runs 200 samples over two stages (trivial commands; 1,000 take longer than the two
+minutes the issue allows a suite test, so benchmarks/history.py and benchmarks/local_array.py
+run those)."""
 
 from __future__ import annotations
 
@@ -41,9 +42,9 @@ def by_stage(result: RunResult, stage: str) -> dict[str, dict[str, object]]:
     return {str(r["sample"]): r for r in result.rows if r["stage"] == stage}
 
 
-def test_sixty_samples_run_as_arrays_then_skip_then_rerun_exactly_what_is_gone(
+def test_200_samples_run_as_arrays_then_skip_then_rerun_exactly_what_is_gone(
         tmp_path: Path) -> None:
-    n = 60
+    n = 200
     opts = RunOptions(workflow(tmp_path, n), workdir=tmp_path / "wd", cores=2)
     first = run(opts)
     assert first.succeeded, first.cause
@@ -61,7 +62,7 @@ def test_sixty_samples_run_as_arrays_then_skip_then_rerun_exactly_what_is_gone(
     assert {r["status"] for r in second.rows} == {"SKIPPED"}
     assert not second.logs  # nothing was submitted
 
-    gone = [ids(n)[i] for i in (7, 42, 57)]
+    gone = [ids(n)[i] for i in (7, 142, 199)]
     for s in gone:
         (tmp_path / "wd" / "s3" / "local-tests" / "arr" / "b" / f"{s}.txt").unlink()
     third = run(opts)

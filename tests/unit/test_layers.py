@@ -67,7 +67,8 @@ LAYERS: dict[str, str] = {
         "orchestrator.local", "", "adapter", "batch", "batch_job", "batch_spec", "botodata",
         "bucket", "casing", "display", "dynamofix", "engine", "events", "inputs", "lambdas",
         "mapfix", "prepare", "progress", "publish", "reaper", "resources", "runlock", "runrecord",
-        "runreport", "runs", "s3store", "settle", "warmstart", "workspace", "zygote")),
+        "runreport", "runs", "s3store", "settle", "warmstart", "workspace", "zygote",
+        "inprocess")),
     **_layer("dryrun", _in("orchestrator", "dryrun")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",

@@ -93,6 +93,18 @@ def test_a_running_job_lasts_until_now() -> None:
     assert doc["stages"][0]["duration_seconds"] == 90
 
 
+def test_stages_started_within_one_second_are_listed_in_the_order_they_started() -> None:
+    def at(ms: int) -> str:  # as the job-state rows hold times: to the millisecond
+        return (T0 + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds")
+
+    rows = [row("prepare", "_once", "SUCCEEDED", started_at=at(100)),
+            row("letters", "_once", "SUCCEEDED", started_at=at(900)),
+            row("combine", "_once", "SUCCEEDED", started_at=at(2500)),
+            row("never", "_once", "FAILED", started_at=None)]
+    doc = status_doc(make_run(rows), lambda r, n: "", lambda r, n: iter(()), now=T0)
+    assert [s["stage"] for s in doc["stages"]] == ["prepare", "letters", "combine", "never"]
+
+
 def test_a_job_only_the_history_remembers_becomes_a_row() -> None:
     """A TaskFailed cause holds the job in ASL's PascalCase; tags keep their keys."""
     cause = {"JobId": "j1", "JobName": "wf-align-S1", "Status": "FAILED",
