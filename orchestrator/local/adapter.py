@@ -52,6 +52,10 @@ that shows the gap on plain moto, so it can be removed when upstream fixes it):
    alone (:func:`retention_check`), a queue's messages are counted in one pass reading
    the clock once (:func:`patch_sqs_counts`), and the attribute names SQS converts on every
    send (a regular expression each) are converted once.
+10. moto keeps every model object it ever made (``BaseModel.__new__`` appends each to its
+   class's ``instances_tracked``, for its dashboard): every item written or copied into a
+   Query's answer, every key, message and job. The engine's memory grew as N² with the
+   samples. Models are made without being kept (:mod:`orchestrator.local.modeltrack`).
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ import jsonpath_ng.ext.parser
 from moto import backends as moto_backends
 from moto.batch.models import batch_backends
 from moto.batch.responses import BatchResponse
+from moto.core.common_models import BaseModel
 from moto.core.config import DefaultConfig, default_user_config
 from moto.core.utils import camelcase_to_underscores, unix_time, unix_time_millis
 from moto.dynamodb.models import DynamoDBBackend
@@ -109,7 +114,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from werkzeug.serving import make_server
 
-from orchestrator.local import casing, dynamofix, inprocess, mapfix
+from orchestrator.local import casing, dynamofix, inprocess, mapfix, modeltrack
 from orchestrator.local.batch import LocalBatch
 from orchestrator.local.batch_job import BATCH_FINAL
 from orchestrator.local.events import BatchEvents, SqsHandler, SqsPoller, emit_execution_status
@@ -169,6 +174,8 @@ def install(batch: LocalBatch, lambdas: LambdaRegistry) -> Installed:
                    dynamofix.fast_result(DynamoResult.execute_result))
         done.patch(moto_backends, "list_of_moto_modules",
                    dynamofix.cached_modules(moto_backends.list_of_moto_modules))
+        done.patch(BaseModel, "__new__", staticmethod(modeltrack.untracked_new))
+        modeltrack.forget_tracked()
         _patch_lambda_invoke(done, lambdas)
         _patch_map_failures(done)
         done.patch(jsonpath_ng.ext, "parse", cached_jsonpath(jsonpath_ng.ext.parser.parse))
