@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.responses import DynamoResult
+from tablecase import make_table
 
 from orchestrator.local.adapter import LocalAws
 
@@ -33,14 +34,7 @@ def item_copies(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 
 def _table(ddb: Any) -> None:
-    ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                {"AttributeName": "sk", "KeyType": "RANGE"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                           {"AttributeName": "sk", "AttributeType": "S"}])
-    for i in range(ROWS):
-        ddb.put_item(TableName="t", Item={"pk": {"S": "run"}, "sk": {"S": f"job#{i:04d}"},
-                                          "status": {"S": "RUNNING"}})
+    make_table(ddb, ROWS, status="RUNNING")
 
 
 def _update(sk: str, status: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 from moto.dynamodb.models.dynamo_type import Item
 from moto.s3.models import FakeKey
+from tablecase import make_table
 
 from orchestrator.local.adapter import LocalAws
 
@@ -23,13 +24,7 @@ def tracked(model: type) -> list[Any]:
 
 def _work(ddb: Any, s3: Any) -> None:
     """A small table read over and over, as the engine's progress reads it, and objects."""
-    ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                {"AttributeName": "sk", "KeyType": "RANGE"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                           {"AttributeName": "sk", "AttributeType": "S"}])
-    for i in range(ROWS):
-        ddb.put_item(TableName="t", Item={"pk": {"S": "run"}, "sk": {"S": f"job#{i:04d}"}})
+    make_table(ddb, ROWS)
     for _ in range(READS):
         rows = ddb.query(TableName="t", KeyConditionExpression="pk = :p",
                          ExpressionAttributeValues={":p": {"S": "run"}})["Items"]
