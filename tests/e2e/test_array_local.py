@@ -11,9 +11,9 @@ import dataclasses
 import textwrap
 from pathlib import Path
 
-from fanoutcase import COPY, FAILING, STAGES
+from fanoutcase import COPY, FAILING, STAGES, by_stage, write_data
 
-from orchestrator.local.engine import RunOptions, RunResult, run
+from orchestrator.local.engine import RunOptions, run
 
 WORKFLOW = """
 from orchestrator import Workflow
@@ -28,18 +28,11 @@ def ids(n: int) -> list[str]:
 
 
 def workflow(tmp_path: Path, n: int, command: str = COPY, bad: str = "") -> Path:
-    data = tmp_path / "data" / "arr"
-    (data / "in").mkdir(parents=True, exist_ok=True)
-    for s in ids(n):
-        (data / "in" / f"{s}.txt").write_text(f"{s} bad\n" if s == bad else f"{s}\n")
-    (data / "samples.csv").write_text("sample_id\n" + "\n".join(ids(n)) + "\n")
+    write_data(tmp_path / "data" / "arr", ids(n), bad)
     path = tmp_path / "arr.py"
     path.write_text(textwrap.dedent(WORKFLOW.format(a=command)))
     return path
 
-
-def by_stage(result: RunResult, stage: str) -> dict[str, dict[str, object]]:
-    return {str(r["sample"]): r for r in result.rows if r["stage"] == stage}
 
 
 def test_200_samples_run_as_arrays_then_skip_then_rerun_exactly_what_is_gone(

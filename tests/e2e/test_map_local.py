@@ -8,10 +8,10 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from fanoutcase import COPY, FAILING, STAGES
+from fanoutcase import COPY, FAILING, STAGES, by_stage, write_data
 
 from orchestrator.local import progress
-from orchestrator.local.engine import RunOptions, RunResult, run
+from orchestrator.local.engine import RunOptions, run
 
 WORKFLOW = """
 from orchestrator import Workflow
@@ -29,18 +29,11 @@ def ids(n: int = N) -> list[str]:
 
 def workflow(tmp_path: Path, command: str = COPY, bad: str = "", n: int = N,
              tolerated: float = 0) -> Path:
-    data = tmp_path / "data" / "mp"
-    (data / "in").mkdir(parents=True, exist_ok=True)
-    for s in ids(n):
-        (data / "in" / f"{s}.txt").write_text(f"{s} bad\n" if s == bad else f"{s}\n")
-    (data / "samples.csv").write_text("sample_id\n" + "\n".join(ids(n)) + "\n")
+    write_data(tmp_path / "data" / "mp", ids(n), bad)
     path = tmp_path / "mp.py"
     path.write_text(textwrap.dedent(WORKFLOW.format(a=command, tolerated=tolerated)))
     return path
 
-
-def by_stage(result: RunResult, stage: str) -> dict[str, dict[str, object]]:
-    return {str(r["sample"]): r for r in result.rows if r["stage"] == stage}
 
 
 def bucket(tmp_path: Path) -> Path:
