@@ -9,7 +9,7 @@ at the longest ARN it can become) and as validation estimates it from the model
 (orchestrator.defsize); and how many such stages fit in Step Functions' 1 MB.
 
 "old" is the planner as it was (benchmarks/dag_reference.py), "new" is
-orchestrator.compiler.dag. They plan series-parallel graphs (chain) identically; on other
+orchestrator.dag. They plan series-parallel graphs (chain) identically; on other
 graphs the new rule (cuts in time, bounded lookahead) plans differently: the tables say
 whether the plans are the same, and that every new plan respects every dependency. Graphs:
 
@@ -47,8 +47,8 @@ from typing import Any, Literal
 
 from benchmarks import dag_makespan, dag_reference, sdk_baseline
 from benchmarks.dag_makespan import random_dag as local_dag
-from orchestrator import Workflow, defsize, dsl, model
-from orchestrator.compiler import asl_text, build_machine, compile_workflow, dag
+from orchestrator import Workflow, dag, defsize, dsl, model
+from orchestrator.compiler import asl_text, build_machine, compile_workflow
 from orchestrator.compiler.compile import DefinitionTooLarge, deployed_size
 from orchestrator.validate import ensure_valid
 from orchestrator_runtime import limits

@@ -30,7 +30,7 @@ import statistics
 from collections.abc import Hashable, Mapping, Sequence
 from typing import TypeVar
 
-from orchestrator.compiler import dag
+from orchestrator import dag
 
 Preds = dict[str, frozenset[str]]
 J = TypeVar("J", bound=Hashable)  # a job of a schedule

@@ -1,6 +1,6 @@
 """The DAG planner as it was before it was made fast (commit df5f56e), kept as a yardstick.
 
-benchmarks/compile_scale.py times it against orchestrator.compiler.dag and compares its plans.
+benchmarks/compile_scale.py times it against orchestrator.dag and compares its plans.
 It builds the package's Leaf/Seq/Par so plans compare with ``==``. Not used by the package;
 tests/unit/test_dag.py uses it as the oracle for series-parallel graphs (planned the same);
 on other graphs it is the rule that the cuts in time and the lookahead improved on.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from orchestrator.compiler.dag import Leaf, N, Par, Plan, Seq
+from orchestrator.dag import Leaf, N, Par, Plan, Seq, ancestors, critical_path
 
 
 def plan(
@@ -62,18 +62,8 @@ def _components(nodes: list[N], preds: Mapping[N, frozenset[N]]) -> list[list[N]
     return list(groups.values())
 
 
-def ancestors(nodes: list[N], preds: Mapping[N, frozenset[N]]) -> dict[N, frozenset[N]]:
-    out: dict[N, frozenset[N]] = {}
-    for n in topological(nodes, preds):
-        acc: set[N] = set()
-        for q in preds[n]:
-            acc.add(q)
-            acc |= out[q]
-        out[n] = frozenset(acc)
-    return out
-
-
 def topological(nodes: list[N], preds: Mapping[N, frozenset[N]]) -> list[N]:
+    """The old order (tests/unit/test_dag.py checks orchestrator.dag.topological with it)."""
     done: list[N] = []
     placed: set[N] = set()
     remaining = list(nodes)
@@ -86,15 +76,6 @@ def topological(nodes: list[N], preds: Mapping[N, frozenset[N]]) -> list[N]:
             placed.add(n)
         remaining = [n for n in remaining if n not in placed]
     return done
-
-
-def critical_path(nodes: list[N], preds: Mapping[N, frozenset[N]],
-                  w: Mapping[N, float]) -> float:
-    finish: dict[N, float] = {}
-    members = set(nodes)
-    for n in topological(nodes, {k: preds[k] & members for k in nodes}):
-        finish[n] = w[n] + max((finish[q] for q in preds[n] if q in members), default=0.0)
-    return max(finish.values(), default=0.0)
 
 
 def _best_cut(nodes: list[N], preds: Mapping[N, frozenset[N]],

@@ -172,7 +172,7 @@ def request_rows(quick: bool) -> list[Row]:
 
 def makespan_rows(quick: bool) -> list[Row]:
     from benchmarks import dag_makespan
-    from orchestrator.compiler import dag
+    from orchestrator import dag
 
     rng = random.Random(1)
     graphs = 30 if quick else 300

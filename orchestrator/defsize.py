@@ -1,16 +1,16 @@
-"""How large a workflow's compiled definition can be, from the model alone.
+"""How large a workflow's compiled definition can be, from the model, without building it.
 
-The compiler plans the workflow (orchestrator.compiler.dag) and builds its states; that takes
-seconds on hundreds of stages. Validation needs the answer at once, so it adds up the cost of
-each construct the compiler emits, as a fixed number of bytes plus so many bytes per byte of
-each name the construct repeats (the job's name in its state names and references, the
-workflow's name and the foreach column in payloads, the job's source location in a comment),
-plus one line's indentation per state, at its deepest. Each substituted ARN is counted at
-its longest. A Parallel and its branches are named after the jobs they start with, which only
-the plan knows: they are counted with names at the 80-character limit, for as many Parallels
-as the dependency graph can need (none for a chain). The sum is an upper bound of the
-deployed size (tests/unit/test_defsize.py compares it with the compiler on several shapes),
-close enough to refuse a workflow before compiling it.
+Validation needs the answer at once, before any state is built. This walks the plan the
+compiler follows (orchestrator.blocks: the grouping into Map blocks and orchestrator.dag's
+plan, milliseconds even at hundreds of jobs) and adds up the cost of each construct the
+compiler emits there: each stage's own state, the states each scope's stages share
+(orchestrator.compiler.scope), Parallels, branches and blocks. A cost is a fixed number of
+bytes plus so many bytes per byte of each name it repeats (the job's name, the workflow's
+name and the foreach column in payloads, the job's source location in a comment, the scope's
+tag in shared state names), plus one line's indentation per state, at its deepest. Each
+substituted ARN is counted at its longest. The sum is an upper bound of the deployed size
+(tests/unit/test_defsize.py compares it with the compiler on chains, random DAGs, the
+examples and the goldens: within 10%), close enough to refuse a workflow before compiling.
 
 The constants were measured on the compiler's output (a stage's bytes with the indentation
 taken out, and how they grow with each name); a change to the compiled shapes changes them,
@@ -23,8 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from orchestrator import fanout, model
-from orchestrator_runtime import limits
+from orchestrator import blocks, dag, fanout, model, names
 
 MAX_INDENT = 8  # the compiler indents a state's line by its depth, at most this many spaces
 
@@ -46,16 +45,40 @@ class Cost:
                 + self.column * column + self.source * source + self.lines * MAX_INDENT)
 
 
-# One stage, by strategy: its states and the references to its first state.
+# One stage, by strategy: its own state (orchestrator.compiler.scope), the two Choice rules
+# that lead to its successor, and the references to it; in a Parallel branch each stage also
+# names two of its scope's shared states (STAGE_SCOPE_NAMES times the scope's tag).
 STAGE: dict[str, Cost] = {
-    "inline": Cost(3540, job=20, workflow=3, column=3, source=1, lines=6),
-    "once": Cost(3506, job=19, workflow=3, source=1, lines=6),
-    "once_in_array": Cost(3567, job=19, workflow=3, column=3, source=1, lines=6),
-    "once_in_inline": Cost(3563, job=19, workflow=3, column=3, source=1, lines=6),
-    "array": Cost(5643, job=31, workflow=3, column=3, source=1, lines=24),
-    "map": Cost(3540, job=20, workflow=3, column=3, source=1, lines=6),  # as inline's body
-    "once_in_map": Cost(3567, job=19, workflow=3, column=3, source=1, lines=6),
+    "inline": Cost(1350, job=7, workflow=1, column=1, source=1, lines=1),
+    "once": Cost(1332, job=7, workflow=1, source=1, lines=1),
+    "once_in_array": Cost(1362, job=7, workflow=1, column=1, source=1, lines=1),
+    "once_in_inline": Cost(1360, job=7, workflow=1, column=1, source=1, lines=1),
+    "array": Cost(1403, job=6, workflow=1, column=1, source=1, lines=1),
+    "map": Cost(1343, job=7, workflow=1, column=1, source=1, lines=1),  # as inline's
+    "once_in_map": Cost(1362, job=7, workflow=1, column=1, source=1, lines=1),
 }
+STAGE_SCOPE_NAMES = 2
+# A scope's only stage has no Choice rules and one reference: STAGE counts its name 7 times
+# (its state's key, payload and ResultSelector, two rules, two references), this one 4 times,
+# and the scope has no "Which stage next?".
+SINGLE_STAGE = Cost(50, job=3)
+# A tagged name is at most 80 characters: the tag adds at most 80 - len("Run one job").
+TAG_MAX = 69
+# The states the stages of one scope share, by their kind (a scope of array stages and
+# once-stages has both, sharing SHARED_COMMON once), and how many times they name the scope
+# (its tag, " (<first job> branch)" in a Parallel branch, "" at the top).
+SHARED: dict[str, Cost] = {
+    "inline": Cost(2530, workflow=1, column=3, lines=6),
+    "once": Cost(2484, workflow=1, lines=6),
+    "once_in_array": Cost(2439, column=2, lines=6),
+    "once_in_inline": Cost(2524, workflow=1, column=1, lines=6),
+    "array": Cost(4792, column=3, lines=11),
+    "map": Cost(2489, column=4, lines=6),
+    "once_in_map": Cost(2602, column=2, lines=6),
+}
+SHARED_COMMON = Cost(850)  # explain, fail and "Which stage next?" (bytes of the smallest)
+SCOPE_NAMES = {"array": 25}  # the other kinds: 13
+CHECK_SCOPE_NAMES = 13
 # The workflow's own states (input defaults, the guard or the sheet's prelude, Done), and
 # one Map block's (inline: the Map, its body and the summary; array: the summary).
 WORKFLOW: dict[str, Cost] = {
@@ -69,16 +92,17 @@ BLOCK: dict[str, Cost] = {
     "array": Cost(864, workflow=1, lines=6),
     "map": Cost(2250, workflow=1, column=2, lines=20),
 }
+# A map block's child executions are a scope of their own, tagged " (Sample pipeline (N))".
+MAP_CHILD_TAG = len(" (Sample pipeline (99))")
 # A map block that tolerates failures also hands the survivors' sheet on.
 MAP_TOLERANCE = Cost(400, lines=2)
 # An array block's summary lists its stages: per stage, its name and 3 bytes.
 ARRAY_BLOCK_STAGE = Cost(3, job=1)
-# A Parallel ("Parallel a + b": its key and two references to it) and each of its branches
-# (the Succeed "a branch done" that ends it: its key and two references), the names counted
-# apart: the Parallel's holds each branch's first job.
-PARALLEL = Cost(140 + 3 * len("Parallel "), lines=8)
+# A Parallel: its key and two references to it, besides its name; each of its branches: the
+# Succeed that ends it ("<first job> branch done": its key and two references), besides it.
+PARALLEL = Cost(140, lines=8)
 BRANCH = Cost(70, lines=6)
-NAMES_PER_BRANCH = 3  # each branch adds its first job's name (and " + ") to three copies
+NAME_COPIES = 3
 
 
 def _bytes(text: str) -> int:
@@ -99,80 +123,103 @@ def stage_kind(wf: model.Workflow, job: model.Job) -> str:
     return f"once_in_{strategy}"
 
 
-def _pieces(preds: dict[str, frozenset[str]]) -> int:
-    """How many leaves the planner can see in a graph: its jobs, with each chain (a job whose
-    only successor has it as only predecessor) counted once."""
-    succs: dict[str, list[str]] = {n: [] for n in preds}
-    for n, ps in preds.items():
-        for p in ps:
-            if p in succs:
-                succs[p].append(n)
-    joined = sum(1 for n, s in succs.items()
-                 if len(s) == 1 and len(preds[s[0]] & set(preds)) == 1)
-    return max(1, len(preds) - joined)
+def _shared(kinds: set[str], workflow: int, column: int, tag: int) -> int:
+    """Bytes of the states one scope's stages of ``kinds`` share, its names tagged ``tag``."""
+    if not kinds:
+        return 0
+    return (sum(SHARED[k].of(workflow=workflow, column=column) for k in kinds)
+            - (len(kinds) - 1) * SHARED_COMMON.of()
+            + tag * sum(SCOPE_NAMES.get(k, CHECK_SCOPE_NAMES) for k in kinds))
 
 
-def _parallels(scopes: list[dict[str, frozenset[str]]], longest_job: int) -> int:
-    """Bytes of the Parallel states the plan of each scope may need: a tree over k pieces
-    has at most k-1 Parallels and 2(k-1) branches."""
-    branch = BRANCH.of() + NAMES_PER_BRANCH * (
-        (longest_job + len(" + ")) + min(limits.STATE_NAME_CHARS,
-                                         longest_job + len(" branch done")))
-    total = 0
-    for preds in scopes:
-        k = _pieces(preds)
-        if k > 1:
-            total += (k - 1) * PARALLEL.of() + 2 * (k - 1) * branch
-    return total
+class _Walk:
+    """Adds up the states the compiler emits along the workflow's plan, scope by scope."""
+
+    def __init__(self, wf: model.Workflow, weights: dict[blocks.Node, float]) -> None:
+        self.wf = wf
+        self.weights = weights
+        self.strategy = "none" if wf.foreach is None else fanout.choose(wf)
+        self.w = _bytes(wf.name)
+        self.col = _bytes(wf.foreach.column) if wf.foreach else 0
+        self.total = 0
+        self.stages: list[int] = []  # the name bytes of each stage of the current scope
+
+    def scope(self, p: dag.Plan[blocks.Node], tag: int) -> None:
+        kinds: set[str] = set()
+        outer, self.stages = self.stages, []
+        self._items(p, min(tag, TAG_MAX), kinds)
+        self.total += _shared(kinds, self.w, self.col, min(tag, TAG_MAX))
+        if len(self.stages) == 1:
+            self.total -= SINGLE_STAGE.of(job=self.stages[0])
+        self.stages = outer
+
+    def _items(self, p: dag.Plan[blocks.Node], tag: int, kinds: set[str]) -> None:
+        if isinstance(p, dag.Seq):
+            for item in p.items:
+                self._items(item, tag, kinds)
+        elif isinstance(p, dag.Par):
+            self.total += PARALLEL.of() + NAME_COPIES * _bytes(
+                blocks.parallel_name(p, blocks.label))
+            for branch in p.branches:
+                self._branch(branch)
+        elif isinstance(p.name, blocks.Block):
+            self._block(p.name, tag, kinds)
+        else:
+            job = self.wf.job(p.name)
+            kind = stage_kind(self.wf, job)
+            kinds.add(kind)
+            self.stages.append(_bytes(job.name))
+            self.total += STAGE[kind].of(job=_bytes(job.name), workflow=self.w, column=self.col,
+                                         source=_bytes(_where(job))) + STAGE_SCOPE_NAMES * tag
+
+    def _branch(self, p: dag.Plan[blocks.Node]) -> None:
+        first = blocks.branch_name(p, blocks.label)
+        self.total += BRANCH.of() + NAME_COPIES * _bytes(names.branch_done(first))
+        self.scope(p, _bytes(f" ({names.branch_scope(first)})"))
+
+    def _block(self, b: blocks.Block, tag: int, kinds: set[str]) -> None:
+        inner = blocks.block_plan(b, self.weights)
+        self.total += BLOCK[self.strategy].of(workflow=self.w, column=self.col)
+        if self.strategy == "array":  # its stages are the enclosing scope's
+            self.total += sum(ARRAY_BLOCK_STAGE.of(job=_bytes(j)) for j in b.jobs)
+            self._items(inner, tag, kinds)
+        elif self.strategy == "map":  # each child execution is a scope
+            fe = self.wf.foreach
+            if fe is not None and fe.tolerated_failure_percentage:
+                self.total += MAP_TOLERANCE.of()
+            self.scope(inner, _bytes(f" ({b.states.body})"))
+        else:  # inline: the iteration's Parallel, a branch per independent part
+            for branch in inner.branches if isinstance(inner, dag.Par) else (inner,):
+                self._branch(branch)
 
 
-def _scopes(wf: model.Workflow) -> tuple[list[dict[str, frozenset[str]]], int]:
-    """The graphs the compiler plans (the top level, and each Map block's jobs), and how many
-    blocks there are. Per-sample jobs are grouped as the compiler groups them."""
-    names = {j.name for j in wf.jobs}
-    per_sample = {j.name for j in wf.jobs if j.per_sample}
-    preds = {j.name: frozenset(a for a in j.after if a in names) for j in wf.jobs}
-    ancestors: dict[str, frozenset[str]] = {}
-    for j in wf.jobs:  # jobs come after their dependencies (validated)
-        found: set[str] = set()
-        for p in preds[j.name]:
-            found |= {p} | ancestors.get(p, frozenset())
-        ancestors[j.name] = frozenset(found)
-    groups: dict[frozenset[str], list[str]] = {}
-    for j in wf.jobs:
-        if j.name in per_sample:
-            key = frozenset(a for a in ancestors[j.name] if a not in per_sample)
-            groups.setdefault(key, []).append(j.name)
-    node = {n: n for n in names}
-    for k, members in enumerate(groups.values()):
-        node.update({m: f"\x00block{k}" for m in members})
-    top: dict[str, set[str]] = {}
-    for j in wf.jobs:
-        top.setdefault(node[j.name], set()).update(
-            node[p] for p in preds[j.name] if node[p] != node[j.name])
-    scopes = [{k: frozenset(v) for k, v in top.items()}]
-    scopes += [{m: preds[m] & set(members) for m in members} for members in groups.values()]
-    return scopes, len(groups)
+def plannable(wf: model.Workflow) -> bool:
+    """Whether the compiler could plan ``wf`` (what :func:`estimate` walks): it has jobs,
+    every dependency names a job and none is circular, every timeout reads as a duration,
+    per-sample jobs have a foreach. Other checks report what is not so."""
+    known = {j.name for j in wf.jobs}
+    if not wf.jobs or not all(set(j.after) <= known for j in wf.jobs):
+        return False
+    if wf.foreach is None and any(j.per_sample for j in wf.jobs):
+        return False
+    try:
+        for j in wf.jobs:
+            j.timeout_seconds  # noqa: B018 (raises on a duration it cannot read)
+        dag.topological([j.name for j in wf.jobs], {j.name: frozenset(j.after) for j in wf.jobs})
+    except (ValueError, TypeError, OverflowError):  # a duration it cannot read, or a cycle
+        return False
+    return True
 
 
 def estimate(wf: model.Workflow) -> int:
-    """An upper bound of the deployed size of ``wf``'s definition, in bytes."""
+    """An upper bound of the deployed size of ``wf``'s definition, in bytes (``wf`` must be
+    :func:`plannable`)."""
     strategy = "none" if wf.foreach is None else fanout.choose(wf)
-    w = _bytes(wf.name)
-    col = _bytes(wf.foreach.column) if wf.foreach else 0
-    total = WORKFLOW[strategy].of(workflow=w, column=col) + 2 * _bytes(wf.description)
+    total = WORKFLOW[strategy].of(workflow=_bytes(wf.name), column=_bytes(
+        wf.foreach.column) if wf.foreach else 0) + 2 * _bytes(wf.description)
     if strategy in ("array", "map"):
         total += _bytes(wf.bucket)
-    for job in wf.jobs:
-        j = _bytes(job.name)
-        total += STAGE[stage_kind(wf, job)].of(job=j, workflow=w, column=col,
-                                               source=_bytes(_where(job)))
-        if strategy == "array" and job.per_sample:
-            total += ARRAY_BLOCK_STAGE.of(job=j)
-    scopes, blocks = _scopes(wf)
-    if strategy != "none":
-        total += blocks * BLOCK[strategy].of(workflow=w, column=col)
-    if strategy == "map" and wf.foreach is not None and wf.foreach.tolerated_failure_percentage:
-        total += blocks * MAP_TOLERANCE.of()
-    longest = max((_bytes(j.name) for j in wf.jobs), default=0)
-    return total + _parallels(scopes, longest)
+    plan, weights = blocks.top_plan(wf)
+    walk = _Walk(wf, weights)
+    walk.scope(plan, 0)
+    return total + walk.total

@@ -24,10 +24,11 @@ from orchestrator_runtime import limits
 Strategy = Literal["inline", "array", "map"]
 
 # Measured on the local engine (benchmarks/history.py prints these against a run's history):
-# a run records 19 + N·(10 + 18·S) events for N samples and S per-sample stages inline.
-INLINE_FIXED_EVENTS = 19
+# a run records 21 + N·(10 + 20·S) events for N samples and S per-sample stages inline
+# (a stage that runs: Check, Skip the job?, Run the job, Verify the outputs, Which stage next?).
+INLINE_FIXED_EVENTS = 21
 INLINE_EVENTS_PER_SAMPLE = 10
-INLINE_EVENTS_PER_SAMPLE_STAGE = 18
+INLINE_EVENTS_PER_SAMPLE_STAGE = 20
 # Bytes one sample-sheet row of three short columns takes in the execution input.
 INLINE_BYTES_PER_SAMPLE = 109
 

@@ -33,21 +33,14 @@ def state(text: str) -> str:
     return text[:limits.STATE_NAME_CHARS - len(MARK) - DIGEST] + MARK + digest
 
 
-class Stage(NamedTuple):
-    """The states of one job's stage, in order."""
-
-    check: str
-    skip: str
-    run: str
-    verify: str
-    explain: str
-    failed: str
+def check(job: str) -> str:
+    """A stage's own state (check its outputs, or plan its samples under ``array``): the one
+    state each stage has; the rest of a stage is shared by every stage of its scope."""
+    return state(f"Check {job}")
 
 
-def stage(job: str) -> Stage:
-    return Stage(state(f"Check {job}"), state(f"Skip {job}?"), state(f"Run {job}"),
-                 state(f"Verify {job}"), state(f"Explain {job} failure"),
-                 state(f"{job} failed"))
+def plan(job: str) -> str:
+    return state(f"Plan {job}")
 
 
 def parallel(first_jobs: Sequence[str]) -> str:
@@ -83,10 +76,14 @@ def block(column: str, number: int | None) -> Block:
                  state(f"Some samples failed{tag}"), state(f"Keep surviving samples{tag}"))
 
 
-class ArrayStage(NamedTuple):
-    """The states of one job's stage under the array strategy, in order."""
+class Shared(NamedTuple):
+    """The states every stage of one scope (the machine, a Parallel branch, a map child)
+    shares: each stage's own state records which stage it is, and these read that. The names
+    have three words or more (job names have no spaces), and ``tag`` tells scopes apart."""
 
-    plan: str
+    skip: str
+    run: str
+    verify: str
     how_many: str
     run_one: str
     run_array: str
@@ -94,16 +91,32 @@ class ArrayStage(NamedTuple):
     run_chunk: str
     chunk_ended: str
     collect: str
+    after: str
     explain: str
     failed: str
 
 
-def array_stage(job: str) -> ArrayStage:
-    return ArrayStage(
-        state(f"Plan {job}"), state(f"How many {job}?"), state(f"Run {job}"),
-        state(f"Run {job} array"), state(f"Run {job} in chunks"), state(f"Run {job} chunk"),
-        state(f"{job} chunk ended"), state(f"Collect {job}"),
-        state(f"Explain {job} failure"), state(f"{job} failed"))
+SHARED = Shared(
+    "Skip the job?", "Run the job", "Verify the outputs", "How many samples?", "Run one job",
+    "Run an array job", "Run the chunks", "Run one chunk", "The chunk ended",
+    "Collect the results", "Which stage next?", "Explain the failure", "The stage failed")
+
+
+def shared(scope: str) -> Shared:
+    """The shared states of the scope called ``scope`` ("" for the top-level machine)."""
+    tag = f" ({scope})" if scope else ""
+    return Shared(*(state(base + tag) for base in SHARED))
+
+
+def is_shared(name: str) -> bool:
+    """Whether ``name`` is a state that several stages share (which stage it is running is
+    in its input, at ``check.stage``)."""
+    return any(name == base or name.startswith(base + " (") for base in SHARED)
+
+
+def branch_scope(first_job: str) -> str:
+    """A Parallel branch's scope: the branch named after what it starts with."""
+    return f"{first_job} branch"
 
 
 READ_SHEET = "Read sample sheet"

@@ -108,6 +108,7 @@ class CheckRequestModel(BaseModel):
     job_definition: str | None = None  # ARN of the job definition holding the spec
     spec: str | None = None  # the spec's digest, as the compiled definition expects it
     error: dict[str, Any] | None = None
+    check: dict[str, Any] | None = None  # for a stage's "explain": what its own state left
     block: str | None = None
     results: list[Any] | None = None
     sheet: str | None = None  # s3:// URI of the run's sheet (array strategy)
@@ -195,6 +196,18 @@ def _problem(error: ErrorDetails) -> str:
     return f"{field}: {message}"
 
 
+def name_the_stage(exc: Exception, event: Any) -> None:
+    """Begin the error's message with "stage <name>: " (unless it names one already): the
+    state machine's shared explain state reads the stage of a failed check from it
+    (orchestrator_runtime.explain)."""
+    stage = event.get("stage") if isinstance(event, dict) else None
+    if not isinstance(stage, str) or not stage:
+        return
+    message = str(exc)
+    if not message.startswith("stage "):
+        exc.args = (f"stage {stage}: {message}",)
+
+
 def _sample_label(request: contracts.CheckRequest) -> str:
     try:
         return contracts.sample_label(sample_id_of(request))
@@ -221,6 +234,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except Exception as exc:
         metrics.add_metric(f"Check{type(exc).__name__}", MetricUnit.Count, 1)
         logger.warning("check failed", extra={"error": type(exc).__name__, "reason": str(exc)})
+        name_the_stage(exc, event)
         raise
     if request.action in ("pre", "post"):
         status = str(response.get("status", ""))

@@ -7,6 +7,7 @@ while a run is going returns that run instead of starting a second one.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from orchestrator import names
 from orchestrator.aws.errors import AwsError
 from orchestrator.template import machine_output_key
 from orchestrator_runtime import contracts as c
@@ -91,14 +93,29 @@ def console_url(arn: str) -> str:
 
 
 def latest_state(sfn: Any, arn: str) -> str:
-    """The state most recently entered, or "" before the first one."""
+    """The state most recently entered, or "" before the first one; a state the stages of a
+    scope share is followed by the stage it runs ("Run the job (trim branch): count")."""
     events = sfn.get_execution_history(executionArn=arn, reverseOrder=True,
                                        maxResults=50)["events"]
     for event in events:
         details = event.get("stateEnteredEventDetails")
         if details:
-            return str(details["name"])
+            return state_label(details)
     return ""
+
+
+def state_label(details: dict[str, Any]) -> str:
+    """A state entered, as ``stateEnteredEventDetails`` gives it: its name, and for a shared
+    state the stage from its input."""
+    name = str(details.get("name", ""))
+    if not names.is_shared(name):
+        return name
+    try:
+        check = json.loads(str(details.get("input") or "{}")).get("check")
+    except (ValueError, AttributeError):
+        return name
+    stage = check.get("stage") if isinstance(check, dict) else None
+    return f"{name}: {stage}" if isinstance(stage, str) and stage else name
 
 
 def wait(sfn: Any, arn: str, report: Callable[[str], None], *, poll_seconds: float = 10.0,

@@ -15,8 +15,8 @@ from orchestrator_runtime import limits
 
 
 def _sized(wf: model.Workflow) -> bool:
-    """Whether the size can be worked out: names, dependencies and max_samples well typed
-    (other checks report those that are not)."""
+    """Whether the size can be worked out: names, dependencies and max_samples well typed,
+    the dependencies plannable (other checks report those that are not)."""
     fe = wf.foreach
     return ((fe is None or (fe.strategy in ("auto", "inline", "array")
                             and isinstance(fe.max_samples, int)
@@ -24,7 +24,8 @@ def _sized(wf: model.Workflow) -> bool:
                             and isinstance(fe.column, str)))
             and isinstance(wf.name, str) and isinstance(wf.description, str)
             and all(isinstance(j.name, str) and all(isinstance(a, str) for a in j.after)
-                    for j in wf.jobs))
+                    for j in wf.jobs)
+            and defsize.plannable(wf))
 
 
 def definition_fits(wf: model.Workflow) -> Iterator[Diagnostic]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from orchestrator import fanout, model, names
+from orchestrator import blocks, dag, fanout, model, names
 from orchestrator.asl.check import check
 from orchestrator.asl.states import (
     Json,
@@ -16,7 +17,9 @@ from orchestrator.asl.states import (
     State,
     Succeed,
 )
-from orchestrator.compiler import array, dag, distributed, inline, stages
+from orchestrator.blocks import Block, Node, label
+from orchestrator.compiler import array, distributed, inline
+from orchestrator.compiler.scope import Scope
 from orchestrator.errors import Diagnostic, WorkflowError
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
@@ -54,7 +57,7 @@ class DefinitionTooLarge(WorkflowError):
             f"the state machine of workflow {wf.name!r} is up to {size:,} bytes once ARNs are "
             f"filled in; Step Functions allows {limits.DEFINITION_BYTES:,}",
             wf.source.file, wf.source.line,
-            "split the workflow into smaller ones (each stage costs a few kB of definition, "
+            "split the workflow into smaller ones (each stage costs about 1.5 kB of definition, "
             "whatever its command)",
         )])
 
@@ -74,71 +77,28 @@ def check_size(wf: model.Workflow, definition_json: str) -> None:
         raise DefinitionTooLarge(wf, size)
 
 
-@dataclass(frozen=True, eq=False)  # a node of the top-level plan, by identity
-class Block:
-    """Per-sample jobs that run inside one Map iteration."""
-
-    states: names.Block
-    jobs: tuple[str, ...]
-    preds: dict[str, frozenset[str]]
-
-    @property
-    def name(self) -> str:
-        return self.states.map
-
-
-Node = str | Block  # a top-level node: a once-job by name, or a Map block
-
-
-def label(node: Node) -> str:
-    """The state name a node is known by: the job's name, or the block's Map state."""
-    return node.name if isinstance(node, Block) else node
-
-
-def group(wf: model.Workflow) -> tuple[list[Node], dict[Node, frozenset[Node]], list[Block]]:
-    """Top-level nodes (once-jobs and Map blocks), their predecessors, and the blocks.
-
-    Per-sample jobs are grouped by the set of once-jobs they depend on (transitively): two
-    jobs with the same set can share a Map without creating a cycle through a once-job.
-    """
-    order = [j.name for j in wf.jobs]
-    preds = {j.name: frozenset(j.after) for j in wf.jobs}
-    per_sample = {j.name for j in wf.jobs if j.per_sample}
-    anc = dag.ancestors(order, preds)
-    keys: dict[frozenset[str], list[str]] = {}
-    for n in order:
-        if n in per_sample:
-            keys.setdefault(frozenset(a for a in anc[n] if a not in per_sample), []).append(n)
-    column = wf.foreach.column if wf.foreach else "sample"
-    node_of: dict[str, Node] = {n: n for n in order}
-    blocks: list[Block] = []
-    for k, members in enumerate(keys.values(), start=1):
-        b = Block(names.block(column, k if len(keys) > 1 else None), tuple(members),
-                  {m: preds[m] & set(members) for m in members})
-        blocks.append(b)
-        node_of.update({m: b for m in members})
-    nodes: list[Node] = []
-    top: dict[Node, set[Node]] = {}
-    for n in order:
-        node = node_of[n]
-        if node not in top:
-            nodes.append(node)
-            top[node] = set()
-        top[node] |= {node_of[p] for p in preds[n] if node_of[p] != node}
-    return nodes, {k: frozenset(v) for k, v in top.items()}, blocks
-
-
 class Emitter:
     def __init__(self, wf: model.Workflow, weights: dict[Node, float]) -> None:
         self.wf = wf
         self.weights = weights
+        self.scope = Scope(wf)  # where stages go: the top-level machine until a branch
+
+    @contextmanager
+    def scoped(self, name: str) -> Iterator[Callable[[], list[State]]]:
+        """Stages emitted inside go to a new scope, named ``name``; what it yields gives
+        that scope's shared states (call it after the block)."""
+        outer, self.scope = self.scope, Scope(self.wf, name)
+        try:
+            yield self.scope.states
+        finally:
+            self.scope = outer
 
     def emit(self, p: dag.Plan[Node], next_: str) -> tuple[str, list[State]]:
         """States of plan ``p`` continuing to ``next_``; returns (first state, states)."""
         if isinstance(p, dag.Leaf):
             if isinstance(p.name, Block):
                 return self.block(p.name, next_)
-            sts = stages.stage_states(self.wf, self.wf.job(p.name), next_)
+            sts = self.scope.stage(self.wf.job(p.name), next_)
             return sts[0].name, sts
         if isinstance(p, dag.Seq):
             out: list[State] = []
@@ -167,38 +127,25 @@ class Emitter:
         return inline.block(self, b, next_)
 
     def branch(self, p: dag.Plan[Node]) -> Machine:
-        done = Succeed(names.branch_done(stages.branch_name(p, label)))
-        start, sts = self.emit(p, done.name)
-        return Machine(start, (*sts, done))
+        first = blocks.branch_name(p, label)
+        done = Succeed(names.branch_done(first))
+        with self.scoped(names.branch_scope(first)) as shared:
+            start, sts = self.emit(p, done.name)
+        return Machine(start, (*sts, *shared(), done))
 
 
 def _parallel_name(p: dag.Par[Node]) -> str:
-    return stages.parallel_name(p, label)
-
-
-def job_weights(wf: model.Workflow) -> dict[str, float]:
-    """Planning weights: a job's timeout stands in for its duration (users size timeouts to
-    expected run time)."""
-    return {j.name: float(j.timeout_seconds) for j in wf.jobs}
-
-
-def weights(wf: model.Workflow, blocks: list[Block]) -> dict[Node, float]:
-    """Job weights, and a Map block weighs its inner critical path."""
-    jobs = job_weights(wf)
-    w: dict[Node, float] = {k: v for k, v in jobs.items()}
-    for b in blocks:
-        w[b] = dag.critical_path(list(b.jobs), b.preds, jobs)
-    return w
+    return blocks.parallel_name(p, label)
 
 
 def build_machine(wf: model.Workflow) -> Machine:
-    nodes, preds, blocks = group(wf)
-    w = weights(wf, blocks)
-    plan = dag.plan(nodes, preds, w)
+    plan, w = blocks.top_plan(wf)
     by_sheet = fanout.reads_sheet(wf)
     count = "$.sheet.count" if by_sheet else f"States.ArrayLength($.{c.SAMPLES_KEY})"
     done = Pass(names.DONE, parameters={"workflow": wf.name, "samples.$": count})
-    start, sts = Emitter(wf, w).emit(plan, done.name)
+    em = Emitter(wf, w)
+    start, sts = em.emit(plan, done.name)
+    sts += em.scope.states()
     defaults: Json = {c.PARAMS_KEY: {}, c.SAMPLES_KEY: [], c.FORCE_KEY: [], c.ONLY_KEY: []}
     guard: list[State] = []
     if by_sheet:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from orchestrator import model
+from orchestrator import blocks, model
 from orchestrator.asl.states import (
     Choice,
     ChoiceRule,
@@ -35,11 +35,12 @@ from orchestrator.asl.states import (
     State,
     Task,
 )
-from orchestrator.compiler import array, dag, stages
+from orchestrator.compiler import array, stages
 from orchestrator_runtime import contracts as c
 
 if TYPE_CHECKING:
-    from orchestrator.compiler.compile import Block, Emitter, Node
+    from orchestrator.blocks import Block
+    from orchestrator.compiler.compile import Emitter
 
 S3_GET = "arn:aws:states:::s3:getObject"
 S3_PUT = "arn:aws:states:::s3:putObject"
@@ -87,12 +88,11 @@ def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
     fe = em.wf.foreach
     assert fe is not None
     n = b.states
-    jobs: list[Node] = list(b.jobs)
-    preds: dict[Node, frozenset[Node]] = {k: v for k, v in b.preds.items()}
-    inner = dag.plan(jobs, preds, em.weights)
+    inner = blocks.block_plan(b, em.weights)
     ok = Pass(n.ok, parameters={"index.$": "$.index", "status": "SUCCEEDED"},
               comment="A small output: the ResultWriter keeps one per sample")
-    start, sts = em.emit(inner, ok.name)
+    with em.scoped(n.body) as shared:
+        start, sts = em.emit(inner, ok.name)
     fan_out = DistributedMap(
         b.name,
         reader={"Resource": S3_GET, "ReaderConfig": {"InputType": "JSON"},
@@ -100,7 +100,7 @@ def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
         item_selector={"sample.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index",
                        "params.$": f"$.{c.PARAMS_KEY}", "force.$": f"$.{c.FORCE_KEY}",
                        "only.$": f"$.{c.ONLY_KEY}", "execution.$": EXECUTION},
-        processor=Machine(start, (*sts, ok)),
+        processor=Machine(start, (*sts, *shared(), ok)),
         max_concurrency=fe.max_concurrency,
         writer={"Resource": S3_PUT,
                 "Parameters": {"Bucket.$": "$.sheet.bucket", "Prefix.$": "$.sheet.results"}},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orchestrator import model, names
+from orchestrator import blocks, dag, model, names
 from orchestrator.asl.states import (
     Catch,
     Choice,
@@ -20,11 +20,12 @@ from orchestrator.asl.states import (
     Pass,
     State,
 )
-from orchestrator.compiler import dag, stages
+from orchestrator.compiler import stages
 from orchestrator_runtime import contracts as c
 
 if TYPE_CHECKING:
-    from orchestrator.compiler.compile import Block, Emitter, Node
+    from orchestrator.blocks import Block
+    from orchestrator.compiler.compile import Emitter
 
 
 def guard(wf: model.Workflow, start: str) -> list[State]:
@@ -48,9 +49,7 @@ def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
     assert em.wf.foreach is not None
     column = em.wf.foreach.column
     n = b.states
-    jobs: list[Node] = list(b.jobs)
-    preds: dict[Node, frozenset[Node]] = {k: v for k, v in b.preds.items()}
-    inner = dag.plan(jobs, preds, em.weights)
+    inner = blocks.block_plan(b, em.weights)
     body = Parallel(
         n.body,
         branches=tuple(em.branch(x) for x in

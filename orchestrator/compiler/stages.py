@@ -1,16 +1,14 @@
-"""The states of one stage: check outputs, skip or run the Batch job, verify, explain failure."""
+"""What the states of stages are made of: the check function's requests, retries, SubmitJob
+parameters, and the names of Parallels (orchestrator.compiler.scope builds the states)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any
 
 from orchestrator import fanout, jobspec, model, names
-from orchestrator.asl.states import Catch, Choice, ChoiceRule, Fail, Json, Retry, State, Task
-from orchestrator.compiler import dag
+from orchestrator.asl.states import Choice, ChoiceRule, Fail, Json, Retry, State, Task
 from orchestrator_runtime import contracts as c
 
-N = TypeVar("N", bound=Hashable)
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 BATCH_SUBMIT_SYNC = "arn:aws:states:::batch:submitJob.sync"
 
@@ -76,7 +74,6 @@ def rows_field(wf: model.Workflow) -> Json:
     return {"samples.$": f"$.{c.SAMPLES_KEY}"}
 
 
-CHECK = "$.check"  # a stage's CheckResponse ("pre") while it runs
 SHEET_URI = "$.sheet.sheet"  # array strategy: the run's sheet, as the "sheet" action wrote it
 
 
@@ -89,77 +86,6 @@ def _sample_fields(wf: model.Workflow, job: model.Job) -> Json:
 
 def invoke(payload: Json) -> Json:
     return {"FunctionName": c.substitution(c.SUB_CHECK_FUNCTION), "Payload": payload}
-
-
-def stage_states(wf: model.Workflow, job: model.Job, next_: str) -> list[State]:
-    """States of ``job`` in order; the stage continues to ``next_`` when done or skipped."""
-    n = names.stage(job.name)
-    to_explain = (Catch(next=n.explain, result_path="$.error"),)
-    check = Task(
-        n.check,
-        resource=LAMBDA_INVOKE,
-        parameters=invoke(check_payload(wf, job, "pre")),
-        result_selector={"complete.$": "$.Payload.complete", "submit.$": "$.Payload.submit"},
-        result_path=CHECK,
-        retry=(LAMBDA_RETRY,),
-        catch=to_explain,
-        next=n.skip,
-        comment=where(job),
-    )
-    skip = Choice(
-        n.skip,
-        rules=(ChoiceRule(f"{CHECK}.complete", "BooleanEquals", True, next_),),
-        default=n.run,
-    )
-    run = Task(
-        n.run,
-        resource=BATCH_SUBMIT_SYNC,
-        parameters=submit_parameters(f"{CHECK}.submit"),
-        result_selector={"JobId.$": "$.JobId", "Status.$": "$.Status"},
-        result_path="$.job",
-        retry=(BATCH_RETRY,),
-        catch=to_explain,
-        next=n.verify,
-    )
-    verify = Task(
-        n.verify,
-        resource=LAMBDA_INVOKE,
-        parameters=invoke(check_payload(wf, job, "post", f"{CHECK}.submit")),
-        result_path=None,
-        retry=(LAMBDA_RETRY,),
-        catch=to_explain,
-        next=next_,
-    )
-    explain_state, fail = failure_states(wf, job, n.explain, n.failed)
-    return [check, skip, run, verify, explain_state, fail]
-
-
-def failure_states(wf: model.Workflow, job: model.Job, explain_name: str, failed_name: str,
-                   *, sample: bool = True) -> tuple[Task, Fail]:
-    """Explain the caught error at ``$.error`` in one line, then fail the run with it."""
-    fields = _sample_fields(wf, job)
-    if not sample:
-        fields.pop("sample.$", None)
-    explain_payload: Json = {
-        "action": "explain",
-        "workflow": wf.name,
-        "stage": job.name,
-        "execution.$": "$$.Execution.Id",
-        **fields,
-        "error.$": "$.error",
-    }
-    explain_state = Task(
-        explain_name,
-        resource=LAMBDA_INVOKE,
-        parameters=invoke(explain_payload),
-        result_selector={"Error.$": "$.Payload.error", "Cause.$": "$.Payload.cause"},
-        result_path="$.failure",
-        retry=(LAMBDA_RETRY,),
-        catch=(Catch(next=failed_name, result_path="$.failure"),),
-        next=failed_name,
-    )
-    return explain_state, Fail(failed_name, error=c.ERR_STAGE_FAILED,
-                               cause_path="$.failure.Cause")
 
 
 def where(job: model.Job) -> str:
@@ -179,20 +105,6 @@ def submit_parameters(submit: str, overrides: str | None = None) -> Json:
         "Tags.$": f"{submit}.Tags",
         "PropagateTags": True,
     }
-
-
-def branch_name(p: dag.Plan[N], label: Callable[[N], str]) -> str:
-    """What a Parallel branch is named after: what it starts with. Its first job would not
-    do: a branch that starts with a Parallel shares that job with the Parallel's first
-    branch."""
-    first = p.items[0] if isinstance(p, dag.Seq) else p
-    if isinstance(first, dag.Par):
-        return parallel_name(first, label)
-    return label(dag.leaves(first)[0])
-
-
-def parallel_name(p: dag.Par[N], label: Callable[[N], str]) -> str:
-    return names.parallel([label(dag.leaves(b)[0]) for b in p.branches])
 
 
 def block_verdict(n: names.Block, payload: Json, next_: str) -> list[State]:

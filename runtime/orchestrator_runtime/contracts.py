@@ -173,6 +173,7 @@ class CheckRequest(TypedDict, total=False):
     job_definition: str  # ARN of the stage's job definition: its SPEC_PARAMETER is the spec
     spec: str  # spec_digest() of the spec the compiled definition was built with
     error: dict[str, str]  # for "explain": the caught {"Error", "Cause"}
+    check: dict[str, Any]  # for a stage's "explain": its $.check (see compiler.scope)
     block: str  # for "summarize": the Map block's name
     results: list[dict[str, Any]]  # for "summarize": the Map's iteration outputs
     sheet: str  # array strategy: s3:// URI of the run's sheet (SheetResponse.sheet)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from orchestrator_runtime import contracts, samplesheet
 from orchestrator_runtime.resolve import BadCheckRequest, sample_id_of
@@ -98,8 +98,50 @@ def _line(where: str, error: str, cause: str) -> str:
 
 def explain(request: contracts.CheckRequest) -> contracts.ExplainResponse:
     """The caught error as one line: stage, sample, reason, exit code, log stream, job id."""
+    request = _from_check(request)
     name, cause = _caught(request.get("error"))
     return contracts.ExplainResponse(error=name, cause=_line(label(request), name, cause))
+
+
+def _from_check(request: contracts.CheckRequest) -> contracts.CheckRequest:
+    """A stage's shared explain state sends what the stage's own state left at ``check``:
+    its answer, naming the stage, with the error caught later at ``error``; or, when that
+    state itself failed, the caught error in its place. The check function begins its
+    errors with "stage <name>", so the stage is then read from the cause (a bare
+    "stage <name>: " is taken off, and the line reads as when the stage was known)."""
+    check = request.get("check")
+    if not isinstance(check, Mapping):
+        return request
+    out = dict(request)
+    if isinstance(check.get("error"), Mapping):
+        out["error"] = check["error"]
+        out["stage"] = check.get("stage")
+    else:
+        out["error"], out["stage"] = _stage_from_cause(check)
+    if not isinstance(out["stage"], str) or not out["stage"]:
+        out.pop("stage", None)
+        out.pop("workflow", None)  # a stage's failure, not the run's: "a stage"
+    return cast(contracts.CheckRequest, out)
+
+
+def _stage_from_cause(error: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The caught error, and the stage its Lambda error message begins with."""
+    _, cause = _caught(error)
+    try:
+        doc = json.loads(cause)
+    except (ValueError, RecursionError):
+        doc = None
+    message = doc.get("errorMessage") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or not isinstance(message, str):
+        return dict(error), None
+    found = _STAGE_IN_CAUSE.match(message)
+    if found is None:
+        return dict(error), None
+    bare = f"stage {found.group(1)}: "
+    if message.startswith(bare):
+        doc = doc | {"errorMessage": message.removeprefix(bare)}
+    name = str(get(error, "error") or "Unknown")
+    return {"Error": name, "Cause": json.dumps(doc)}, found.group(1)
 
 
 def _caught(error: Any) -> tuple[str, str]:

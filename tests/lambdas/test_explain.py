@@ -168,3 +168,52 @@ def test_summary_names_each_failed_sample_from_its_row_whatever_the_row() -> Non
     assert resp["failed"] == 3 and resp["total"] == 4
     assert resp["cause"] == ("3 of 4 samples failed: samples[1] (qc: no column); "
                              "samples[2] (?: StageFailed); S4 (qc: 1 of 1 outputs missing)")
+
+
+def shared_request(check: Any) -> Any:
+    """What a scope's shared "Explain the failure" state sends: no stage, the stage's
+    ``$.check`` (orchestrator.compiler.scope)."""
+    req = request("explain", sample={"sample_id": "S2"}, check=check)
+    del req["stage"], req["job"]
+    return req
+
+
+def test_a_shared_explain_reads_the_stage_and_the_error_from_the_check(
+        load_event: Load) -> None:
+    error = load_event("catch_batch_job_failed")
+    check = {"complete": False, "submit": {"JobName": "x"}, "stage": "trim", "spec": "ab",
+             "error": error}
+
+    resp = explain(shared_request(check))
+
+    assert resp["cause"].startswith("stage trim, sample S2 failed after 3 attempts")
+
+
+def test_a_failed_check_is_named_from_the_check_functions_message() -> None:
+    # the check state's own error replaces $.check; the handler began its message with the
+    # stage (lambdas/check_outputs/app.py: name_the_stage)
+    cause = {"errorMessage": "stage trim: the sample row has no column 'sample_id'",
+             "errorType": "BadCheckRequest"}
+    check = {"Error": "BadCheckRequest", "Cause": json.dumps(cause)}
+
+    resp = explain(shared_request(check))
+
+    assert resp == {"error": "BadCheckRequest", "cause": (
+        "stage trim, sample S2: BadCheckRequest: the sample row has no column 'sample_id'")}
+
+
+def test_a_failed_check_without_a_stage_in_its_message_is_a_stage_not_the_run() -> None:
+    check = {"Error": "Lambda.Unknown", "Cause": "The function timed out"}
+
+    resp = explain(shared_request(check))
+
+    assert resp["cause"] == "a stage, sample S2: Lambda.Unknown: The function timed out"
+
+
+@settings(max_examples=200, deadline=None)
+@given(check=SHAPED | st.dictionaries(st.sampled_from(["stage", "error", "Error", "Cause"]),
+                                      SHAPED | st.text(max_size=20), max_size=4))
+def test_any_check_is_explained_without_raising(check: Any) -> None:
+    resp = explain(shared_request(check))
+
+    assert isinstance(resp["error"], str) and isinstance(resp["cause"], str) and resp["cause"]

@@ -89,6 +89,21 @@ def test_check_handler_rejects_a_malformed_request_by_name(
         check_app.handler(bad, lambda_context)
 
 
+def test_check_handler_errors_begin_with_the_stage_they_are_about(
+    aws: None, lambda_context: FakeLambdaContext
+) -> None:
+    # a failed "Check x" state hands its error to the scope's shared explain state, which
+    # reads the stage from this message (orchestrator_runtime.explain)
+    with pytest.raises(BadCheckRequest) as caught:
+        check_app.handler(request(sample={"name": "S2"}), lambda_context)
+    assert str(caught.value).startswith("stage qc: the sample row has no column 'sample_id'")
+    bad = request()
+    bad["job"]["command"] = "count reads"
+    with pytest.raises(BadCheckRequest) as named:  # named already: left as it is
+        check_app.handler(bad, lambda_context)
+    assert str(named.value).startswith("stage qc: CheckRequest.job.command")
+
+
 def test_check_handler_raises_the_contract_error_after_an_empty_job(
     s3: S3Client, bucket: str, lambda_context: FakeLambdaContext
 ) -> None:

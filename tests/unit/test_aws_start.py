@@ -185,3 +185,20 @@ def test_two_stacks_of_one_workflow_each_find_their_own_state_machine(sfn: Any) 
     assert stack.outputs_if_any(cfn, "orchestrator") is None  # no stack: look by name
     with pytest.raises(AwsError, match="stack 'orchestrator' does not exist"):
         start.state_machine_arn(sfn, "rnaseq", stack="orchestrator")
+
+
+@pytest.mark.parametrize(("details", "label"), [
+    ({"name": "Run the job (trim branch)", "input": '{"check": {"stage": "count"}}'},
+     "Run the job (trim branch): count"),
+    ({"name": "Verify the outputs", "input": '{"check": {"stage": "report", "x": 1}}'},
+     "Verify the outputs: report"),
+    # a stage's own state names it; its input still holds the stage before it
+    ({"name": "Check count", "input": '{"check": {"stage": "trim"}}'}, "Check count"),
+    ({"name": "Run the job", "input": "not json"}, "Run the job"),
+    ({"name": "Run the job", "input": '["a list"]'}, "Run the job"),
+    ({"name": "Run the job", "input": '{"check": {"Error": "States.ALL"}}'}, "Run the job"),
+    ({"name": "Run the jobs"}, "Run the jobs"),
+])
+def test_following_a_run_names_the_stage_a_shared_state_runs(details: dict[str, Any],
+                                                              label: str) -> None:
+    assert start.state_label(details) == label

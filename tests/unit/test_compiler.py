@@ -12,14 +12,9 @@ import pytest
 from asltree import states
 
 from orchestrator import Workflow, jobspec, model
+from orchestrator.blocks import group, label
 from orchestrator.compiler import asl_text, build_machine, compile_workflow
-from orchestrator.compiler.compile import (
-    DefinitionTooLarge,
-    check_size,
-    deployed_size,
-    group,
-    label,
-)
+from orchestrator.compiler.compile import DefinitionTooLarge, check_size, deployed_size
 from orchestrator.loader import load_file
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
@@ -53,25 +48,78 @@ def test_no_account_region_or_partition_is_baked_in() -> None:
                     "JobDefinitionCount", "JobDefinitionReport"}
 
 
-def test_every_stage_is_checked_skipped_run_and_verified() -> None:
-    all_states = states(rnaseq())
+def follow_skip(scope: dict[str, Any], stage: str) -> str:
+    """Where a complete stage goes: the shared Choice's rule for it, else its default."""
+    skip = scope[scope[f"Check {stage}"]["Next"]]
+    for rule in skip["Choices"][1:]:
+        assert rule["Variable"] == "$.check.stage"
+        if rule["StringEquals"] == stage:
+            return str(rule["Next"])
+    return str(skip["Default"])
+
+
+def follow_run(scope: dict[str, Any], stage: str) -> str:
+    """Where a stage goes once its job ran and its outputs were verified."""
+    after = scope[scope[scope[scope[f"Check {stage}"]["Next"]]["Choices"][0]["Next"]]["Next"]]
+    nxt = after["Next"]
+    if scope.get(nxt, {}).get("Type") != "Choice" or "Which stage next?" not in nxt:
+        return str(nxt)
+    for rule in scope[nxt]["Choices"]:
+        if rule["StringEquals"] == stage:
+            return str(rule["Next"])
+    return str(scope[nxt]["Default"])
+
+
+def test_every_stage_is_checked_then_skipped_or_run_and_verified_by_its_scopes_states(
+) -> None:
+    doc = rnaseq()
     for job in ("qc", "trim", "count", "report"):
-        check, skip, run, verify = (all_states[f"Check {job}"], all_states[f"Skip {job}?"],
-                                    all_states[f"Run {job}"], all_states[f"Verify {job}"])
+        scope = states(doc)
+        check = scope[f"Check {job}"]
         assert check["Resource"] == "arn:aws:states:::lambda:invoke"
         assert check["Parameters"]["Payload"]["action"] == "pre"
-        assert skip["Choices"][0]["Variable"] == "$.check.complete"
-        assert skip["Default"] == f"Run {job}"
+        # the stage's own state records who it is for the shared states that follow
+        assert check["ResultSelector"]["stage"] == job and check["ResultPath"] == "$.check"
+        skip = scope[check["Next"]]
+        assert skip["Choices"][0] == {"Variable": "$.check.complete", "BooleanEquals": False,
+                                      "Next": skip["Choices"][0]["Next"]}
+        run = scope[skip["Choices"][0]["Next"]]
         assert run["Resource"] == "arn:aws:states:::batch:submitJob.sync"
-        assert run["Next"] == f"Verify {job}"
-        assert verify["Parameters"]["Payload"]["action"] == "post"
-        assert skip["Choices"][0]["Next"] == verify["Next"]  # skipping goes where running goes
+        verify = scope[run["Next"]]
+        payload = verify["Parameters"]["Payload"]
+        assert payload["action"] == "post" and payload["stage.$"] == "$.check.stage"
+        assert payload["spec.$"] == "$.check.spec"
+        assert follow_skip(scope, job) == follow_run(scope, job)  # skipping goes where running goes
+
+
+def test_each_stage_continues_to_its_own_successor() -> None:
+    doc = rnaseq()
+    # qc || trim -> count inside each sample's iteration; report after the Map
+    assert follow_run(states(doc), "trim") == "Check count"
+    assert follow_skip(states(doc), "trim") == "Check count"
+    assert follow_run(states(doc), "count").endswith("branch done")
+    assert follow_run(states(doc), "qc").endswith("branch done")
+    assert follow_run(states(doc), "report") == "Done"
+
+
+def test_a_stage_costs_one_state_and_its_scope_shares_the_rest() -> None:
+    wf = Workflow("w", bucket="s3://b/p")
+    prev: list[str] = []
+    for i in range(30):
+        prev = [wf.job(f"s{i}", image="img", command=["true"], outputs={"o": f"o{i}"},
+                       after=prev).name]
+    doc = compile_workflow(wf.build())
+    # 30 stages: 30 "Check sN" states, then one set of shared states for all of them
+    assert set(doc["States"]) == {f"Check s{i}" for i in range(30)} | {
+        "Read input", "Apply defaults", "Done", "Which stage next?", "Skip the job?",
+        "Run the job", "Verify the outputs", "Explain the failure", "The stage failed"}
+    assert deployed_size(asl_text(doc)) < 30 * 2048 + 8 * 1024
 
 
 def test_batch_task_submits_what_the_check_prepared_and_nothing_the_job_definition_has(
 ) -> None:
     doc = rnaseq()
-    run = states(doc)["Run count"]
+    run = states(doc)["Run the job (trim branch)"]
     p = run["Parameters"]
     # name, queue, job-definition revision, the runner's task and the tags: all from the
     # check function's answer; command, resources, retries and timeout: the job definition's
@@ -86,6 +134,7 @@ def test_batch_task_submits_what_the_check_prepared_and_nothing_the_job_definiti
     assert payload["job_definition"] == "${JobDefinitionCount}"
     wf = load_file("examples/rnaseq.py")[0]
     assert payload["spec"] == jobspec.spec_digest(wf, wf.job("count"))
+    assert check["ResultSelector"]["spec"] == payload["spec"]
     assert "job" not in payload and "gzip" not in asl_text(doc)
     # ASL retries transient API errors only; container failures are Batch's business
     assert [e for r in run["Retry"] for e in r["ErrorEquals"]] == [
@@ -94,11 +143,17 @@ def test_batch_task_submits_what_the_check_prepared_and_nothing_the_job_definiti
 
 
 def test_failures_are_explained_then_fail_with_a_readable_cause() -> None:
-    all_states = states(rnaseq())
-    for name in ("Check report", "Run report", "Verify report"):
-        assert all_states[name]["Catch"][0]["Next"] == "Explain report failure"
-    assert all_states["report failed"] == {"Type": "Fail", "Error": c.ERR_STAGE_FAILED,
-                                           "CausePath": "$.failure.Cause"}
+    top = rnaseq()["States"]
+    # the stage's own state's error replaces $.check; later errors go beside the stage's name
+    assert top["Check report"]["Catch"] == [{"ErrorEquals": ["States.ALL"],
+                                             "ResultPath": "$.check",
+                                             "Next": "Explain the failure"}]
+    for name in ("Run the job", "Verify the outputs"):
+        assert top[name]["Catch"][0]["Next"] == "Explain the failure"
+        assert top[name]["Catch"][0]["ResultPath"] == "$.check.error"
+    assert top["Explain the failure"]["Parameters"]["Payload"]["check.$"] == "$.check"
+    assert top["The stage failed"] == {"Type": "Fail", "Error": c.ERR_STAGE_FAILED,
+                                       "CausePath": "$.failure.Cause"}
 
 
 def test_per_sample_jobs_run_inside_one_map_and_the_merge_waits_for_all() -> None:
@@ -116,6 +171,8 @@ def test_independent_jobs_run_in_parallel() -> None:
     doc = compile_workflow(load_file("examples/diamond.py")[0])
     par = doc["States"]["Parallel words + letters"]
     assert [b["StartAt"] for b in par["Branches"]] == ["Check words", "Check letters"]
+    # each branch has its own shared states, named after it
+    assert "Run the job (words branch)" in par["Branches"][0]["States"]
     assert par["Next"] == "Check combine"
 
 
@@ -197,7 +254,7 @@ def test_a_definition_that_outgrows_the_limit_only_once_deployed_is_a_diagnostic
         text = asl_text(build_machine(big(jobs)).to_asl())
         return len(text.encode()), deployed_size(text)
 
-    (raw1, dep1), (raw2, dep2) = sizes(1), sizes(2)
+    (raw1, dep1), (raw2, dep2) = sizes(2), sizes(3)  # from 2 on, each adds one stage
     per_raw, per_deployed = raw2 - raw1, dep2 - dep1
     assert per_deployed > per_raw  # each stage names ARNs
     jobs = (limits.DEFINITION_BYTES - dep1) // per_deployed + 2

@@ -46,30 +46,49 @@ def test_a_stage_plans_then_runs_none_one_an_array_or_chunks_then_collects() -> 
     payload = plan["Parameters"]["Payload"]
     assert payload["action"] == "plan" and payload["sheet.$"] == "$.sheet.sheet"
     assert "sample.$" not in payload and "samples.$" not in payload
-    how = all_states["How many qc?"]
+    assert plan["ResultPath"] == "$.check" and plan["ResultSelector"]["stage"] == "qc"
+    t = " (qc branch)"  # qc runs beside trim: its branch has its own shared states
+    assert plan["Next"] == f"How many samples?{t}"
+    how = all_states[f"How many samples?{t}"]
     assert [(r.get("NumericEquals", r.get("NumericLessThanEquals")), r["Next"])
-            for r in how["Choices"][1:]] == [(1, "Run qc"),
-                                             (limits.BATCH_ARRAY_MAX, "Run qc array")]
+            for r in how["Choices"][1:]] == [(1, f"Run one job{t}"),
+                                             (limits.BATCH_ARRAY_MAX, f"Run an array job{t}")]
     assert how["Choices"][0]["NumericEquals"] == 0  # nothing to run: the stage is done
-    assert how["Default"] == "Run qc in chunks"
-    array = all_states["Run qc array"]["Parameters"]
-    assert array["ArrayProperties"] == {"Size.$": "$.plan.count"}
+    assert how["Choices"][0]["Next"] == "qc branch done"
+    assert how["Default"] == f"Run the chunks{t}"
+    array = all_states[f"Run an array job{t}"]["Parameters"]
+    assert array["ArrayProperties"] == {"Size.$": "$.check.count"}
     # the plan's Submission: its manifest in the overrides, ARRAY_PLAN as the sample tag
-    assert array["ContainerOverrides.$"] == "$.plan.submit.ContainerOverrides"
-    assert array["Tags.$"] == "$.plan.submit.Tags"
+    assert array["ContainerOverrides.$"] == "$.check.submit.ContainerOverrides"
+    assert array["Tags.$"] == "$.check.submit.Tags"
     assert "submit.$" in plan["ResultSelector"]
-    chunks = all_states["Run qc in chunks"]
-    assert chunks["ItemsPath"] == "$.plan.chunks" and chunks["MaxConcurrency"] == 0
-    chunk = all_states["Run qc chunk"]
+    chunks = all_states[f"Run the chunks{t}"]
+    assert chunks["ItemsPath"] == "$.check.chunks" and chunks["MaxConcurrency"] == 0
+    chunk = all_states[f"Run one chunk{t}"]
     assert chunk["Parameters"]["ArrayProperties"] == {"Size.$": "$.chunk.size"}
     assert chunk["Parameters"]["ContainerOverrides.$"] == "$.chunk.overrides"  # its offset
-    assert chunk["Catch"][0]["Next"] == "qc chunk ended"  # one chunk failing spares the rest
-    for run in ("Run qc", "Run qc array", "Run qc in chunks"):
-        assert all_states[run]["Next"] == "Collect qc"
-    for run in ("Run qc", "Run qc array"):  # a failed array is collected, not fatal
+    assert chunk["Catch"][0]["Next"] == f"The chunk ended{t}"  # one chunk failing spares the rest
+    for run in (f"Run one job{t}", f"Run an array job{t}", f"Run the chunks{t}"):
+        assert all_states[run]["Next"] == f"Collect the results{t}"
+    for run in (f"Run one job{t}", f"Run an array job{t}"):  # a failed array is collected
         assert all_states[run]["Catch"][0] == {"ErrorEquals": ["States.ALL"],
-                                               "ResultPath": "$.batch", "Next": "Collect qc"}
-    assert all_states["Collect qc"]["Parameters"]["Payload"]["action"] == "collect"
+                                               "ResultPath": "$.batch",
+                                               "Next": f"Collect the results{t}"}
+    collect = all_states[f"Collect the results{t}"]["Parameters"]["Payload"]
+    assert collect["action"] == "collect" and collect["stage.$"] == "$.check.stage"
+    assert collect["plan.$"] == "$.check" and collect["batch.$"] == "$.batch"
+
+
+def test_array_stages_in_one_scope_share_one_set_of_states_and_go_on_by_name() -> None:
+    all_states = states(rnaseq())
+    t = " (trim branch)"  # trim, then count
+    assert all_states["Plan trim"]["Next"] == all_states["Plan count"]["Next"]
+    assert all_states[f"How many samples?{t}"]["Choices"][0]["Next"] == f"Which stage next?{t}"
+    assert all_states[f"Collect the results{t}"]["Next"] == f"Which stage next?{t}"
+    after = all_states[f"Which stage next?{t}"]
+    assert after["Choices"] == [{"Variable": "$.check.stage", "StringEquals": "trim",
+                                 "Next": "Plan count"}]
+    assert after["Default"] == "trim branch done"
 
 
 def test_the_block_summary_reads_the_failure_records_of_its_stages() -> None:
@@ -90,8 +109,8 @@ def flow(strategy: str, max_samples: int = model.DEFAULT_MAX_SAMPLES) -> model.W
 
 def test_auto_picks_inline_only_when_it_fits_the_declared_samples() -> None:
     most = fanout.inline_max_samples(2)
-    assert 19 + most * (10 + 18 * 2) <= limits.HISTORY_EVENTS
-    assert 19 + (most + 1) * (10 + 18 * 2) > limits.HISTORY_EVENTS
+    assert 21 + most * (10 + 20 * 2) <= limits.HISTORY_EVENTS  # benchmarks.history measures it
+    assert 21 + (most + 1) * (10 + 20 * 2) > limits.HISTORY_EVENTS
     assert fanout.choose(flow("auto", most)) == "inline"
     assert fanout.choose(flow("auto", most + 1)) == "array"
     assert fanout.choose(flow("auto")) == "array"

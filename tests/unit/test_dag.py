@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks import dag_makespan, dag_reference
-from orchestrator.compiler import dag
+from orchestrator import dag
 
 
 def random_dag(rng: random.Random, n: int, p: float) -> dict[str, frozenset[str]]:

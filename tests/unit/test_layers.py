@@ -47,13 +47,14 @@ LAYERS: dict[str, str] = {
         "job_events.app", "s3_trigger", "s3_trigger.app")),
     **_layer("model", _in(
         "orchestrator", "", "errors", "units", "model", "dsl", "loader", "samples", "names",
-        "jobspec", "runs", "runstatus", "asl", "asl.states", "asl.check", "atomic", "fanout",
+        "jobspec", "runs", "runstatus", "asl", "asl.states", "asl.check", "atomic", "fanout", "dag",
+        "blocks",
         "defsize")),
     **_layer("checks", _in("orchestrator", "validate"), _in(
         "orchestrator.checks", "", "arguments", "common", "commands", "dependencies", "fanout",
         "names",
         "paths", "placeholders", "quotas", "resources", "triggers")),
-    **_layer("compiler", _in("orchestrator.compiler", "", "array", "compile", "dag",
+    **_layer("compiler", _in("orchestrator.compiler", "", "array", "compile", "scope",
                              "distributed", "inline", "stages")),
     **_layer("template", _in(
         "orchestrator.template", "", "access", "batch", "build", "cfn", "description",

@@ -36,7 +36,8 @@ def all_names(doc: dict[str, Any]) -> list[str]:
 def test_a_name_that_fits_is_kept() -> None:
     text = "x" * limits.STATE_NAME_CHARS
     assert names.state(text) == text
-    assert names.stage("align").run == "Run align"
+    assert names.check("align") == "Check align"
+    assert names.shared("align branch").run == "Run the job (align branch)"
 
 
 def test_a_long_name_is_shortened_deterministically_and_stays_distinct() -> None:
@@ -57,7 +58,7 @@ def test_a_long_job_beside_an_independent_job_compiles() -> None:
     built = wf.build()
     assert validate(built) == []
     doc = compile_workflow(built)
-    assert f"Run {long}" in all_names(doc)
+    assert f"Check {long}" in all_names(doc)
     assert all(len(n) <= limits.STATE_NAME_CHARS for n in all_names(doc))
 
 
