@@ -11,6 +11,7 @@ import json
 import os
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from orchestrator.local.batch_job import TIMED_OUT
 from orchestrator.local.events import SqsPoller
 from orchestrator_runtime import contracts
 
+RUNNER = "arn:aws:iam::123456789012:role/runner"  # a role ARN for machines that call nothing
 ROLE_POLICY = json.dumps({"Version": "2012-10-17", "Statement": []})
 
 @dataclass
@@ -664,6 +666,42 @@ def test_adapter_compiles_each_jsonpath_once(adapted: Clients, compiles: list[st
     assert len(compiles) == first
 
 
+CHOOSE = {"StartAt": "Pick", "States": {
+    "Pick": {"Type": "Choice", "Choices": [
+        {"Variable": "$.check.stage", "StringEquals": f"s{i}", "Next": "Done"}
+        for i in range(10)], "Default": "Done"},
+    "Done": {"Type": "Pass", "Parameters": {"stage.$": "$.check.stage"}, "ResultPath": "$.out",
+             "End": True}}}
+
+
+def _choose(clients: Clients, runs: int, tag: str = "") -> list[dict[str, Any]]:
+    """``runs`` executions that each read all ten rules (the last one matches)."""
+    machine = clients.sfn.create_state_machine(
+        name="choose", definition=json.dumps(CHOOSE), roleArn=RUNNER)["stateMachineArn"]
+    return [clients.wait_execution(clients.sfn.start_execution(
+        stateMachineArn=machine, name=f"pick{tag}{i}",
+        input=json.dumps({"check": {"stage": "s9"}, "i": i}))["executionArn"])
+        for i in range(runs)]
+
+
+def test_gap_the_interpreter_compiles_a_jsonpath_for_every_read(
+    plain: Clients, compiles: list[str]
+) -> None:
+    """Adapter piece: cached_jsonpath, for the Step Functions interpreter."""
+    _choose(plain, 2)
+    assert len(compiles) >= 2 * 10  # each rule's Variable, each run, compiled anew
+
+
+def test_adapter_interpreter_compiles_each_jsonpath_once(adapted: Clients,
+                                                        compiles: list[str]) -> None:
+    _choose(adapted, 1, "first")
+    first = len(compiles)
+    runs = _choose(adapted, 4, "later")
+    assert len(compiles) == first
+    assert [json.loads(r["output"]) for r in runs] == [
+        {"check": {"stage": "s9"}, "i": i, "out": {"stage": "s9"}} for i in range(4)]
+
+
 # 9. SQS scans every message with datetimes ---------------------------------------------------
 
 @pytest.fixture
@@ -729,3 +767,52 @@ def test_local_aws_leaves_moto_and_the_environment_as_they_were(
     assert os.environ.get("AWS_ENDPOINT_URL") == before
     assert BatchResponse.submitjob is submit_job
     assert "_normalise_parameters" not in vars(StateTaskServiceBatch)
+
+
+# 11. The interpreter parses a definition again for every execution ---------------------------
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every ANTLR parse of a whole definition (the costly part of moto's ASL parser)."""
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
+
+    done: list[str] = []
+    original: Callable[[Any], Any] = ASLParser.state_machine
+
+    def state_machine(self: Any) -> Any:
+        done.append("parse")
+        return original(self)
+
+    monkeypatch.setattr(ASLParser, "state_machine", state_machine)
+    return done
+
+
+PASSES = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": {"n": 1},
+                                           "ResultPath": "$.a", "Next": "B"},
+                                     "B": {"Type": "Pass", "End": True}}}
+
+
+def _three_runs(clients: Clients) -> list[dict[str, Any]]:
+    machine = clients.sfn.create_state_machine(
+        name="parsed", definition=json.dumps(PASSES), roleArn=RUNNER)["stateMachineArn"]
+    return [clients.wait_execution(clients.sfn.start_execution(
+        stateMachineArn=machine, name=f"run{i}", input=json.dumps({"i": i}))["executionArn"])
+        for i in range(3)]
+
+
+def test_gap_every_execution_parses_its_definition_again(plain: Clients,
+                                                         parses: list[str]) -> None:
+    """Adapter piece: aslcache.cached_parse."""
+    _three_runs(plain)
+    assert len(parses) == 4  # the create, then each of the three executions
+
+
+def test_adapter_parses_a_definition_once_and_each_run_still_runs_it(
+        adapted: Clients, parses: list[str]) -> None:
+    runs = _three_runs(adapted)
+    assert len(parses) == 1
+    assert [json.loads(r["output"]) for r in runs] == [{"i": i, "a": {"n": 1}} for i in range(3)]
+    # a bad definition is still refused, and is not kept
+    with pytest.raises(ClientError, match="in definition"):
+        adapted.sfn.create_state_machine(name="bad", definition='{"StartAt": "X"}',
+                                         roleArn=RUNNER)
