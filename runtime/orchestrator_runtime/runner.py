@@ -40,7 +40,7 @@ import sys
 import tempfile
 import threading
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -220,6 +220,8 @@ def run_command(
         target: IO[bytes] | int = (
             stack.enter_context(stdout_file.open("wb")) if stdout_file else subprocess.PIPE
         )
+        # handlers first: a SIGTERM while the command starts is kept and passed on to it
+        started = stack.enter_context(_forward_signals())
         try:
             proc = subprocess.Popen(list(command), cwd=cwd, env=dict(env),
                                     stdin=subprocess.DEVNULL, stdout=target,
@@ -230,12 +232,12 @@ def run_command(
         except PermissionError:
             raise RunnerError(EXIT_NOT_EXECUTABLE,
                               f"program {command[0]!r} is not executable") from None
+        started(proc)
         pumps = [threading.Thread(target=_pump, args=(src, dst), daemon=True)
                  for src, dst in ((proc.stdout, out), (proc.stderr, err)) if src is not None]
         for pump in pumps:
             pump.start()
-        with _forward_signals(proc):
-            status = proc.wait()
+        status = proc.wait()
         for pump in pumps:
             pump.join()
     return status
@@ -249,19 +251,33 @@ def _pump(src: IO[bytes], dst: BinaryIO) -> None:
 
 
 @contextlib.contextmanager
-def _forward_signals(proc: subprocess.Popen[bytes]) -> Iterator[None]:
-    """Pass SIGTERM/SIGINT (Batch stopping the container) on to the command."""
+def _forward_signals() -> Iterator[Callable[[subprocess.Popen[bytes]], None]]:
+    """Pass SIGTERM/SIGINT (Batch stopping the container) on to the command. The handlers
+    are in place before the command starts; what it yields is told the command once it runs,
+    and a signal that came before is sent on then (never lost, never the runner's death)."""
+    pending: list[int] = []
+    running: list[subprocess.Popen[bytes]] = []
+
+    def started(proc: subprocess.Popen[bytes]) -> None:
+        running.append(proc)
+        while pending:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(pending.pop(0))
+
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield started
         return
 
     def forward(signum: int, _frame: FrameType | None) -> None:
+        if not running:
+            pending.append(signum)
+            return
         with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signum)
+            running[0].send_signal(signum)
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield
+        yield started
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -161,6 +161,32 @@ def test_failing_command_keeps_its_exit_code_and_uploads_nothing(s3: Any, tmp_pa
     assert keys(s3) == set()
 
 
+SIGTERM_AS_IT_STARTS = """
+import os, signal, subprocess, sys
+from pathlib import Path
+from orchestrator_runtime import runner
+real = subprocess.Popen
+def popen(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)  # Batch stops the container as the command starts
+    return real(*args, **kwargs)
+subprocess.Popen = popen
+status = runner.run_command(["sleep", "30"], dict(os.environ), Path("."), None,
+                            sys.stdout.buffer, sys.stderr.buffer)
+print("command status", status, flush=True)
+"""
+
+
+def test_a_sigterm_while_the_command_starts_stops_the_command_not_the_runner(
+        tmp_path: Path) -> None:
+    # The runner's handlers used to be installed after the command started: a SIGTERM in
+    # between killed the runner itself (-15, no "command killed" line, not the 143 Batch
+    # is told). Now it is kept and passed on once the command runs.
+    done = subprocess.run([sys.executable, "-c", SIGTERM_AS_IT_STARTS], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=20, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "command status -15" in done.stdout
+
+
 def test_death_by_signal_exits_128_plus_signal(s3: Any, tmp_path: Path) -> None:
     result = run(make_task(shell=True, command=["kill -TERM $$"]), s3, tmp_path)
     assert result.code == 128 + 15
