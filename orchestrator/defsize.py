@@ -77,8 +77,8 @@ SHARED: dict[str, Cost] = {
     "once_in_map": Cost(2602, column=2, lines=6),
 }
 SHARED_COMMON = Cost(850)  # explain, fail and "Which stage next?" (bytes of the smallest)
-SCOPE_NAMES = {"array": 25}  # the other kinds: 13
-CHECK_SCOPE_NAMES = 13
+SCOPE_NAMES = {"array": 25}  # how often the shared states name their scope, by kind
+CHECK_SCOPE_NAMES = 13  # every other kind (check, skip, run, verify)
 # The workflow's own states (input defaults, the guard or the sheet's prelude, Done), and
 # one Map block's (inline: the Map, its body and the summary; array: the summary).
 WORKFLOW: dict[str, Cost] = {

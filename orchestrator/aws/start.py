@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from orchestrator import names
 from orchestrator.aws.errors import AwsError
+from orchestrator.compiler import scope
 from orchestrator.template import machine_output_key
 from orchestrator_runtime import contracts as c
 
@@ -111,11 +112,10 @@ def state_label(details: dict[str, Any]) -> str:
     if not names.is_shared(name):
         return name
     try:
-        check = json.loads(str(details.get("input") or "{}")).get("check")
-    except (ValueError, AttributeError):
+        stage = scope.running_stage(json.loads(str(details.get("input") or "{}")))
+    except ValueError:
         return name
-    stage = check.get("stage") if isinstance(check, dict) else None
-    return f"{name}: {stage}" if isinstance(stage, str) and stage else name
+    return f"{name}: {stage}" if stage else name
 
 
 def wait(sfn: Any, arn: str, report: Callable[[str], None], *, poll_seconds: float = 10.0,

@@ -94,9 +94,9 @@ def _emit(em: Emitter, p: dag.Plan[Node], next_: str) -> tuple[str, list[State]]
     for branch in p.branches:
         first = blocks.branch_name(branch, blocks.label)
         done = Succeed(names.branch_done(first))
-        with em.scoped(names.branch_scope(first)) as shared:
+        with em.scoped(names.branch_scope(first)) as scope:
             start, sts = _emit(em, branch, done.name)
-        branches.append(Machine(start, (*sts, *shared(), done)))
+        branches.append(Machine(start, (*sts, *scope.states(), done)))
     name = blocks.parallel_name(p, blocks.label)
     return name, [Parallel(name, branches=tuple(branches), next=next_, result_path=None,
                            comment="Independent stages run at the same time")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -84,12 +84,12 @@ class Emitter:
         self.scope = Scope(wf)  # where stages go: the top-level machine until a branch
 
     @contextmanager
-    def scoped(self, name: str) -> Iterator[Callable[[], list[State]]]:
-        """Stages emitted inside go to a new scope, named ``name``; what it yields gives
-        that scope's shared states (call it after the block)."""
+    def scoped(self, name: str) -> Iterator[Scope]:
+        """Stages emitted inside go to a new scope, named ``name``, which it yields (its
+        shared states are complete once the block ends)."""
         outer, self.scope = self.scope, Scope(self.wf, name)
         try:
-            yield self.scope.states
+            yield self.scope
         finally:
             self.scope = outer
 
@@ -129,9 +129,9 @@ class Emitter:
     def branch(self, p: dag.Plan[Node]) -> Machine:
         first = blocks.branch_name(p, label)
         done = Succeed(names.branch_done(first))
-        with self.scoped(names.branch_scope(first)) as shared:
+        with self.scoped(names.branch_scope(first)) as scope:
             start, sts = self.emit(p, done.name)
-        return Machine(start, (*sts, *shared(), done))
+        return Machine(start, (*sts, *scope.states(), done))
 
 
 def _parallel_name(p: dag.Par[Node]) -> str:

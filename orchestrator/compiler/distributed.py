@@ -91,7 +91,7 @@ def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
     inner = blocks.block_plan(b, em.weights)
     ok = Pass(n.ok, parameters={"index.$": "$.index", "status": "SUCCEEDED"},
               comment="A small output: the ResultWriter keeps one per sample")
-    with em.scoped(n.body) as shared:
+    with em.scoped(n.body) as scope:
         start, sts = em.emit(inner, ok.name)
     fan_out = DistributedMap(
         b.name,
@@ -100,7 +100,7 @@ def block(em: Emitter, b: Block, next_: str) -> tuple[str, list[State]]:
         item_selector={"sample.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index",
                        "params.$": f"$.{c.PARAMS_KEY}", "force.$": f"$.{c.FORCE_KEY}",
                        "only.$": f"$.{c.ONLY_KEY}", "execution.$": EXECUTION},
-        processor=Machine(start, (*sts, *shared(), ok)),
+        processor=Machine(start, (*sts, *scope.states(), ok)),
         max_concurrency=fe.max_concurrency,
         writer={"Resource": S3_PUT,
                 "Parameters": {"Bucket.$": "$.sheet.bucket", "Prefix.$": "$.sheet.results"}},

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from orchestrator import fanout, jobspec, model, names
 from orchestrator.asl.states import (
@@ -38,7 +38,7 @@ from orchestrator.compiler import stages
 from orchestrator_runtime import contracts as c
 from orchestrator_runtime import limits
 
-CHECK = "$.check"  # the stage's own state's answer: who it is, and what the shared states need
+CHECK = f"$.{c.CHECK_KEY}"  # the stage's own state's answer: who it is, what shared states need
 STAGE = f"{CHECK}.stage"
 ERROR = f"{CHECK}.error"  # an error caught after the stage's own state answered
 BATCH = "$.batch"  # what an array stage's Batch task(s) returned, or the error they raised
@@ -58,12 +58,13 @@ class Scope:
 
     def __init__(self, wf: model.Workflow, name: str = "") -> None:
         self.wf = wf
+        self.arrays = fanout.choose(wf) == "array"  # per-sample stages are array stages
         self.names = names.shared(name)
         self._entries: list[_Entry] = []
 
     def stage(self, job: model.Job, next_: str) -> list[State]:
         """The stage's own state; the stage continues to ``next_`` when done or skipped."""
-        kind: Kind = "array" if job.per_sample and fanout.choose(self.wf) == "array" else "check"
+        kind: Kind = "array" if job.per_sample and self.arrays else "check"
         self._entries.append(_Entry(job, kind, next_))
         who: Json = {"stage": job.name, "spec": jobspec.spec_digest(self.wf, job)}
         catch = (Catch(next=self.names.explain, result_path=CHECK),)
@@ -182,6 +183,13 @@ class Scope:
             result_path="$.failure", retry=(stages.LAMBDA_RETRY,),
             catch=(Catch(next=n.failed, result_path="$.failure"),), next=n.failed)
         return [explain, Fail(n.failed, error=c.ERR_STAGE_FAILED, cause_path="$.failure.Cause")]
+
+
+def running_stage(state_input: Any) -> str | None:
+    """The stage a shared state runs, read from its input (``$.check.stage``)."""
+    check = state_input.get(c.CHECK_KEY) if isinstance(state_input, dict) else None
+    stage = check.get("stage") if isinstance(check, dict) else None
+    return stage if isinstance(stage, str) and stage else None
 
 
 def _shared(payload: Json) -> Json:

@@ -40,6 +40,10 @@ PARAMS_KEY: Final = "params"
 FORCE_KEY: Final = "force"  # stages to run even where their outputs are complete
 ONLY_KEY: Final = "only"  # sample ids whose per-sample stages run (all when empty)
 
+# Where a stage's own state keeps its answer in the state (with the stage's name at "stage"):
+# the states its scope shares read it, and so do the explain action and `start --wait`.
+CHECK_KEY: Final = "check"
+
 # Environment variable through which a Batch job learns where its task document is.
 TASK_ENV: Final = "ORCH_TASK_URI"
 

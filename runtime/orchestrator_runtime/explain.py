@@ -109,7 +109,7 @@ def _from_check(request: contracts.CheckRequest) -> contracts.CheckRequest:
     state itself failed, the caught error in its place. The check function begins its
     errors with "stage <name>", so the stage is then read from the cause (a bare
     "stage <name>: " is taken off, and the line reads as when the stage was known)."""
-    check = request.get("check")
+    check = request.get(contracts.CHECK_KEY)
     if not isinstance(check, Mapping):
         return request
     out = dict(request)
