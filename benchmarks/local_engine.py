@@ -185,8 +185,11 @@ def main() -> None:
         base = _extract(args.base, Path(tmp))
         for spec in args.cases:
             case, n = spec.split(":")
-            before = [_child(base, case, int(n), args.cores) for _ in range(args.repeat)]
-            after = [_child(None, case, int(n), args.cores) for _ in range(args.repeat)]
+            before: list[dict[str, Any]] = []
+            after: list[dict[str, Any]] = []
+            for _ in range(args.repeat):  # interleaved: the machine's speed drifts
+                before.append(_child(base, case, int(n), args.cores))
+                after.append(_child(None, case, int(n), args.cores))
             rows.append((f"{case} x{n}", before, after))
 
     head = f"{'case':<11} {'metric':<26} {'before':>9} {'after':>9} {'ratio':>7}"

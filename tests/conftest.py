@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,11 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
+
+# Each `orchestrator run --local` of a test runs in its own process and starts no warm engine in
+# the background: set for the whole session (module-scoped fixtures and the subprocesses of
+# every test inherit it); tests/e2e/test_warm_engine.py turns it on where it is tested.
+os.environ["ORCHESTRATOR_WARM_ENGINE"] = "0"
 
 EVENTS = Path(__file__).parent / "fixtures" / "events"
 REGION = "us-east-1"
@@ -132,3 +140,14 @@ def triggered(sfn: SFNClient, s3: S3Client, bucket: str,
          "bucket": f"s3://{bucket}/rnaseq", "prefix": "sheets/", "suffix": ".csv",
          "sample_column": "sample_id"}]))
     return machine
+
+
+@pytest.fixture
+def warm_runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Warm engines on, with their sockets in a folder of this test (short: a socket's path
+    has at most 107 bytes, and pytest's folders under xdist are longer)."""
+    monkeypatch.setenv("ORCHESTRATOR_WARM_ENGINE", "1")
+    folder = Path(tempfile.mkdtemp(prefix="orch-rt-", dir="/tmp"))
+    monkeypatch.setenv("ORCHESTRATOR_RUNTIME_DIR", str(folder / "rt"))
+    yield folder / "rt"
+    shutil.rmtree(folder, ignore_errors=True)

@@ -38,7 +38,8 @@ that shows the gap on plain moto, so it can be removed when upstream fixes it):
 7. DynamoDB: ``TransactWriteItems`` snapshots whole tables with ``deepcopy`` and restores the
    snapshot when a condition fails, so a concurrent write is lost or the copy raises
    "dictionary changed size during iteration". Every DynamoDB request is serialised
-   (:data:`DYNAMODB_LOCK`).
+   (:data:`DYNAMODB_LOCK`). moto also parses each update's expression again, twice per
+   transaction; each text is parsed once (:mod:`orchestrator.local.dynamofix`).
 8. EventBridge delivers each event to each target through eight JSONPath expressions that it
    compiles anew every time (a parser generator run per expression): about 50 ms per event,
    so the thousands of state changes of an array job took minutes. The Step Functions
@@ -62,6 +63,9 @@ that shows the gap on plain moto, so it can be removed when upstream fixes it):
 11. The Step Functions interpreter parses a definition (ANTLR, in Python) when its state
    machine is created and again for every execution: about 0.7 s each for 20 stages. Each
    definition's parse tree is kept (:mod:`orchestrator.local.aslcache`).
+12. ``GetExecutionHistory`` walks the botocore shape of every event to write it: half a
+   second for a 20-stage run, which the engine reads as it ends. Plain events are written
+   with ``json.dumps`` (:mod:`orchestrator.local.sfnfix`).
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ from moto.core.common_models import BaseModel
 from moto.core.config import DefaultConfig, default_user_config
 from moto.core.utils import camelcase_to_underscores, unix_time, unix_time_millis
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.parsing import expressions as ddb_expressions
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -121,9 +126,18 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
+from moto.stepfunctions.responses import StepFunctionResponse
 from werkzeug.serving import make_server
 
-from orchestrator.local import aslcache, casing, dynamofix, inprocess, mapfix, modeltrack
+from orchestrator.local import (
+    aslcache,
+    casing,
+    dynamofix,
+    inprocess,
+    mapfix,
+    modeltrack,
+    sfnfix,
+)
 from orchestrator.local.batch import LocalBatch
 from orchestrator.local.batch_job import BATCH_FINAL
 from orchestrator.local.events import BatchEvents, SqsHandler, SqsPoller, emit_execution_status
@@ -136,6 +150,7 @@ MOTO_CONFIG: Final[DefaultConfig] = {
 }
 CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _UNSET_ENV: Final = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+WAKE_FALLBACK: Final = 1.0  # seconds between polls of a queue nothing has woken
 SYNC_SLICE: Final = 0.25  # longest a .sync task waits before checking its execution still runs
 DYNAMODB_LOCK: Final = threading.Lock()  # one DynamoDB request at a time inside the emulator
 
@@ -179,6 +194,9 @@ def install(batch: LocalBatch, lambdas: LambdaRegistry) -> Installed:
         _patch_dynamodb(done)
         done.patch(DynamoDBBackend, "transact_write_items",
                    dynamofix.transact_write_items(DynamoDBBackend.transact_write_items))
+        update_parser: Any = vars(ddb_expressions)["UpdateExpressionParser"]  # untyped module
+        done.patch(update_parser, "make",
+                   staticmethod(dynamofix.cached_update_parser(update_parser.make)))
         done.patch(DynamoResult, "execute_result",
                    dynamofix.fast_result(DynamoResult.execute_result))
         done.patch(moto_backends, "list_of_moto_modules",
@@ -196,6 +214,8 @@ def install(batch: LocalBatch, lambdas: LambdaRegistry) -> Installed:
         patch_sqs_counts(done)
         done.patch(AmazonStateLanguageParser, "parse",
                    staticmethod(aslcache.cached_parse(AmazonStateLanguageParser.parse)))
+        done.patch(StepFunctionResponse, "get_execution_history",
+                   sfnfix.fast_history(StepFunctionResponse.get_execution_history))
         done.patch(sqs_models, "camelcase_to_underscores",
                    functools.lru_cache(maxsize=256)(camelcase_to_underscores))
     except BaseException:
@@ -481,6 +501,7 @@ class LocalAws:
             self.lambdas.register(name, handler)
         self._patches = install(self.batch, self.lambdas)
         self.batch.add_batch_listener(BatchEvents(self.client("events")))
+        self.batch.add_batch_listener(lambda _: self._wake_pollers())
 
     def stop(self) -> None:
         for poller in self._pollers:
@@ -526,8 +547,11 @@ class LocalAws:
 
     def deliver_rule_to(self, queue_url: str, handler: SqsHandler,
                         **options: Any) -> SqsPoller:
-        """Feed messages of ``queue_url`` (an EventBridge rule's target) to ``handler``."""
+        """Feed messages of ``queue_url`` (an EventBridge rule's target) to ``handler``. The
+        engine's own events (Batch jobs, executions) wake the poller as they are put; it
+        also polls every ``idle_seconds`` (default: 1) for anything else."""
         options.setdefault("router", self._router)
+        options.setdefault("idle_seconds", WAKE_FALLBACK)
         poller = SqsPoller(self.client("sqs"), queue_url, handler, region=self.region,
                            **options).start()
         self._pollers.append(poller)
@@ -536,6 +560,16 @@ class LocalAws:
     def emit_execution_status(self, execution_arn: str) -> None:
         emit_execution_status(self.client("events"), self.client("stepfunctions"),
                               execution_arn)
+        self._wake_pollers()
+
+    def activity(self) -> int:
+        """Grows each time a function (invoked, or fed by a queue) returns: a table those
+        functions write can only have changed when it has grown."""
+        return self.lambdas.calls + sum(p.handled for p in self._pollers)
+
+    def _wake_pollers(self) -> None:
+        for poller in list(self._pollers):
+            poller.wake()
 
     def log_path(self, log_stream_name: str) -> Path:
         """The file holding a Batch job attempt's output (its ``logStreamName``)."""

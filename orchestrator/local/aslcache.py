@@ -22,24 +22,56 @@ KEPT: Final = 16  # definitions whose trees are kept (a run has one to a few)
 
 Parse = Callable[[str], tuple[Any, Any]]
 
+# Kept for the process, not per adapter: a warm engine (cli/engined.py) parses the definitions
+# its runs used, so the runs it forks later find them here.
+_TREES: Final[OrderedDict[str, Any]] = OrderedDict()
+_LOCK: Final = threading.Lock()
+
 
 def cached_parse(parse: Parse) -> Parse:
     """``parse`` that reads each definition's text once; later calls visit the kept tree."""
-    trees: OrderedDict[str, Any] = OrderedDict()
-    lock = threading.Lock()
 
     def cached(definition: str) -> tuple[Any, Any]:
-        with lock:
-            tree = trees.get(definition)
+        with _LOCK:
+            tree = _TREES.get(definition)
             if tree is not None:
-                trees.move_to_end(definition)
+                _TREES.move_to_end(definition)
         if tree is None:
             program, tree = parse(definition)  # raises on a bad definition: nothing kept
-            with lock:
-                trees[definition] = tree
-                while len(trees) > KEPT:
-                    trees.popitem(last=False)
+            _keep(definition, tree)
             return program, tree
         return Preprocessor().visit(tree), tree
 
     return cached
+
+
+def _keep(definition: str, tree: Any) -> None:
+    with _LOCK:
+        _TREES[definition] = tree
+        while len(_TREES) > KEPT:
+            _TREES.popitem(last=False)
+
+
+def kept() -> list[str]:
+    """The definitions whose trees are kept, oldest first."""
+    with _LOCK:
+        return list(_TREES)
+
+
+def learn(definitions: list[str]) -> int:
+    """Parse and keep the definitions not kept yet (a bad one is skipped); returns how many
+    were parsed."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    parsed = 0
+    for definition in definitions:
+        with _LOCK:
+            if definition in _TREES:
+                continue
+        try:
+            _, tree = AmazonStateLanguageParser.parse(definition)
+        except Exception:  # moto refuses it: a run would too, with the error where it belongs
+            continue
+        _keep(definition, tree)
+        parsed += 1
+    return parsed

@@ -223,6 +223,10 @@ class LocalBatch:
         self._work = Path(tempfile.mkdtemp(prefix="orch-jobs-", dir=scratch_dir))
         self._warm = WarmStart({**os.environ, **self.env}, self.log_dir / "warm-runner.log")
 
+    def warm_up(self) -> None:
+        """Start the runners' zygote before the first job asks for it (see warmstart)."""
+        self._warm.prestart()
+
     def add_listener(self, listener: Listener) -> None:
         """``listener(description)`` at every status change of a job, in order."""
         self._delivery.listeners.append(listener)

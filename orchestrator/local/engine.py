@@ -155,6 +155,7 @@ def _run_locked(opts: RunOptions, prep: Prepared, record: runrecord.RunRecord,
     with _quiet_emulator(), LocalAws(cores=opts.cores, log_dir=record.stream_dir,
                                      extra_env=handler_env,
                                      scratch_dir=record.root / reaper.SCRATCH) as aws:
+        aws.batch.warm_up()  # every job of a compiled workflow runs orchestrator-runner
         deployed = resources.deploy(aws, stack, {wf.name: prep.definition}, _handlers())
         store = space.open_store(prefix=wf.bucket_prefix, data_dir=prep.data_dir,
                                  account_id=DEFAULT_ACCOUNT_ID, region_name=aws.region)
@@ -194,18 +195,22 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
     aws.emit_execution_status(arn)
     jobs = sum(progress.expected_jobs(wf, len(prep.samples)).values())
     monitor.phase("running", f"running {jobs} job(s)")
+    read = -1  # the functions' activity when the table was last read
     while True:
         began = time.monotonic()
         desc = sfn.describe_execution(executionArn=arn)
-        _, rows = jobstate.read_execution(deployed.table, arn)
-        record.update(rows)
-        monitor.rows(rows)
+        if aws.activity() != read:  # else no function has written the table since
+            read = aws.activity()
+            _, rows = jobstate.read_execution(deployed.table, arn)
+            record.update(rows)
+            monitor.rows(rows)
         if desc["status"] != "RUNNING":
             break
         time.sleep(settle.pause(poll, time.monotonic() - began))
     aws.emit_execution_status(arn)
-    rows = settle.settled_rows(deployed.table, sfn, arn).rows
-    record.history_events, record.state_transitions = settle.history_counts(sfn, arn)
+    events = settle.history(sfn, arn)
+    rows = settle.settled_rows(deployed.table, arn, settle.submitted_jobs(events)).rows
+    record.history_events, record.state_transitions = settle.history_counts(events)
     tallies = progress.tally(wf, len(prep.samples), rows)
     monitor.rows(rows)
     record.update(rows)

@@ -112,6 +112,8 @@ class SqsPoller:
         self._arn = sqs.get_queue_attributes(
             QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self._stop = threading.Event()
+        self._woken = threading.Event()
+        self.handled = 0  # batches the handler has returned from (raised included)
         self._thread = threading.Thread(target=self._loop, daemon=True,
                                         name=f"sqs-poller-{queue_url.rsplit('/', 1)[-1]}")
 
@@ -119,8 +121,14 @@ class SqsPoller:
         self._thread.start()
         return self
 
+    def wake(self) -> None:
+        """Poll now: something was just sent to the queue (else it polls every
+        ``idle_seconds``)."""
+        self._woken.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._woken.set()
         if self._thread.is_alive():
             self._thread.join(timeout=self._wait + 5)
 
@@ -143,6 +151,8 @@ class SqsPoller:
                 LOG.exception("SQS handler failed; %d message(s) stay in %s", len(messages),
                               self.queue_url)
                 return len(messages)
+            finally:
+                self.handled += 1
         failed = _failed_ids(result, {m["MessageId"] for m in messages})
         done = [m for m in messages if failed is not None and m["MessageId"] not in failed]
         for i in range(0, len(done), 10):
@@ -158,8 +168,9 @@ class SqsPoller:
             except Exception:
                 LOG.exception("polling %s failed", self.queue_url)
                 received = 0
-            if not received:
-                self._stop.wait(self._idle)
+            if received < self._batch_size:  # the queue is drained, or was a moment ago
+                self._woken.wait(self._idle)
+                self._woken.clear()
 
     def _record(self, m: Mapping[str, Any]) -> dict[str, Any]:
         return {

@@ -166,6 +166,7 @@ class LambdaRegistry:
         self.router = router
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
+        self.calls = 0  # invocations that have returned (what may have changed a table)
 
     def register(self, name_or_arn: str, handler: Handler) -> str:
         """Returns the function ARN to put in a state machine definition."""
@@ -194,9 +195,11 @@ class LambdaRegistry:
             with function_output(self.router, name):
                 result = handler(event, context)
         except Exception as exc:
+            self._returned()
             response["FunctionError"] = "Unhandled"
             response["Payload"] = error_document(exc, context.aws_request_id)
             return response
+        self._returned()
         try:
             response["Payload"] = json.loads(json.dumps(result))
         except (TypeError, ValueError) as exc:
@@ -205,6 +208,11 @@ class LambdaRegistry:
                                    "errorType": "Runtime.MarshalError",
                                    "requestId": context.aws_request_id, "stackTrace": []}
         return response
+
+
+    def _returned(self) -> None:
+        with self._lock:
+            self.calls += 1
 
 
 def error_document(exc: BaseException, request_id: str) -> Mapping[str, Any]:

@@ -45,40 +45,38 @@ class Settled:
         return not self.missing
 
 
-def submitted_jobs(sfn: Any, execution_arn: str) -> dict[str, str]:
+def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    """Every event of an execution's history, oldest first."""
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events += page["events"]
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def submitted_jobs(events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """Job name -> id of the last Batch job submitted under that name, from the history."""
     jobs: dict[str, str] = {}
-    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        for event in page["events"]:
-            detail = event.get("taskSubmittedEventDetails") or {}
-            if detail.get("resourceType") != "batch":
-                continue
-            try:
-                output = json.loads(detail.get("output") or "{}")
-            except ValueError:
-                continue
-            if isinstance(output, dict) and output.get("JobId") and output.get("JobName"):
-                jobs[str(output["JobName"])] = str(output["JobId"])
-        if not page.get("nextToken"):
-            return jobs
-        kwargs["nextToken"] = page["nextToken"]
+    for event in events:
+        detail = event.get("taskSubmittedEventDetails") or {}
+        if detail.get("resourceType") != "batch":
+            continue
+        try:
+            output = json.loads(detail.get("output") or "{}")
+        except ValueError:
+            continue
+        if isinstance(output, dict) and output.get("JobId") and output.get("JobName"):
+            jobs[str(output["JobName"])] = str(output["JobId"])
+    return jobs
 
 
-def history_counts(sfn: Any, execution_arn: str) -> tuple[int, int]:
+def history_counts(events: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
     """(events, transitions) of an execution's history: Step Functions fails a run past
     limits.HISTORY_EVENTS events, and bills the states it entered as transitions."""
-    events = transitions = 0
-    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events += len(page["events"])
-        transitions += sum(1 for e in page["events"]
-                           if str(e.get("type", "")).endswith("StateEntered"))
-        if not page.get("nextToken"):
-            return events, transitions
-        kwargs["nextToken"] = page["nextToken"]
+    return len(events), sum(1 for e in events if str(e.get("type", "")).endswith("StateEntered"))
 
 
 def unsettled(execution: Mapping[str, Any] | None, rows: Sequence[Mapping[str, Any]],
@@ -100,7 +98,7 @@ def unsettled(execution: Mapping[str, Any] | None, rows: Sequence[Mapping[str, A
     return tuple(missing)
 
 
-def settled_rows(table: Any, sfn: Any, execution_arn: str, *,
+def settled_rows(table: Any, execution_arn: str, submitted: Mapping[str, str], *,
                  timeout: float = 60.0) -> Settled:
     """The table's rows once every job of the (finished) execution is recorded as final.
 
@@ -109,7 +107,6 @@ def settled_rows(table: Any, sfn: Any, execution_arn: str, *,
     children still arriving are waited for, and a table that has stopped changing for
     ``timeout`` is returned as it is, with the job names that are not final.
     """
-    submitted = submitted_jobs(sfn, execution_arn)
     deadline = time.monotonic() + timeout
     last: tuple[Any, ...] = ()
     while True:

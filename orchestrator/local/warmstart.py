@@ -96,6 +96,11 @@ class WarmStart:
         self._folder: str | None = None
         self._broken = os.environ.get(DISABLE_ENV) == "1"
 
+    def prestart(self) -> None:
+        """Start the zygote now, on a thread of its own, so that its imports (a process of
+        their own) overlap whatever the engine does before the first job."""
+        threading.Thread(target=self._ready, daemon=True, name="warm-runner-start").start()
+
     @staticmethod
     def serves(argv: Sequence[str]) -> bool:
         return bool(argv) and Path(argv[0]).name == contracts.RUNNER_COMMAND

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 ALWAYS = ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION")
+_ALL: list[dict[tuple[str | None, ...], object]] = []  # every cache, for clear_all
 
 
 def env_cached(*names: str) -> Callable[[Callable[[], T]], Callable[[], T]]:
@@ -25,6 +26,7 @@ def env_cached(*names: str) -> Callable[[Callable[[], T]], Callable[[], T]]:
     def wrap(factory: Callable[[], T]) -> Callable[[], T]:
         built: dict[tuple[str | None, ...], T] = {}
         lock = threading.Lock()
+        _ALL.append(built)  # type: ignore[arg-type]
 
         @functools.wraps(factory)
         def get() -> T:
@@ -38,3 +40,10 @@ def env_cached(*names: str) -> Callable[[Callable[[], T]], Callable[[], T]]:
         return get
 
     return wrap
+
+
+def clear_all() -> None:
+    """Forget every cached value: a process forked from one that ran an emulator (the warm
+    engine) must not reuse clients bound to it."""
+    for built in _ALL:
+        built.clear()

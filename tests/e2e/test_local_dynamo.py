@@ -66,6 +66,58 @@ def test_adapter_a_transaction_copies_only_the_items_it_updates(
     assert got["Item"]["status"] == {"S": "SUCCEEDED"}
 
 
+@pytest.fixture
+def update_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every update expression moto tokenizes (the start of each parse)."""
+    from moto.dynamodb.parsing.tokens import ExpressionTokenizer
+
+    original = ExpressionTokenizer.make_list
+    parsed: list[str] = []
+
+    def make_list(expression: str) -> Any:
+        parsed.append(expression)
+        return original(expression)
+
+    monkeypatch.setattr(ExpressionTokenizer, "make_list", staticmethod(make_list))
+    return parsed
+
+
+def _counter(sk: str, status: str, n: int) -> dict[str, Any]:
+    update = _update(sk, status)["Update"]
+    update["UpdateExpression"] = "SET #s = :s ADD #n :n"
+    update["ExpressionAttributeNames"]["#n"] = "n"
+    update["ExpressionAttributeValues"][":n"] = {"N": str(n)}
+    return {"Update": update}
+
+
+def test_gap_each_update_parses_its_expression_again(
+        plain_moto: None, update_parses: list[str]) -> None:
+    """Adapter piece: dynamofix.cached_update_parser."""
+    ddb: Any = boto3.client("dynamodb")
+    _table(ddb)
+    for n in (1, 2):
+        ddb.transact_write_items(TransactItems=[_counter("job#0001", "RUNNING", n)])
+    assert update_parses.count("SET #s = :s ADD #n :n") == 4  # twice per transaction
+
+
+def test_adapter_parses_each_update_expression_once(local: LocalAws,
+                                                    update_parses: list[str]) -> None:
+    ddb = local.client("dynamodb")
+    _table(ddb)
+    for status, n in (("RUNNING", 1), ("SUCCEEDED", 2), ("FAILED", 4)):
+        ddb.transact_write_items(TransactItems=[_counter("job#0001", status, n)])
+    ddb.update_item(**_counter("job#0002", "SUCCEEDED", 8)["Update"])
+    assert update_parses.count("SET #s = :s ADD #n :n") == 1
+    rows = {sk: ddb.get_item(TableName="t", Key={"pk": {"S": "run"}, "sk": {"S": sk}})["Item"]
+            for sk in ("job#0001", "job#0002")}
+    # each update applied its own values to the kept tree's copy
+    assert rows["job#0001"]["status"] == {"S": "FAILED"} and rows["job#0001"]["n"] == {"N": "7"}
+    assert rows["job#0002"]["status"] == {"S": "SUCCEEDED"} and rows["job#0002"]["n"] == {"N": "8"}
+    with pytest.raises(ddb.exceptions.ClientError, match="Invalid UpdateExpression"):
+        ddb.update_item(TableName="t", Key={"pk": {"S": "run"}, "sk": {"S": "job#0001"}},
+                        UpdateExpression="SET = :s", ExpressionAttributeValues={":s": {"S": "x"}})
+
+
 def test_adapter_a_failed_transaction_undoes_every_write(local: LocalAws) -> None:
     ddb = local.client("dynamodb")
     _table(ddb)

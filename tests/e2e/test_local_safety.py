@@ -136,11 +136,18 @@ def test_killing_the_cli_at_any_moment_keeps_every_finished_stage(
     assert len(records) == 2 and "RUNNING" not in records.values()
 
 
-def test_sigkill_of_the_cli_leaves_no_job_process(tmp_path: Path) -> None:
+def started(tmp_path: Path, start: Callable[..., subprocess.Popen[str]] = cli
+            ) -> tuple[subprocess.Popen[str], Path]:
+    """A CLI running a 2-sample chain whose first jobs sleep; returns once both run."""
     path, wd = chain(tmp_path, samples=2, prep="sleep 120; cp {inputs.x} {outputs.y}"), \
         tmp_path / "wd"
-    proc = cli(path, "--workdir", str(wd))
+    proc = start(path, "--workdir", str(wd))
     wait_for(lambda: len(reaper.marked_processes(wd.resolve())) >= 2, 90, "jobs to start")
+    return proc, wd
+
+
+def test_sigkill_of_the_cli_leaves_no_job_process(tmp_path: Path) -> None:
+    proc, wd = started(tmp_path)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     no_job_survives(wd)  # the watchdog saw the CLI die
@@ -148,10 +155,7 @@ def test_sigkill_of_the_cli_leaves_no_job_process(tmp_path: Path) -> None:
 
 
 def test_sigterm_stops_jobs_and_exits_143(tmp_path: Path) -> None:
-    path, wd = chain(tmp_path, samples=2, prep="sleep 120; cp {inputs.x} {outputs.y}"), \
-        tmp_path / "wd"
-    proc = cli(path, "--workdir", str(wd))
-    wait_for(lambda: len(reaper.marked_processes(wd.resolve())) >= 2, 90, "jobs to start")
+    proc, wd = started(tmp_path)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 143, out

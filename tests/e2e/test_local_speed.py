@@ -235,14 +235,19 @@ def test_a_concurrent_run_reports_every_job_and_prints_no_noise(
 
 
 def test_settling_reads_the_jobs_from_the_execution_history() -> None:
-    sfn = types.SimpleNamespace(get_execution_history=lambda **kw: {"events": [
+    pages = {None: {"nextToken": "t2", "events": [{"type": "ExecutionStarted"}]},
+             "t2": {"events": [
         {"taskSubmittedEventDetails": {"resourceType": "batch", "output": json.dumps(
             {"JobId": "j1", "JobName": "a-1"})}},
         {"taskSubmittedEventDetails": {"resourceType": "lambda", "output": "{}"}},
         {"taskSubmittedEventDetails": {"resourceType": "batch", "output": json.dumps(
             {"JobId": "j2", "JobName": "a-1"})}},  # re-submitted: the last one counts
-    ]})
-    assert settle.submitted_jobs(sfn, "arn") == {"a-1": "j2"}
+        {"type": "TaskStateEntered"},
+    ]}}
+    sfn = types.SimpleNamespace(get_execution_history=lambda **kw: pages[kw.get("nextToken")])
+    events = settle.history(sfn, "arn")  # every page, once
+    assert settle.submitted_jobs(events) == {"a-1": "j2"}
+    assert settle.history_counts(events) == (5, 1)
 
 
 @pytest.mark.parametrize(("arrays", "children", "missing"), [
@@ -257,3 +262,34 @@ def test_an_array_job_is_settled_when_it_and_each_child_are_final(
     so a finished local array run used to wait out the whole settle timeout (60 s)."""
     rows = [row("a", f"p:{i}", status) for i, status in enumerate(children)]
     assert settle.unsettled(CLOSED, rows, {"a": "p"}, arrays) == missing
+
+
+def test_the_engine_reads_the_table_only_after_a_function_ran(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a job runs, nothing writes the job-state table: the engine used to read it every
+    0.2 s anyway (a DynamoDB query and a rewritten run record each time)."""
+    from orchestrator.local import engine
+    from orchestrator_runtime import jobstate
+
+    reads: list[float] = []
+    original = jobstate.read_execution
+
+    def read_execution(*args: Any, **kwargs: Any) -> Any:
+        reads.append(time.monotonic())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(jobstate, "read_execution", read_execution)
+    (tmp_path / "data" / "slow").mkdir(parents=True)
+    (tmp_path / "data" / "slow" / "in.txt").write_text("x\n")
+    (tmp_path / "slow.py").write_text(textwrap.dedent("""
+        from orchestrator import Workflow
+
+        wf = Workflow("slow", bucket="s3://local-tests/slow")
+        wf.job("wait", image="img", command=["sleep 4; cp {inputs.x} {outputs.y}"],
+               shell=True, inputs={"x": "in.txt"}, outputs={"y": "out.txt"}, timeout="5m")
+    """))
+    result = engine.run(engine.RunOptions(tmp_path / "slow.py", workdir=tmp_path / "wd"))
+    assert result.succeeded and [r["status"] for r in result.rows] == ["SUCCEEDED"]
+    # a read after each function call and state change (a dozen), not 20 in the 4 s sleep
+    assert 2 <= len(reads) < 16, reads
+    assert max(b - a for a, b in zip(reads, reads[1:], strict=False)) > 2  # idle in the sleep

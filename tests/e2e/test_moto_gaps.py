@@ -816,3 +816,84 @@ def test_adapter_parses_a_definition_once_and_each_run_still_runs_it(
     with pytest.raises(ClientError, match="in definition"):
         adapted.sfn.create_state_machine(name="bad", definition='{"StartAt": "X"}',
                                          roleArn=RUNNER)
+
+
+
+def test_a_definition_learned_beforehand_is_not_parsed_by_the_run(
+        aws_env: None, parses: list[str], tmp_path: Path) -> None:
+    """What the warm engine does between runs (cli/engined.py): parse the definitions its
+    runs used, so the runs it forks next only visit the trees."""
+    from orchestrator.local import aslcache
+
+    definition = json.dumps(PASSES | {"Comment": "learned"})
+    assert aslcache.learn([definition, definition, '{"StartAt": "X"}']) == 1  # bad: skipped
+    assert aslcache.learn([definition]) == 0
+    assert len(parses) == 2 and definition in aslcache.kept()  # the bad one was tried
+    parses.clear()
+    with LocalAws(log_dir=tmp_path / "logs") as aws:
+        clients = Clients(aws.client)
+        machine = clients.sfn.create_state_machine(
+            name="learned", definition=definition, roleArn=RUNNER)["stateMachineArn"]
+        run = clients.wait_execution(clients.sfn.start_execution(
+            stateMachineArn=machine, input=json.dumps({"i": 7}))["executionArn"])
+    assert parses == []
+    assert json.loads(run["output"]) == {"i": 7, "a": {"n": 1}}
+
+# 12. GetExecutionHistory walks the shape of every event ---------------------------------------
+
+@pytest.fixture
+def shape_walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every response moto writes with its generic serialiser, by operation (an empty one,
+    which gives the fast path its status and headers, walks nothing)."""
+    from moto.core.serialize import ResponseSerializer
+
+    walked: list[str] = []
+    original = ResponseSerializer.serialize
+
+    def serialize(self: Any, result: Any) -> Any:
+        if result:
+            walked.append(self.operation_model.name)
+        return original(self, result)
+
+    monkeypatch.setattr(ResponseSerializer, "serialize", serialize)
+    return walked
+
+
+FAILS = {"StartAt": "Note", "States": {
+    "Note": {"Type": "Pass", "Result": {"n": 1}, "ResultPath": "$.a", "Next": "Stop"},
+    "Stop": {"Type": "Fail", "Error": "Broken", "Cause": "on purpose"}}}
+
+
+def _history(clients: Clients) -> str:
+    machine = clients.sfn.create_state_machine(
+        name="history", definition=json.dumps(FAILS), roleArn=RUNNER)["stateMachineArn"]
+    arn = clients.sfn.start_execution(stateMachineArn=machine, name="h",
+                                      input=json.dumps({"i": 1}))["executionArn"]
+    clients.wait_execution(arn)
+    return str(arn)
+
+
+def test_gap_the_history_is_written_by_walking_its_shape(plain: Clients,
+                                                         shape_walks: list[str]) -> None:
+    """Adapter piece: sfnfix.fast_history."""
+    plain.sfn.get_execution_history(executionArn=_history(plain))
+    assert shape_walks[-1] == "GetExecutionHistory"
+
+
+def test_adapter_writes_the_same_history_as_plain_json(
+        adapted: Clients, shape_walks: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    arn = _history(adapted)
+    got = adapted.sfn.get_execution_history(executionArn=arn)["events"]
+    assert "GetExecutionHistory" not in shape_walks
+    shape_walks.clear()
+    fast: Any = StepFunctionResponse.get_execution_history
+    monkeypatch.setattr(StepFunctionResponse, "get_execution_history", fast.__wrapped__)
+    expected = adapted.sfn.get_execution_history(executionArn=arn)["events"]
+    assert shape_walks == ["GetExecutionHistory"]  # this time through the serialiser
+    assert got == expected  # timestamps included
+    assert [e["type"] for e in got] == ["ExecutionStarted", "PassStateEntered",
+                                         "PassStateExited", "FailStateEntered",
+                                         "ExecutionFailed"]
+    assert got[-1]["executionFailedEventDetails"] == {"error": "Broken", "cause": "on purpose"}
