@@ -12,6 +12,7 @@ Run: python benchmarks/local_noop.py [--sizes 1K,1G] [--cli PATH-TO-orchestrator
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -48,9 +49,12 @@ def du(path: Path) -> int:
 
 def timed_run(cli: str, workflow: Path, workdir: Path) -> tuple[float, int, str]:
     """(wall seconds, peak RSS bytes, output) of one CLI run under /usr/bin/time -v."""
+    # The engine in the CLI's own process, so that its peak memory is the one measured (a run
+    # served by a warm engine would show only the CLI's).
+    env = dict(os.environ, ORCHESTRATOR_WARM_ENGINE="0")
     proc = subprocess.run(["/usr/bin/time", "-v", cli, "run", str(workflow), "--local",
                            "--workdir", str(workdir)], capture_output=True, text=True,
-                          check=False)
+                          check=False, env=env)
     if proc.returncode != 0:
         sys.exit(f"run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)

@@ -5,6 +5,7 @@ Timings are in benchmarks/local_engine.py; these tests assert the mechanisms."""
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import re
 import textwrap
@@ -292,4 +293,4 @@ def test_the_engine_reads_the_table_only_after_a_function_ran(
     assert result.succeeded and [r["status"] for r in result.rows] == ["SUCCEEDED"]
     # a read after each function call and state change (a dozen), not 20 in the 4 s sleep
     assert 2 <= len(reads) < 16, reads
-    assert max(b - a for a, b in zip(reads, reads[1:], strict=False)) > 2  # idle in the sleep
+    assert max(b - a for a, b in itertools.pairwise(reads)) > 2  # idle in the sleep
