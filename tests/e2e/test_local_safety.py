@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from orchestrator.cli import main
 from orchestrator.local import reaper, runlock, runrecord, s3store
 from orchestrator.local.engine import RunOptions, run
+from orchestrator_runtime import contracts as c
 
 CHAIN = """
 from orchestrator import Workflow
@@ -60,8 +61,11 @@ def statuses(rows: list[dict[str, object]]) -> dict[tuple[str, str], str]:
 
 
 def markers(workdir: Path) -> set[tuple[str, str]]:
-    base = workdir / "s3" / "local-tests" / "chain" / "_orchestrator" / "markers" / "chain"
-    return {(p.parent.name, p.stem) for p in base.glob("*/*.json")} if base.is_dir() else set()
+    """(stage, sample) of every finished stage: its marker is a file in the folder
+    ``contracts.marker_folder`` names."""
+    key = c.marker_folder("chain", "chain", "STAGE", "SAMPLE")
+    base = workdir / "s3" / "local-tests" / key.split("/STAGE/")[0]
+    return {(p.parent.parent.name, p.parent.name) for p in base.glob("*/*/*.json")}
 
 
 def kept_files(workdir: Path) -> dict[str, bytes]:
@@ -99,6 +103,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     folder = tmp_path_factory.mktemp("reference")
     result = run(RunOptions(chain(folder), workdir=folder / "wd"))
     assert result.succeeded, result.cause
+    # every stage's marker is found (the kill test's "no finished stage recomputed" reads them)
+    assert markers(folder / "wd") == {(st, f"S{i}") for st in ("prep", "check")
+                                      for i in (1, 2, 3)} | {("merge", "_once")}
     return kept_files(folder / "wd")
 
 
