@@ -199,8 +199,9 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
     while True:
         began = time.monotonic()
         desc = sfn.describe_execution(executionArn=arn)
-        if aws.activity() != read:  # else no function has written the table since
-            read = aws.activity()
+        activity = aws.activity()
+        if activity != read:  # else no function has written the table since the last read
+            read = activity
             _, rows = jobstate.read_execution(deployed.table, arn)
             record.update(rows)
             monitor.rows(rows)

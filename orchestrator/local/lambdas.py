@@ -195,11 +195,12 @@ class LambdaRegistry:
             with function_output(self.router, name):
                 result = handler(event, context)
         except Exception as exc:
-            self._returned()
             response["FunctionError"] = "Unhandled"
             response["Payload"] = error_document(exc, context.aws_request_id)
             return response
-        self._returned()
+        finally:
+            with self._lock:
+                self.calls += 1
         try:
             response["Payload"] = json.loads(json.dumps(result))
         except (TypeError, ValueError) as exc:
@@ -208,11 +209,6 @@ class LambdaRegistry:
                                    "errorType": "Runtime.MarshalError",
                                    "requestId": context.aws_request_id, "stackTrace": []}
         return response
-
-
-    def _returned(self) -> None:
-        with self._lock:
-            self.calls += 1
 
 
 def error_document(exc: BaseException, request_id: str) -> Mapping[str, Any]:
