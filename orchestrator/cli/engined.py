@@ -30,7 +30,7 @@ import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
-from orchestrator.local import warmengine
+from orchestrator.local import warmengine, wire
 
 WARM_UP = '''
 from orchestrator import Workflow
@@ -150,7 +150,7 @@ def _run(conn: socket.socket, request: dict[str, Any], fds: list[int], path: Pat
     try:
         code = _command(conn, request, fds)
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = wire.exit_status(exc)
     except BaseException:  # show why, as the CLI would (the stream may be gone)
         with contextlib.suppress(BaseException):
             traceback.print_exc()
@@ -159,7 +159,7 @@ def _run(conn: socket.socket, request: dict[str, Any], fds: list[int], path: Pat
             with contextlib.suppress(BaseException):
                 stream.flush()
         with contextlib.suppress(BaseException):
-            conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+            wire.send(conn, {"exit": code})
         with contextlib.suppress(BaseException):
             _teach(path, [d for d in aslcache.kept() if d not in known])
         os._exit(code & 0xFF if isinstance(code, int) else 1)
@@ -172,7 +172,7 @@ def _teach(path: Path, definitions: list[str]) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as teacher:
         teacher.settimeout(warmengine.CONNECT_SECONDS)
         teacher.connect(str(path))
-        teacher.sendall(json.dumps({"learn": definitions}).encode() + b"\n")
+        wire.send(teacher, {"learn": definitions})
 
 
 def _command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> int:
@@ -181,9 +181,9 @@ def _command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> in
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     _become(request, fds)
-    conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
+    wire.send(conn, {"pid": os.getpid()})
     buffer = bytearray()
-    if not warmengine._read(conn, buffer).get("go"):  # the client gave up: it runs it itself
+    if not wire.receive(conn, buffer).get("go"):  # the client gave up: it runs it itself
         os._exit(1)
     conn.settimeout(None)
     threading.Thread(target=_follow, args=(conn, buffer), daemon=True,
@@ -218,7 +218,7 @@ def _follow(conn: socket.socket, buffer: bytearray) -> None:
     """The client's signals, raised here; its connection closing is a SIGTERM."""
     while True:
         try:
-            message = warmengine._read(conn, buffer)
+            message = wire.receive(conn, buffer)
         except (OSError, ValueError):
             message = {}
         if not message:

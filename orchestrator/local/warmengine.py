@@ -35,7 +35,8 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+
+from orchestrator.local import wire
 
 ENV = "ORCHESTRATOR_WARM_ENGINE"  # "0": never start or use a warm engine
 DIR_ENV = "ORCHESTRATOR_RUNTIME_DIR"  # where sockets and logs go (default: see runtime_dir)
@@ -163,23 +164,9 @@ def _hand_over(conn: socket.socket, argv: Sequence[str], buffer: bytearray) -> N
     finally:
         for fd in opened:
             os.close(fd)
-    if "pid" not in _read(conn, buffer):
+    if "pid" not in wire.receive(conn, buffer):
         raise Unavailable("the warm engine did not start the run")
-    conn.sendall(b'{"go": true}\n')  # only now: a client that gave up runs it itself
-
-
-def _read(conn: socket.socket, buffer: bytearray | None = None) -> dict[str, Any]:
-    """The next JSON line from the connection; {} when it closed."""
-    buffer = buffer if buffer is not None else bytearray()
-    while b"\n" not in buffer:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return {}
-        buffer += chunk
-    line, _, rest = bytes(buffer).partition(b"\n")
-    buffer[:] = rest
-    message = json.loads(line)
-    return message if isinstance(message, dict) else {}
+    wire.send(conn, {"go": True})  # only now: a client that gave up runs it itself
 
 
 def _wait(conn: socket.socket, buffer: bytearray) -> int:
@@ -188,13 +175,13 @@ def _wait(conn: socket.socket, buffer: bytearray) -> int:
 
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(OSError):
-            conn.sendall(json.dumps({"signal": signum}).encode() + b"\n")
+            wire.send(conn, {"signal": signum})
 
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
     try:
         while True:
             try:
-                message = _read(conn, buffer)
+                message = wire.receive(conn, buffer)
             except InterruptedError:
                 continue
             if not message:

@@ -32,6 +32,8 @@ import sys
 import traceback
 from typing import Any, NoReturn
 
+from orchestrator.local import wire
+
 READY = b"ready\n"
 EXIT_INTERNAL = 70  # as the runner's own: a bug, with its traceback
 
@@ -73,7 +75,7 @@ def _runner(request: dict[str, Any], out: int, err: int) -> NoReturn:
 
         code = runner.main(sys.argv[1:])
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = wire.exit_status(exc)
     except BaseException:  # the process ends here either way: show why
         traceback.print_exc()
     finally:
@@ -104,10 +106,9 @@ def _keeper(conn: socket.socket) -> NoReturn:
             _runner(request, *fds)
         for fd in fds:
             os.close(fd)
-        conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
+        wire.send(conn, {"pid": os.getpid()})
         _, wait_status = os.waitpid(pid, 0)
-        conn.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(wait_status)}).encode()
-                     + b"\n")
+        wire.send(conn, {"exit": os.waitstatus_to_exitcode(wait_status)})
         status = 0
     except BaseException:  # the engine reads a closed connection
         traceback.print_exc()
