@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orchestrator_runtime import jobstate, s3util
 from orchestrator_runtime.envcache import env_cached
-from orchestrator_runtime.events import MalformedEvent
+from orchestrator_runtime.events import JobEvent, MalformedEvent
 from orchestrator_runtime.manifests import Manifests
 
 if TYPE_CHECKING:
@@ -69,13 +69,17 @@ def _metrics(outcome: jobstate.Outcome) -> None:
 def apply(event: Any) -> jobstate.Outcome:
     """One EventBridge event; MalformedEvent is logged and counted, then re-raised."""
     try:
-        outcome = jobstate.handle_event(_table(), event, manifests=_manifests())
+        read = jobstate.read_event(event, _manifests())
     except MalformedEvent as exc:
         logger.error("malformed event", extra={"reason": str(exc)})
         metrics.add_metric("MalformedEvents", MetricUnit.Count, 1)
         raise
-    logger.info(outcome.message, extra={"kind": outcome.kind, "applied": outcome.applied,
-                                        "workflow": outcome.workflow, "stage": outcome.stage})
+    return _apply_read(read)
+
+
+def _apply_read(read: jobstate.Read) -> jobstate.Outcome:
+    outcome = jobstate.apply_read(_table(), read)
+    _log(outcome)
     if outcome.kind == "ignored":
         metrics.add_metric("IgnoredEvents", MetricUnit.Count, 1)
     else:  # duplicates and late events are normal; a high share hints at a redelivery storm
@@ -85,16 +89,26 @@ def apply(event: Any) -> jobstate.Outcome:
     return outcome
 
 
-def record_handler(record: SQSRecord) -> None:
+def _log(outcome: jobstate.Outcome) -> None:
+    logger.info(outcome.message, extra={"kind": outcome.kind, "applied": outcome.applied,
+                                        "workflow": outcome.workflow, "stage": outcome.stage})
+
+
+def _event_of(record: SQSRecord | dict[str, Any]) -> Any:
     body = record.get("body")
     try:
         if not isinstance(body, str):
             raise TypeError
-        event = json.loads(body)
+        return json.loads(body)
     except (TypeError, ValueError, RecursionError):
-        logger.error("SQS body is not JSON", extra={"message_id": record.message_id})
+        logger.error("SQS body is not JSON", extra={"message_id": record.get("messageId")})
         metrics.add_metric("MalformedEvents", MetricUnit.Count, 1)
-        raise MalformedEvent(f"SQS message {record.message_id}: body is not JSON") from None
+        raise MalformedEvent(f"SQS message {record.get('messageId')}: body is not JSON"
+                             ) from None
+
+
+def record_handler(record: SQSRecord) -> None:
+    event = _event_of(record)
     try:
         apply(event)
     except MalformedEvent:
@@ -103,6 +117,43 @@ def record_handler(record: SQSRecord) -> None:
         logger.exception("event not applied; it will be retried",
                          extra={"message_id": record.message_id})
         raise
+
+
+class _Batch:
+    """One SQS batch, read before any record is applied, so that a job event another
+    record of the batch supersedes (jobstate.superseded) is acknowledged without a write."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.read: dict[str, jobstate.Read] = {}
+        for record in records:
+            try:
+                self.read[record["messageId"]] = jobstate.read_event(
+                    json.loads(record["body"]), _manifests())
+            except Exception:  # its record fails on its own, with its error
+                continue
+        self.superseded = jobstate.superseded(
+            {k: v for k, v in self.read.items() if isinstance(v, JobEvent)})
+
+    def handle(self, record: SQSRecord) -> None:
+        later = self.superseded.get(record.message_id)
+        if later is not None:
+            own = self.read[record.message_id]
+            assert isinstance(own, JobEvent)
+            _log(jobstate.Outcome("job", False, f"{own.stage}/{own.sample} {own.status}: "
+                                  f"superseded by {later.status} in the same batch",
+                                  own.workflow, own.stage, own.status))
+            metrics.add_metric("EventsSuperseded", MetricUnit.Count, 1)
+            return
+        read = self.read.get(record.message_id)
+        if read is None:  # unreadable: the whole path again, which reports why
+            record_handler(record)
+            return
+        try:
+            _apply_read(read)
+        except Exception:  # the table, not the event: SQS delivers it again
+            logger.exception("event not applied; it will be retried",
+                             extra={"message_id": record.message_id})
+            raise
 
 
 def _identified(records: list[Any]) -> list[dict[str, Any]]:
@@ -132,7 +183,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if not records:
             return {"batchItemFailures": []}
         return dict(process_partial_response(event={"Records": records},
-                                             record_handler=record_handler,
+                                             record_handler=_Batch(records).handle,
                                              processor=processor, context=context))
     try:
         outcome = apply(event)

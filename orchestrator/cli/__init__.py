@@ -41,11 +41,17 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
     if given[:1] == ["run"] and "--local" in given:  # before the parser: it takes 0.2 s
-        from orchestrator.local import warmengine
+        from orchestrator.local import gcphases, warmengine
 
         served = warmengine.run_remote(given)  # by a warm engine, when one runs
         if served is not None:
             return served
+        with gcphases.paused():  # the engine's imports, too (see gcphases)
+            return _main(given)
+    return _main(given)
+
+
+def _main(given: list[str]) -> int:
     args = parser().parse_args(given)
     try:
         code: int = args.func(args)

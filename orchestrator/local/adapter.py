@@ -66,6 +66,9 @@ that shows the gap on plain moto, so it can be removed when upstream fixes it):
 12. ``GetExecutionHistory`` walks the botocore shape of every event to write it: half a
    second for a 20-stage run, which the engine reads as it ends. Plain events are written
    with ``json.dumps`` (:mod:`orchestrator.local.sfnfix`).
+13. The interpreter makes a new boto3 client for every service task and every ``.sync``
+   answer (two per Batch stage, ~3 ms each); one per region and service is kept
+   (:func:`~orchestrator.local.sfnfix.cached_clients`).
 """
 
 from __future__ import annotations
@@ -125,7 +128,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_batch,
 )
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.responses import StepFunctionResponse
 from werkzeug.serving import make_server
 
@@ -151,6 +156,11 @@ MOTO_CONFIG: Final[DefaultConfig] = {
 CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _UNSET_ENV: Final = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 WAKE_FALLBACK: Final = 1.0  # seconds between polls of a queue nothing has woken
+# How long a woken queue gathers messages before its handler runs (the event source
+# mapping's MaximumBatchingWindowInSeconds, 5 s in the template, kept short here so that
+# progress stays live). A trivial job's four status changes then cost one handler call, not
+# three, and that call waits while the state machine moves on to the next stage.
+BATCHING_WINDOW: Final = 0.2
 SYNC_SLICE: Final = 0.25  # longest a .sync task waits before checking its execution still runs
 DYNAMODB_LOCK: Final = threading.Lock()  # one DynamoDB request at a time inside the emulator
 
@@ -180,8 +190,10 @@ _ACTIVE: Installed | None = None
 _INHERITED: Final = object()  # marks an attribute the class did not define itself
 
 
-def install(batch: LocalBatch, lambdas: LambdaRegistry) -> Installed:
-    """Patch moto (process-wide) so Batch and Lambda integrations behave as on AWS."""
+def install(batch: LocalBatch, lambdas: LambdaRegistry,
+            ended: threading.Event | None = None) -> Installed:
+    """Patch moto (process-wide) so Batch and Lambda integrations behave as on AWS;
+    ``ended`` is set each time an execution ends."""
     global _ACTIVE
     if _ACTIVE is not None:
         raise RuntimeError("the local AWS adapter is already installed in this process; "
@@ -218,11 +230,42 @@ def install(batch: LocalBatch, lambdas: LambdaRegistry) -> Installed:
                    sfnfix.fast_history(StepFunctionResponse.get_execution_history))
         done.patch(sqs_models, "camelcase_to_underscores",
                    functools.lru_cache(maxsize=256)(camelcase_to_underscores))
+        _patch_client_factory(done)
+        if ended is not None:
+            done.patch(BaseExecutionWorkerCommunication, "terminated",
+                       _signalled(BaseExecutionWorkerCommunication.terminated, ended))
     except BaseException:
         done.undo()
         raise
     _ACTIVE = done
     return done
+
+
+def _signalled(terminated: Callable[[Any], None],
+               ended: threading.Event) -> Callable[[Any], None]:
+    """An execution's end (its status already set), also setting ``ended``: whoever waits
+    for the execution needs not poll for it."""
+
+    @functools.wraps(terminated)
+    def signalled(self: Any) -> None:
+        try:
+            terminated(self)
+        finally:
+            ended.set()
+
+    return signalled
+
+
+def _patch_client_factory(done: Installed) -> None:
+    """Every module that imported moto's ``boto_client_for`` (and the one defining it, for
+    modules imported later) gets :func:`sfnfix.cached_clients` of it."""
+    original = sfn_boto_client.boto_client_for
+    cached = sfnfix.cached_clients(original)
+    done.patch(sfn_boto_client, "boto_client_for", cached)
+    for name, module in list(sys.modules.items()):
+        if (module is not None and name.startswith(("moto.stepfunctions.", "orchestrator.local."))
+                and vars(module).get("boto_client_for") is original):
+            done.patch(module, "boto_client_for", cached)
 
 
 def fast_clock(original: Callable[..., float], scale: float) -> Callable[..., float]:
@@ -399,14 +442,14 @@ def _patch_map_failures(done: Installed) -> None:
 
 
 class _Server(ThreadedMotoServer):
-    """moto's threaded server, polling for shutdown every 50 ms instead of every 500 ms."""
+    """moto's threaded server, polling for shutdown every 20 ms instead of every 500 ms."""
 
     def _server_entry(self) -> None:
         app = self.app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server(self._ip_address, self._port, app, True,
                                    request_handler=MotoRequestHandler)
         self._server_ready_event.set()
-        self._server.serve_forever(poll_interval=0.05)
+        self._server.serve_forever(poll_interval=0.02)
 
 
 QUIET_LOGGERS: Final = {
@@ -447,6 +490,7 @@ class LocalAws:
         self._saved_env: dict[str, str | None] = {}
         self._saved_config: dict[str, Any] = {}
         self._pollers: list[SqsPoller] = []
+        self.execution_ended = threading.Event()  # set when any execution ends; clear it
         self._quiet: dict[str, int] | None = None
         self._router: OutputRouter | None = None
         self.endpoint_url = ""
@@ -499,7 +543,7 @@ class LocalAws:
         self.lambdas = LambdaRegistry(self.region, self._router)
         for name, handler in self._handlers.items():
             self.lambdas.register(name, handler)
-        self._patches = install(self.batch, self.lambdas)
+        self._patches = install(self.batch, self.lambdas, self.execution_ended)
         self.batch.add_batch_listener(BatchEvents(self.client("events")))
         self.batch.add_batch_listener(lambda _: self._wake_pollers())
 
@@ -552,6 +596,7 @@ class LocalAws:
         also polls every ``idle_seconds`` (default: 1) for anything else."""
         options.setdefault("router", self._router)
         options.setdefault("idle_seconds", WAKE_FALLBACK)
+        options.setdefault("batching_window", BATCHING_WINDOW)
         poller = SqsPoller(self.client("sqs"), queue_url, handler, region=self.region,
                            **options).start()
         self._pollers.append(poller)
@@ -561,6 +606,12 @@ class LocalAws:
         emit_execution_status(self.client("events"), self.client("stepfunctions"),
                               execution_arn)
         self._wake_pollers()
+
+    def flush_events(self) -> None:
+        """The queues' handlers take what is queued at once, and from now on without a
+        batching window: the caller waits for the table to hold every event."""
+        for poller in list(self._pollers):
+            poller.flush()
 
     def activity(self) -> int:
         """Grows each time a function (invoked, or fed by a queue) returns: a table those

@@ -23,6 +23,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from orchestrator import model
 from orchestrator.atomic import clean_temporaries
 from orchestrator.local import (
+    gcphases,
     inputs,
     progress,
     publish,
@@ -106,6 +107,11 @@ def run(opts: RunOptions, show: progress.Emit = lambda _: None,
     interruption at any point (KeyboardInterrupt, SIGTERM turned into one by the CLI, or
     SIGKILL) loses at most the stages that were running.
     """
+    with gcphases.paused():  # until the execution starts (gcphases.frozen)
+        return _run(opts, show, note)
+
+
+def _run(opts: RunOptions, show: progress.Emit, note: Callable[[str], None]) -> RunResult:
     prep = prepare(opts)
     wf = prep.workflow
     monitor = progress.Monitor(wf, len(prep.samples), show)
@@ -164,8 +170,9 @@ def _run_locked(opts: RunOptions, prep: Prepared, record: runrecord.RunRecord,
         monitor.phase("staging", f"staging {len(staged)} input file(s)"
                       + (f" from {prep.data_dir}" if prep.data_dir is not None else ""))
         try:
-            result = _execute(aws, deployed, prep, record, opts.poll_seconds, monitor,
-                              opts.execution_name)
+            with gcphases.frozen():
+                result = _execute(aws, deployed, prep, record, opts.poll_seconds, monitor,
+                                  opts.execution_name)
         finally:
             store.cache.save()
         record.finish(result.status, result.error, result.cause)
@@ -198,6 +205,7 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
     read = -1  # the functions' activity when the table was last read
     while True:
         began = time.monotonic()
+        aws.execution_ended.clear()  # before looking: an end from now on cuts the wait short
         desc = sfn.describe_execution(executionArn=arn)
         activity = aws.activity()
         if activity != read:  # else no function has written the table since the last read
@@ -207,8 +215,9 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
             monitor.rows(rows)
         if desc["status"] != "RUNNING":
             break
-        time.sleep(settle.pause(poll, time.monotonic() - began))
+        aws.execution_ended.wait(settle.pause(poll, time.monotonic() - began))
     aws.emit_execution_status(arn)
+    aws.flush_events()
     events = settle.history(sfn, arn)
     rows = settle.settled_rows(deployed.table, arn, settle.submitted_jobs(events)).rows
     record.history_events, record.state_transitions = settle.history_counts(events)

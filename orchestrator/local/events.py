@@ -10,6 +10,10 @@ cannot invoke a Lambda target. So:
 * :class:`SqsPoller` plays Lambda's SQS event source mapping: it receives from a queue, calls
   a handler with ``{"Records": [...]}`` shaped like Lambda's SQS event, and deletes every
   message the handler did not list in ``batchItemFailures`` (none when the handler raises).
+  Like the mapping's ``MaximumBatchingWindowInSeconds``, it gathers messages for a moment
+  after it is woken, so a job's status changes reach the handler as one batch rather than
+  one call each, while the engine's own work (on the same interpreter) goes first;
+  :meth:`SqsPoller.flush` ends the gathering once the execution has ended.
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ class SqsPoller:
 
     def __init__(self, sqs: SQSClient, queue_url: str, handler: SqsHandler, *,
                  batch_size: int = 10, wait_seconds: int = 0, idle_seconds: float = 0.1,
+                 batching_window: float = 0.0,
                  region: str = "us-east-1", function_name: str = "local-sqs-consumer",
                  router: OutputRouter | None = None) -> None:
         self._sqs = sqs
@@ -107,12 +112,14 @@ class SqsPoller:
         self._batch_size = batch_size
         self._wait = wait_seconds
         self._idle = idle_seconds
+        self._window = batching_window
         self._region = region
         self._name = function_name
         self._arn = sqs.get_queue_attributes(
             QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self._stop = threading.Event()
         self._woken = threading.Event()
+        self._flushing = threading.Event()
         self.handled = 0  # batches the handler has returned from (raised included)
         self._thread = threading.Thread(target=self._loop, daemon=True,
                                         name=f"sqs-poller-{queue_url.rsplit('/', 1)[-1]}")
@@ -126,8 +133,15 @@ class SqsPoller:
         ``idle_seconds``)."""
         self._woken.set()
 
+    def flush(self) -> None:
+        """Poll now and from now on without a batching window: whoever calls this is about
+        to wait for the handler to have seen everything."""
+        self._flushing.set()
+        self._woken.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._flushing.set()
         self._woken.set()
         if self._thread.is_alive():
             self._thread.join(timeout=self._wait + 5)
@@ -169,7 +183,8 @@ class SqsPoller:
                 LOG.exception("polling %s failed", self.queue_url)
                 received = 0
             if received < self._batch_size:  # the queue is drained, or was a moment ago
-                self._woken.wait(self._idle)
+                if self._woken.wait(self._idle) and self._window > 0:
+                    self._flushing.wait(self._window)  # more of the same batch may come
                 self._woken.clear()
 
     def _record(self, m: Mapping[str, Any]) -> dict[str, Any]:

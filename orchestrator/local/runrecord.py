@@ -16,9 +16,9 @@ import contextlib
 import json
 import os
 import shutil
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,8 @@ STREAMS = "_streams"  # under logs/<run>: the Batch log streams, named as on AWS
 
 
 def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    """Local time to the millisecond: a run can start and end within one second."""
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
 
 
 def friendly_log(root: Path, run_id: str, stage: str, sample: str, attempt: int) -> Path:

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -51,10 +51,13 @@ if TYPE_CHECKING:
 
 TTL = timedelta(days=30)
 MAX_TRIES = 10
+K = TypeVar("K")
+Read: TypeAlias = JobEvent | ExecutionEvent | str  # as read_event returns it (str: why ignored)
 
 __all__ = ["MalformedEvent", "Outcome", "apply_array_event", "apply_execution_event",
-           "apply_job_event", "create_table", "handle_event", "parse_event", "read_arrays",
-           "read_execution", "read_run", "record_skipped", "resolve"]
+           "apply_job_event", "apply_read", "create_table", "handle_event", "parse_event",
+           "read_arrays", "read_event", "read_execution", "read_run", "record_skipped",
+           "resolve", "superseded"]
 
 
 @dataclass(frozen=True)
@@ -301,19 +304,52 @@ def parse_event(event: Any) -> JobEvent | ExecutionEvent | str:
     return f"not a job or execution event: {kind[0]} / {kind[1]}"
 
 
+def read_event(event: Any, manifests: Manifests | None = None) -> Read:
+    """:func:`parse_event`, with an array job's event resolved to the row it writes."""
+    parsed = parse_event(event)
+    return resolve(parsed, manifests) if isinstance(parsed, JobEvent) else parsed
+
+
+def apply_read(table: Table, read: Read, *, now: datetime | None = None) -> Outcome:
+    """Apply an event :func:`read_event` returned."""
+    if isinstance(read, str):
+        return Outcome("ignored", False, read)
+    if isinstance(read, JobEvent):
+        if read.array_size is not None:
+            return apply_array_event(table, read, now=now)
+        return apply_job_event(table, read, now=now)
+    return apply_execution_event(table, read, now=now)
+
+
 def handle_event(table: Table, event: Any, *, now: datetime | None = None,
                  manifests: Manifests | None = None) -> Outcome:
     """Apply one EventBridge event; MalformedEvent when it cannot be understood (an array
     job's event also when its manifest cannot say which sample it ran)."""
-    parsed = parse_event(event)
-    if isinstance(parsed, str):
-        return Outcome("ignored", False, parsed)
-    if isinstance(parsed, JobEvent):
-        job = resolve(parsed, manifests)
-        if job.array_size is not None:
-            return apply_array_event(table, job, now=now)
-        return apply_job_event(table, job, now=now)
-    return apply_execution_event(table, parsed, now=now)
+    return apply_read(table, read_event(event, manifests), now=now)
+
+
+def _row(event: JobEvent) -> tuple[str, str]:
+    if event.array_size is not None:
+        offset = event.manifest.offset if event.manifest is not None else 0
+        return event.execution, contracts.array_sk(event.stage, offset)
+    return event.execution, contracts.job_sk(event.stage, event.sample)
+
+
+def superseded(events: Mapping[K, JobEvent]) -> dict[K, JobEvent]:
+    """The events of one batch that another event of it makes redundant, each with the event
+    that does: a row ends holding the event with the greatest order key it was given, and an
+    execution's counters end counting that event's status, whatever else came in between.
+    So applying only the others leaves the table as applying all of them would (and a
+    short job's RUNNABLE, STARTING, RUNNING and SUCCEEDED, batched, cost one write, not
+    four). Of equal keys (a duplicate delivery) the later in the batch is kept."""
+    kept: dict[tuple[str, str], K] = {}
+    for key, event in events.items():
+        row = _row(event)
+        held = kept.get(row)
+        if held is None or _order(event) >= _order(events[held]):
+            kept[row] = key
+    return {key: events[kept[_row(event)]] for key, event in events.items()
+            if kept[_row(event)] != key}
 
 
 def _plain(value: Any) -> Any:

@@ -4,6 +4,7 @@ Timings are in benchmarks/local_engine.py; these tests assert the mechanisms."""
 
 from __future__ import annotations
 
+import gc
 import inspect
 import itertools
 import json
@@ -294,3 +295,6 @@ def test_the_engine_reads_the_table_only_after_a_function_ran(
     # a read after each function call and state change (a dozen), not 20 in the 4 s sleep
     assert 2 <= len(reads) < 16, reads
     assert max(b - a for a, b in itertools.pairwise(reads)) > 2  # idle in the sleep
+    # the collector, paused while the engine started and frozen over its start-up objects
+    # during the execution (gcphases), is as it was: this process runs many engines
+    assert gc.isenabled() and gc.get_freeze_count() == 0

@@ -426,6 +426,47 @@ def test_sqs_poller_redelivers_only_what_the_handler_reports(
     assert sorted(seen) == ["a", "b", "b", "c"]
 
 
+def test_sqs_poller_gathers_what_comes_within_its_batching_window(
+    adapted: Clients, local: LocalAws
+) -> None:
+    """As the event source mapping's MaximumBatchingWindowInSeconds: messages sent one by one
+    within the window after a wake reach the handler together; after flush(), each at once."""
+    url = adapted.queue("gathered", {"source": ["nothing"]})
+    batches: list[list[str]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        batches.append([r["body"] for r in event["Records"]])
+
+    adapted.sqs.send_message(QueueUrl=url, MessageBody="before")
+    poller = SqsPoller(adapted.sqs, url, handler, idle_seconds=30,
+                       batching_window=1.0).start()
+    try:
+        wait_for(lambda: batches, "the first poll")  # then it idles until woken
+        for body in ("a", "b", "c"):
+            adapted.sqs.send_message(QueueUrl=url, MessageBody=body)
+            poller.wake()
+            time.sleep(0.05)
+        wait_for(lambda: len(batches) == 2, "the gathered batch")
+        assert batches == [["before"], ["a", "b", "c"]]
+        poller.flush()
+        adapted.sqs.send_message(QueueUrl=url, MessageBody="d")
+        poller.wake()
+        wait_for(lambda: len(batches) == 3, "the message sent after flush", limit=0.9)
+        assert batches[2] == ["d"]
+    finally:
+        poller.stop()
+
+
+def test_the_adapter_signals_the_end_of_an_execution(adapted: Clients,
+                                                     local: LocalAws) -> None:
+    """LocalAws.execution_ended: the engine waits on it instead of polling for the end."""
+    local.execution_ended.clear()
+    result = adapted.execute({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+                             RUNNER)
+    assert result["status"] == "SUCCEEDED"
+    assert local.execution_ended.is_set()
+
+
 def test_adapter_emits_execution_status_change(adapted: Clients, local: LocalAws) -> None:
     url = adapted.queue("runs", {"source": ["aws.states"],
                                  "detail-type": ["Step Functions Execution Status Change"]})
@@ -897,3 +938,55 @@ def test_adapter_writes_the_same_history_as_plain_json(
                                          "PassStateExited", "FailStateEntered",
                                          "ExecutionFailed"]
     assert got[-1]["executionFailedEventDetails"] == {"error": "Broken", "cause": "on purpose"}
+
+
+SEND_TWICE = {"StartAt": "One", "States": {
+    "One": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "Next": "Two",
+            "Parameters": {"QueueUrl.$": "$.queue", "MessageBody": "one"},
+            "ResultPath": None},
+    "Two": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True,
+            "Parameters": {"QueueUrl.$": "$.queue", "MessageBody": "two"},
+            "ResultPath": None}}}
+
+
+@pytest.fixture
+def clients_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The services of the boto3 clients made from now on (the interpreter's among them)."""
+    made: list[str] = []
+    original = boto3.client
+
+    def client(*args: Any, **kwargs: Any) -> Any:
+        made.append(str(kwargs.get("service_name") or args[0]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(boto3, "client", client)
+    return made
+
+
+def _send_twice(clients: Clients, runs: int, tag: str) -> None:
+    url = clients.sqs.create_queue(QueueName=f"sent-{tag}")["QueueUrl"]
+    machine = clients.sfn.create_state_machine(
+        name=f"send-{tag}", definition=json.dumps(SEND_TWICE),
+        roleArn=RUNNER)["stateMachineArn"]
+    for i in range(runs):
+        described = clients.wait_execution(clients.sfn.start_execution(
+            stateMachineArn=machine, name=f"s{i}", input=json.dumps({"queue": url}))[
+                "executionArn"])
+        assert described["status"] == "SUCCEEDED"
+    got = clients.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert len(got) == 2 * runs
+
+
+def test_gap_the_interpreter_makes_a_client_for_every_task(plain: Clients,
+                                                         clients_made: list[str]) -> None:
+    """Adapter piece: sfnfix.cached_clients."""
+    _send_twice(plain, 2, "plain")
+    assert clients_made.count("sqs") >= 4  # one per task, each run
+
+
+def test_adapter_makes_each_client_of_the_interpreter_once(adapted: Clients,
+                                                           clients_made: list[str]) -> None:
+    _send_twice(adapted, 1, "first")
+    first = clients_made.count("sqs")
+    _send_twice(adapted, 3, "later")  # six more tasks, all sent through the kept client
+    assert clients_made.count("sqs") == first

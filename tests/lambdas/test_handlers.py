@@ -226,6 +226,39 @@ def test_sqs_batch_reports_only_the_bad_records(
     assert {"JobStatusChanges", "JobDuration", "MalformedEvents", "IgnoredEvents"} <= names
 
 
+def test_a_batch_with_a_job_s_whole_life_writes_its_row_once(
+    table: Table, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+    load_event: Load, logs: Callable[[], list[dict[str, Any]]],
+) -> None:
+    """The events of one job that a later one in the same batch supersedes are acknowledged
+    without a write (on AWS: a short job's changes within the 5 s batching window)."""
+    monkeypatch.setenv("TABLE_NAME", table.name)
+    written: list[str] = []
+    apply_job_event = jobstate.apply_job_event
+
+    def counted(table: Table, event: Any, **kwargs: Any) -> jobstate.Outcome:
+        written.append(event.status)
+        return apply_job_event(table, event, **kwargs)
+
+    monkeypatch.setattr(jobstate, "apply_job_event", counted)
+    record = load_event("sqs_batch_job_events")["Records"][0]
+    names = ["batch_job_running", "batch_job_succeeded", "batch_job_runnable",
+             "batch_job_starting", "batch_job_running"]  # out of order, one twice
+    batch = {"Records": [dict(record, messageId=f"m{i}", body=json.dumps(load_event(n)))
+                         for i, n in enumerate(names)]}
+
+    resp = events_app.handler(batch, lambda_context)
+
+    assert resp == {"batchItemFailures": []}  # all acknowledged
+    assert written == ["SUCCEEDED"]
+    execution, [row] = jobstate.read_execution(table, FIXTURE_EXECUTION)
+    assert row["status"] == "SUCCEEDED"
+    assert execution is not None and execution["n_SUCCEEDED"] == 1
+    assert not any(v for k, v in execution.items() if k.startswith("n_") and k != "n_SUCCEEDED")
+    said = [d["message"] for d in logs() if "superseded by SUCCEEDED" in str(d.get("message"))]
+    assert len(said) == 4
+
+
 def test_sqs_batch_of_only_malformed_records_does_not_crash(
     table: Table, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
     load_event: Load,

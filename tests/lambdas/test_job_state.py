@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator_runtime import contracts, jobstate, limits
-from orchestrator_runtime.events import CAUSE_LIMIT, MalformedEvent
+from orchestrator_runtime.events import CAUSE_LIMIT, JobEvent, MalformedEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -280,3 +280,59 @@ def test_a_sanitised_tag_without_the_task_uri_is_a_named_error(load_event: Load)
     event["detail"]["container"]["environment"] = []
     with pytest.raises(MalformedEvent, match=r"orchestrator:execution.*ORCH_TASK_URI"):
         jobstate.parse_event(event)
+
+
+def test_applying_only_what_a_batch_does_not_supersede_leaves_the_same_table(
+        aws: None) -> None:
+    """jobstate.superseded: the job-events function acknowledges the events another event
+    of the same SQS batch supersedes without writing them. Whatever the batch (two jobs'
+    streams, duplicated, shuffled, after any events already applied), the rows and counters
+    end as they do when every event is applied."""
+    dynamodb = boto3.resource("dynamodb")
+    runs = itertools.count()
+
+    @settings(max_examples=30, deadline=None)
+    @given(retries=st.integers(0, 2), failed=st.booleans(),
+           gaps=st.lists(st.integers(0, 2), min_size=1, max_size=4), data=st.data())
+    def same(retries: int, failed: bool, gaps: list[int], data: st.DataObject) -> None:
+        events = []
+        for sample in ("S1", "S2"):
+            for event in stream(retries, failed and sample == "S2", gaps):
+                event["detail"]["tags"][contracts.TAG_SAMPLE] = sample
+                events.append(event)
+        extra = data.draw(st.lists(st.sampled_from(range(len(events))), max_size=6))
+        order = data.draw(st.permutations([*range(len(events)), *extra]))
+        before = data.draw(st.integers(0, len(order)))  # applied by earlier batches
+        table = jobstate.create_table(dynamodb, f"superseded-{next(runs)}")
+        results = []
+        for arn, whole in ((f"{EXECUTION}-all", True), (f"{EXECUTION}-batched", False)):
+            read = []
+            for i in order:
+                event = copy.deepcopy(events[i])
+                event["detail"]["tags"][contracts.TAG_EXECUTION] = arn
+                read.append(jobstate.read_event(event))
+            for one in read[:before]:
+                jobstate.apply_read(table, one, now=NOW)
+            batch = dict(enumerate(read[before:]))
+            skipped = {} if whole else jobstate.superseded(
+                {k: v for k, v in batch.items() if isinstance(v, JobEvent)})
+            for key, one in batch.items():
+                if key not in skipped:
+                    jobstate.apply_read(table, one, now=NOW)
+            execution, rows = jobstate.read_execution(table, arn)
+            results.append(([{k: v for k, v in r.items() if k != "pk"} for r in rows],
+                            counters(execution)))
+        table.delete()
+        assert results[0] == results[1]
+
+    same()
+
+
+def test_a_batch_holding_a_job_s_whole_life_writes_once(load_event: Load) -> None:
+    events = [jobstate.read_event(load_event(n)) for n in IN_ORDER]
+    jobs = {i: e for i, e in enumerate(events) if isinstance(e, JobEvent)}
+
+    skipped = jobstate.superseded(jobs)
+
+    assert set(jobs) - set(skipped) == {len(IN_ORDER) - 1}  # the SUCCEEDED event alone
+    assert {e.status for e in skipped.values()} == {"SUCCEEDED"}

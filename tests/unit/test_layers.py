@@ -69,7 +69,7 @@ LAYERS: dict[str, str] = {
         "bucket", "casing", "display", "dynamofix", "engine", "events", "inputs", "lambdas",
         "mapfix", "prepare", "progress", "publish", "reaper", "resources", "runlock", "runrecord",
         "runreport", "runs", "s3store", "settle", "warmstart", "workspace", "zygote",
-        "inprocess", "modeltrack", "aslcache", "sfnfix", "warmengine", "wire")),
+        "inprocess", "modeltrack", "aslcache", "sfnfix", "warmengine", "wire", "gcphases")),
     **_layer("dryrun", _in("orchestrator", "dryrun")),
     **_layer("cli", _in(
         "orchestrator.cli", "", "__main__", "aws", "batch", "build", "doctor", "local",

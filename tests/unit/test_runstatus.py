@@ -5,8 +5,10 @@ going (a source whose run advances on every read)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,8 @@ from orchestrator.aws.runs import _camel, job_size, row_from_job
 from orchestrator.cli import main, parser
 from orchestrator.cli import status as status_cli
 from orchestrator.cli.runsource import resolve_run, wants_local
-from orchestrator.local.runs import looks_local
+from orchestrator.local.runrecord import RunRecord
+from orchestrator.local.runs import LocalRuns, looks_local
 from orchestrator.runs import Backend, Run, RunNotFound, RunSummary, count_rows, iso, parse_time
 from orchestrator.runstatus import MISSING_MARK, status_doc
 from orchestrator_runtime import contracts
@@ -33,9 +36,24 @@ def test_times_in_every_shape_the_records_use_parse_to_the_same_instant(when: da
                                                                          ) -> None:
     when = when.replace(microsecond=0)
     assert parse_time(iso(when)) == when
-    assert parse_time(when.strftime("%Y-%m-%dT%H:%M:%S%z")) == when  # runrecord.now_iso
+    assert parse_time(when.strftime("%Y-%m-%dT%H:%M:%S%z")) == when  # older local records
     assert parse_time(int(when.timestamp() * 1000)) == when  # Batch's epoch millis
     assert parse_time(when.isoformat(timespec="milliseconds").replace("+00:00", "Z")) == when
+
+
+def test_a_local_run_that_ends_within_its_first_second_lasted_more_than_nothing(
+        tmp_path: Path) -> None:
+    """A no-op re-run takes well under a second; its record said 0 s when it kept whole
+    seconds."""
+    record = RunRecord(tmp_path, "20261202-120000-abcdef", "wf", "wf.py")
+    record.save()
+    time.sleep(0.01)
+    record.finish("SUCCEEDED")
+
+    [run] = LocalRuns(tmp_path).list_runs()
+
+    assert run.ended_at is not None and run.started_at is not None
+    assert 0 < (run.duration_seconds() or 0) < 5
 
 
 def test_bad_times_are_unknown_not_errors() -> None:
