@@ -527,7 +527,8 @@ class LocalAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
-        self._inprocess = inprocess.install(self.endpoint_url, self._server.app)
+        self._inprocess = inprocess.install(  # the interpreter says localhost:$MOTO_PORT
+            self.endpoint_url, self._server.app, aliases=[f"http://localhost:{port}"])
         # The interpreter's own clients go to localhost:$MOTO_PORT.
         self._set_env({**self._extra_env, **self.environment, "MOTO_PORT": str(port)})
         self._saved_config = copy.deepcopy(dict(default_user_config))

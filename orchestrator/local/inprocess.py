@@ -10,6 +10,9 @@ emulator's endpoint straight to the server's WSGI application, the same one the 
 calls, with the environment werkzeug's test client builds for the same method, URL, headers
 and body. So routing, parsing and responses are moto's own either way; only the socket is
 skipped. Job processes (other processes) still talk HTTP. Any other request is left alone.
+The Step Functions interpreter's own clients address the same server as
+``http://localhost:<port>``: that name is an alias (its Batch calls, two per stage, went out
+as HTTP).
 """
 
 from __future__ import annotations
@@ -30,17 +33,19 @@ HOOK_ID = "orchestrator-local-inprocess"
 
 
 class Dispatch:
-    """The ``before-send`` hook: a response for requests to ``base_url``, else None."""
+    """The ``before-send`` hook: a response for requests to ``base_url`` (or to one of
+    ``aliases``, other names of the same server), else None."""
 
-    def __init__(self, base_url: str, app: WsgiApp) -> None:
+    def __init__(self, base_url: str, app: WsgiApp, aliases: Iterable[str] = ()) -> None:
         self.base_url = base_url.rstrip("/")
+        self._prefixes = (self.base_url, *(a.rstrip("/") for a in aliases))
         self.app = app
         self.active = True
         self.count = 0  # requests answered in process (for tests and benchmarks)
         self._lock = threading.Lock()
 
     def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
-        if not self.active or not request.url or not request.url.startswith(self.base_url):
+        if not self.active or not request.url or not request.url.startswith(self._prefixes):
             return None
         url = urlsplit(request.url)
         body = request.body
@@ -72,10 +77,11 @@ class Dispatch:
         return AWSResponse(request.url, started["status"], answer, MockRawResponse(content))
 
 
-def install(base_url: str, app: WsgiApp) -> Dispatch:
-    """Answer this process's requests to ``base_url`` in process, for clients created from
-    now on (new sessions and boto3's default one); :func:`uninstall` undoes it."""
-    hook = Dispatch(base_url, app)
+def install(base_url: str, app: WsgiApp, aliases: Iterable[str] = ()) -> Dispatch:
+    """Answer this process's requests to ``base_url`` (and ``aliases``) in process, for
+    clients created from now on (new sessions and boto3's default one); :func:`uninstall`
+    undoes it."""
+    hook = Dispatch(base_url, app, aliases)
     handler: Any = hook
     botocore.handlers.BUILTIN_HANDLERS.append(("before-send", handler))
     if boto3.DEFAULT_SESSION is not None:

@@ -323,3 +323,16 @@ def test_a_sync_task_fails_as_task_failed_when_one_child_fails(adapted: Clients)
     assert cause["Status"] == "FAILED"
     assert cause["ArrayProperties"]["StatusSummary"]["FAILED"] == 1
     assert cause["ArrayProperties"]["StatusSummary"]["SUCCEEDED"] == 4
+
+
+def test_a_job_s_start_reaches_eventbridge_in_one_put(adapted: Clients,
+                                                      local: LocalAws) -> None:
+    """The delivery thread gathers for a moment: RUNNABLE, STARTING and RUNNING, a few
+    milliseconds apart, are one PutEvents (one batch for listeners), not three."""
+    calls: list[list[str]] = []
+    local.batch.add_batch_listener(lambda jobs: calls.append([j["status"] for j in jobs]))
+    batch = adapted.setup_batch(["sh", "-c", "sleep 1"])
+    job_id = submit(adapted, batch)
+    assert finish(local, job_id) == "SUCCEEDED"
+    wait_for(lambda: calls and calls[-1][-1] == "SUCCEEDED", "the last event")
+    assert calls == [["RUNNABLE", "STARTING", "RUNNING"], ["SUCCEEDED"]]

@@ -18,13 +18,24 @@ BUCKET = "inprocess-tests"
 KEY_CHARS = string.ascii_letters + string.digits + "!-_.*'()/ &$@=;:+,?é€漢"
 
 
-def over_http(aws: LocalAws, service: str) -> Any:
-    """A client the hook does not answer: the same server, named differently."""
-    url = aws.endpoint_url.replace("127.0.0.1", "localhost")
+def named(aws: LocalAws, host: str, service: str) -> Any:
+    """A client of the emulator's server, reached as ``host``."""
+    url = aws.endpoint_url.replace("127.0.0.1", host)
     assert url != aws.endpoint_url
     return boto3.client(service, endpoint_url=url, region_name=aws.region,  # type: ignore[call-overload]
                         aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
                         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+
+def over_http(aws: LocalAws, service: str) -> Any:
+    """A client of the same server that the hook does not answer: its session goes without."""
+    session = boto3.Session()
+    hook: Any = aws._inprocess
+    session._session.unregister("before-send", hook)
+    return session.client(service, endpoint_url=aws.endpoint_url,  # type: ignore[call-overload]
+                          region_name=aws.region,
+                          aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
 
 
 def test_the_engines_own_requests_are_answered_in_process(local: LocalAws) -> None:
@@ -34,8 +45,10 @@ def test_the_engines_own_requests_are_answered_in_process(local: LocalAws) -> No
     local.client("s3").create_bucket(Bucket=BUCKET)
     local.client("sqs").list_queues()
     assert hook.count == before + 2
-    over_http(local, "s3").list_buckets()  # another endpoint: left to HTTP
-    assert hook.count == before + 2
+    named(local, "localhost", "batch").describe_jobs(jobs=[])  # the interpreter's name
+    assert hook.count == before + 3
+    over_http(local, "s3").list_buckets()  # a client without the hook: over HTTP
+    assert hook.count == before + 3
 
 
 @pytest.fixture
