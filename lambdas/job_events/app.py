@@ -1,7 +1,9 @@
 """The job-events function: Batch job and Step Functions execution status into DynamoDB.
 
 Batch events come through SQS (a batch of EventBridge events; a record that fails is
-reported in batchItemFailures and retried, then dead-lettered); execution events and
+reported in batchItemFailures and retried, then dead-lettered; a job event that a later one
+of the same batch supersedes is acknowledged without a write: jobstate.superseded, so a
+short job's whole life within the batching window is one write); execution events and
 unwrapped Batch events come straight from EventBridge. The events of array jobs' children
 name a manifest line, read from the workflow's bucket (``_orchestrator/tasks/``) to know
 the sample: the function keeps what it read for the next events of the same array job.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -94,23 +97,22 @@ def _log(outcome: jobstate.Outcome) -> None:
                                         "workflow": outcome.workflow, "stage": outcome.stage})
 
 
-def _event_of(record: SQSRecord | dict[str, Any]) -> Any:
+def record_handler(record: SQSRecord) -> None:
     body = record.get("body")
     try:
         if not isinstance(body, str):
             raise TypeError
-        return json.loads(body)
+        event = json.loads(body)
     except (TypeError, ValueError, RecursionError):
-        logger.error("SQS body is not JSON", extra={"message_id": record.get("messageId")})
+        logger.error("SQS body is not JSON", extra={"message_id": record.message_id})
         metrics.add_metric("MalformedEvents", MetricUnit.Count, 1)
-        raise MalformedEvent(f"SQS message {record.get('messageId')}: body is not JSON"
-                             ) from None
+        raise MalformedEvent(f"SQS message {record.message_id}: body is not JSON") from None
+    _retried_if_it_fails(record, lambda: apply(event))
 
 
-def record_handler(record: SQSRecord) -> None:
-    event = _event_of(record)
+def _retried_if_it_fails(record: SQSRecord, work: Callable[[], object]) -> None:
     try:
-        apply(event)
+        work()
     except MalformedEvent:
         raise
     except Exception:  # the table, not the event: SQS delivers it again
@@ -148,12 +150,7 @@ class _Batch:
         if read is None:  # unreadable: the whole path again, which reports why
             record_handler(record)
             return
-        try:
-            _apply_read(read)
-        except Exception:  # the table, not the event: SQS delivers it again
-            logger.exception("event not applied; it will be retried",
-                             extra={"message_id": record.message_id})
-            raise
+        _retried_if_it_fails(record, lambda: _apply_read(read))
 
 
 def _identified(records: list[Any]) -> list[dict[str, Any]]:

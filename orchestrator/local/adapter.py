@@ -68,7 +68,8 @@ that shows the gap on plain moto, so it can be removed when upstream fixes it):
    with ``json.dumps`` (:mod:`orchestrator.local.sfnfix`).
 13. The interpreter makes a new boto3 client for every service task and every ``.sync``
    answer (two per Batch stage, ~3 ms each); one per region and service is kept
-   (:func:`~orchestrator.local.sfnfix.cached_clients`).
+   (:func:`~orchestrator.local.sfnfix.cached_clients`). And an execution's end is signalled
+   (:attr:`LocalAws.execution_ended`), so the engine needs not poll for it.
 """
 
 from __future__ import annotations
@@ -128,7 +129,6 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_batch,
 )
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.responses import StepFunctionResponse
@@ -158,8 +158,8 @@ _UNSET_ENV: Final = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 WAKE_FALLBACK: Final = 1.0  # seconds between polls of a queue nothing has woken
 # How long a woken queue gathers messages before its handler runs (the event source
 # mapping's MaximumBatchingWindowInSeconds, 5 s in the template, kept short here so that
-# progress stays live). A trivial job's four status changes then cost one handler call, not
-# three, and that call waits while the state machine moves on to the next stage.
+# progress stays live). A trivial job's status changes then reach job_events together, which
+# writes the job's row once, while the state machine moves on to the next stage.
 BATCHING_WINDOW: Final = 0.2
 SYNC_SLICE: Final = 0.25  # longest a .sync task waits before checking its execution still runs
 DYNAMODB_LOCK: Final = threading.Lock()  # one DynamoDB request at a time inside the emulator
@@ -230,42 +230,16 @@ def install(batch: LocalBatch, lambdas: LambdaRegistry,
                    sfnfix.fast_history(StepFunctionResponse.get_execution_history))
         done.patch(sqs_models, "camelcase_to_underscores",
                    functools.lru_cache(maxsize=256)(camelcase_to_underscores))
-        _patch_client_factory(done)
+        for owner, name, value in sfnfix.client_factory_patches():
+            done.patch(owner, name, value)
         if ended is not None:
             done.patch(BaseExecutionWorkerCommunication, "terminated",
-                       _signalled(BaseExecutionWorkerCommunication.terminated, ended))
+                       sfnfix.signalled(BaseExecutionWorkerCommunication.terminated, ended))
     except BaseException:
         done.undo()
         raise
     _ACTIVE = done
     return done
-
-
-def _signalled(terminated: Callable[[Any], None],
-               ended: threading.Event) -> Callable[[Any], None]:
-    """An execution's end (its status already set), also setting ``ended``: whoever waits
-    for the execution needs not poll for it."""
-
-    @functools.wraps(terminated)
-    def signalled(self: Any) -> None:
-        try:
-            terminated(self)
-        finally:
-            ended.set()
-
-    return signalled
-
-
-def _patch_client_factory(done: Installed) -> None:
-    """Every module that imported moto's ``boto_client_for`` (and the one defining it, for
-    modules imported later) gets :func:`sfnfix.cached_clients` of it."""
-    original = sfn_boto_client.boto_client_for
-    cached = sfnfix.cached_clients(original)
-    done.patch(sfn_boto_client, "boto_client_for", cached)
-    for name, module in list(sys.modules.items()):
-        if (module is not None and name.startswith(("moto.stepfunctions.", "orchestrator.local."))
-                and vars(module).get("boto_client_for") is original):
-            done.patch(module, "boto_client_for", cached)
 
 
 def fast_clock(original: Callable[..., float], scale: float) -> Callable[..., float]:
