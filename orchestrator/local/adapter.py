@@ -69,7 +69,7 @@ that shows the gap on plain moto, so it can be removed when upstream fixes it):
 13. The interpreter makes a new boto3 client for every service task and every ``.sync``
    answer (two per Batch stage, ~3 ms each); one per region and service is kept
    (:func:`~orchestrator.local.sfnfix.cached_clients`). And an execution's end is signalled
-   (:attr:`LocalAws.execution_ended`), so the engine needs not poll for it.
+   (:meth:`LocalAws.end_of`), so the engine needs not poll for it.
 """
 
 from __future__ import annotations
@@ -191,9 +191,9 @@ _INHERITED: Final = object()  # marks an attribute the class did not define itse
 
 
 def install(batch: LocalBatch, lambdas: LambdaRegistry,
-            ended: threading.Event | None = None) -> Installed:
+            ended: Callable[[str], None] | None = None) -> Installed:
     """Patch moto (process-wide) so Batch and Lambda integrations behave as on AWS;
-    ``ended`` is set each time an execution ends."""
+    ``ended(execution ARN)`` is called as each execution ends."""
     global _ACTIVE
     if _ACTIVE is not None:
         raise RuntimeError("the local AWS adapter is already installed in this process; "
@@ -464,7 +464,8 @@ class LocalAws:
         self._saved_env: dict[str, str | None] = {}
         self._saved_config: dict[str, Any] = {}
         self._pollers: list[SqsPoller] = []
-        self.execution_ended = threading.Event()  # set when any execution ends; clear it
+        self._ends: dict[str, threading.Event] = {}  # execution ARN -> set once it ended
+        self._ends_lock = threading.Lock()
         self._quiet: dict[str, int] | None = None
         self._router: OutputRouter | None = None
         self.endpoint_url = ""
@@ -518,7 +519,7 @@ class LocalAws:
         self.lambdas = LambdaRegistry(self.region, self._router)
         for name, handler in self._handlers.items():
             self.lambdas.register(name, handler)
-        self._patches = install(self.batch, self.lambdas, self.execution_ended)
+        self._patches = install(self.batch, self.lambdas, lambda arn: self.end_of(arn).set())
         self.batch.add_batch_listener(BatchEvents(self.client("events")))
         self.batch.add_batch_listener(lambda _: self._wake_pollers())
 
@@ -587,6 +588,11 @@ class LocalAws:
         batching window: the caller waits for the table to hold every event."""
         for poller in list(self._pollers):
             poller.flush()
+
+    def end_of(self, execution_arn: str) -> threading.Event:
+        """Set once the execution has ended (its status is final by then)."""
+        with self._ends_lock:
+            return self._ends.setdefault(execution_arn, threading.Event())
 
     def activity(self) -> int:
         """Grows each time a function (invoked, or fed by a queue) returns: a table those

@@ -203,9 +203,9 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
     jobs = sum(progress.expected_jobs(wf, len(prep.samples)).values())
     monitor.phase("running", f"running {jobs} job(s)")
     read = -1  # the functions' activity when the table was last read
+    ended = aws.end_of(arn)  # cuts the wait between polls short
     while True:
         began = time.monotonic()
-        aws.execution_ended.clear()  # before looking: an end from now on cuts the wait short
         desc = sfn.describe_execution(executionArn=arn)
         activity = aws.activity()
         if activity != read:  # else no function has written the table since the last read
@@ -215,7 +215,7 @@ def _execute(aws: LocalAws, deployed: resources.Deployed, prep: Prepared,
             monitor.rows(rows)
         if desc["status"] != "RUNNING":
             break
-        aws.execution_ended.wait(settle.pause(poll, time.monotonic() - began))
+        ended.wait(settle.pause(poll, time.monotonic() - began))
     aws.emit_execution_status(arn)
     aws.flush_events()
     events = settle.history(sfn, arn)

@@ -105,15 +105,16 @@ def client_factory_patches() -> list[tuple[Any, str, Any]]:
 
 
 def signalled(terminated: Callable[[Any], None],
-              ended: threading.Event) -> Callable[[Any], None]:
+              ended: Callable[[str], None]) -> Callable[[Any], None]:
     """An execution worker's ``terminated`` (the execution's status is set there) that also
-    sets ``ended``: whoever waits for an execution needs not poll for its end."""
+    calls ``ended(execution ARN)``: whoever waits for an execution needs not poll for its
+    end."""
 
     @functools.wraps(terminated)
     def signalled(self: Any) -> None:
         try:
             terminated(self)
         finally:
-            ended.set()
+            ended(str(self.execution.exec_arn))
 
     return signalled

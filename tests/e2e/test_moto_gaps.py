@@ -457,14 +457,22 @@ def test_sqs_poller_gathers_what_comes_within_its_batching_window(
         poller.stop()
 
 
-def test_the_adapter_signals_the_end_of_an_execution(adapted: Clients,
-                                                     local: LocalAws) -> None:
-    """LocalAws.execution_ended: the engine waits on it instead of polling for the end."""
-    local.execution_ended.clear()
-    result = adapted.execute({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
-                             RUNNER)
-    assert result["status"] == "SUCCEEDED"
-    assert local.execution_ended.is_set()
+def test_the_adapter_signals_the_end_of_each_execution(adapted: Clients,
+                                                       local: LocalAws) -> None:
+    """LocalAws.end_of: the engine waits on its execution's end instead of polling for it,
+    and the end of another execution (a child of a map run) does not wake it."""
+    machine = adapted.sfn.create_state_machine(
+        name="waits", definition=json.dumps({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}),
+        roleArn=RUNNER)["stateMachineArn"]
+    slow, quick = (adapted.sfn.start_execution(stateMachineArn=machine, name=n,
+                                               input=json.dumps({"s": s}))["executionArn"]
+                   for n, s in (("slow", 2), ("quick", 0)))
+    assert local.end_of(quick).wait(10)
+    assert adapted.sfn.describe_execution(executionArn=quick)["status"] == "SUCCEEDED"
+    assert not local.end_of(slow).is_set()
+    assert local.end_of(slow).wait(10)
+    assert adapted.sfn.describe_execution(executionArn=slow)["status"] == "SUCCEEDED"
 
 
 def test_adapter_emits_execution_status_change(adapted: Clients, local: LocalAws) -> None:
