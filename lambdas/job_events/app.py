@@ -81,8 +81,13 @@ def apply(event: Any) -> jobstate.Outcome:
 
 
 def _apply_read(read: jobstate.Read) -> jobstate.Outcome:
-    outcome = jobstate.apply_read(_table(), read)
-    _log(outcome)
+    return _counted(jobstate.apply_read(_table(), read))
+
+
+def _counted(outcome: jobstate.Outcome) -> jobstate.Outcome:
+    """An event's outcome, logged and counted."""
+    logger.info(outcome.message, extra={"kind": outcome.kind, "applied": outcome.applied,
+                                        "workflow": outcome.workflow, "stage": outcome.stage})
     if outcome.kind == "ignored":
         metrics.add_metric("IgnoredEvents", MetricUnit.Count, 1)
     else:  # duplicates and late events are normal; a high share hints at a redelivery storm
@@ -90,11 +95,6 @@ def _apply_read(read: jobstate.Read) -> jobstate.Outcome:
                            MetricUnit.Count, 1)
     _metrics(outcome)
     return outcome
-
-
-def _log(outcome: jobstate.Outcome) -> None:
-    logger.info(outcome.message, extra={"kind": outcome.kind, "applied": outcome.applied,
-                                        "workflow": outcome.workflow, "stage": outcome.stage})
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -141,10 +141,9 @@ class _Batch:
         if later is not None:
             own = self.read[record.message_id]
             assert isinstance(own, JobEvent)
-            _log(jobstate.Outcome("job", False, f"{own.stage}/{own.sample} {own.status}: "
-                                  f"superseded by {later.status} in the same batch",
-                                  own.workflow, own.stage, own.status))
-            metrics.add_metric("EventsSuperseded", MetricUnit.Count, 1)
+            _counted(jobstate.Outcome("job", False, f"{own.stage}/{own.sample} {own.status}: "
+                                      f"superseded by {later.status} in the same batch",
+                                      own.workflow, own.stage, own.status))
             return
         read = self.read.get(record.message_id)
         if read is None:  # unreadable: the whole path again, which reports why

@@ -191,7 +191,7 @@ _INHERITED: Final = object()  # marks an attribute the class did not define itse
 
 
 def install(batch: LocalBatch, lambdas: LambdaRegistry,
-            ended: Callable[[str], None] | None = None) -> Installed:
+            ended: Callable[[str], None]) -> Installed:
     """Patch moto (process-wide) so Batch and Lambda integrations behave as on AWS;
     ``ended(execution ARN)`` is called as each execution ends."""
     global _ACTIVE
@@ -232,9 +232,8 @@ def install(batch: LocalBatch, lambdas: LambdaRegistry,
                    functools.lru_cache(maxsize=256)(camelcase_to_underscores))
         for owner, name, value in sfnfix.client_factory_patches():
             done.patch(owner, name, value)
-        if ended is not None:
-            done.patch(BaseExecutionWorkerCommunication, "terminated",
-                       sfnfix.signalled(BaseExecutionWorkerCommunication.terminated, ended))
+        done.patch(BaseExecutionWorkerCommunication, "terminated",
+                   sfnfix.signalled(BaseExecutionWorkerCommunication.terminated, ended))
     except BaseException:
         done.undo()
         raise

@@ -127,6 +127,17 @@ def attempt_items(attempts: Sequence[JobAttempt]) -> list[dict[str, Any]]:
     return out
 
 
+def _offset(event: JobEvent) -> int:
+    return event.manifest.offset if event.manifest is not None else 0
+
+
+def _row(event: JobEvent) -> tuple[str, str]:
+    """The (pk, sk) of the row an event writes: an array job's own row, or its sample's."""
+    if event.array_size is not None:
+        return event.execution, contracts.array_sk(event.stage, _offset(event))
+    return event.execution, contracts.job_sk(event.stage, event.sample)
+
+
 def _transaction(table: Table, event: JobEvent, current: Mapping[str, Any] | None,
                  now: datetime) -> list[dict[str, Any]]:
     put: dict[str, Any] = {"TableName": table.name, "Item": _job_item(event, now)}
@@ -175,8 +186,8 @@ def _retryable(exc: ClientError) -> bool:
 def apply_job_event(table: Table, event: JobEvent, *, now: datetime | None = None) -> Outcome:
     """Write the event's row and move the counters, unless the row already knows better."""
     now = now or datetime.now(UTC)
-    key = {contracts.TABLE_PK: event.execution,
-           contracts.TABLE_SK: contracts.job_sk(event.stage, event.sample)}
+    pk, sk = _row(event)
+    key = {contracts.TABLE_PK: pk, contracts.TABLE_SK: sk}
     where = f"{event.stage}/{event.sample} {event.status}"
     client: Any = table.meta.client  # the resource's client takes and returns Python values
     for attempt in range(MAX_TRIES):
@@ -219,11 +230,10 @@ def resolve(event: JobEvent, manifests: Manifests | None) -> JobEvent:
 def apply_array_event(table: Table, event: JobEvent, *, now: datetime | None = None) -> Outcome:
     """Write an array job's own row (never counted) unless it already knows better."""
     now = now or datetime.now(UTC)
-    offset = event.manifest.offset if event.manifest is not None else 0
     where = f"{event.stage} array {event.job_id} {event.status}"
     item = _job_item(event, now)
-    item.update({contracts.TABLE_SK: contracts.array_sk(event.stage, offset),
-                 "size": event.array_size, "offset": offset})
+    item.update({contracts.TABLE_SK: _row(event)[1], "size": event.array_size,
+                 "offset": _offset(event)})
     del item["sample"]
     if event.manifest is not None:
         item["manifest"] = event.manifest.uri
@@ -328,13 +338,6 @@ def handle_event(table: Table, event: Any, *, now: datetime | None = None,
     return apply_read(table, read_event(event, manifests), now=now)
 
 
-def _row(event: JobEvent) -> tuple[str, str]:
-    if event.array_size is not None:
-        offset = event.manifest.offset if event.manifest is not None else 0
-        return event.execution, contracts.array_sk(event.stage, offset)
-    return event.execution, contracts.job_sk(event.stage, event.sample)
-
-
 def superseded(events: Mapping[K, JobEvent]) -> dict[K, JobEvent]:
     """The events of one batch that another event of it makes redundant, each with the event
     that does: a row ends holding the event with the greatest order key it was given, and an
@@ -342,14 +345,13 @@ def superseded(events: Mapping[K, JobEvent]) -> dict[K, JobEvent]:
     So applying only the others leaves the table as applying all of them would (and a
     short job's RUNNABLE, STARTING, RUNNING and SUCCEEDED, batched, cost one write, not
     four). Of equal keys (a duplicate delivery) the later in the batch is kept."""
+    rows = {key: _row(event) for key, event in events.items()}
     kept: dict[tuple[str, str], K] = {}
     for key, event in events.items():
-        row = _row(event)
-        held = kept.get(row)
+        held = kept.get(rows[key])
         if held is None or _order(event) >= _order(events[held]):
-            kept[row] = key
-    return {key: events[kept[_row(event)]] for key, event in events.items()
-            if kept[_row(event)] != key}
+            kept[rows[key]] = key
+    return {key: events[kept[row]] for key, row in rows.items() if kept[row] != key}
 
 
 def _plain(value: Any) -> Any:
